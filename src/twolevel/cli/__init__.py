@@ -1,0 +1,34 @@
+"""Command-line interface: ``twolevel COMMAND ...``.
+
+Each command family lives in its own module of this package and registers
+itself on :data:`app` when imported below. Errors derived from
+:class:`twolevel.errors.TwolevelError` are printed as one line (no traceback)
+and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import TwolevelError
+
+app = typer.Typer(
+    name="twolevel",
+    help="Two-level systems in computer glasses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command modules: each one does `from . import app` and decorates its commands.
+# (command modules are imported here as they land)
+
+
+def main() -> None:
+    try:
+        app()
+    except TwolevelError as exc:
+        print(f"twolevel: error: {exc}", file=sys.stderr)
+        sys.exit(2)
