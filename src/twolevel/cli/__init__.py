@@ -22,6 +22,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+@app.callback()
+def _root() -> None:
+    """Two-level systems in computer glasses (see docs/ for the user guide)."""
+
+
 # Command modules: each one does `from . import app` and decorates its commands.
 # (command modules are imported here as they land)
 
@@ -32,3 +37,11 @@ def main() -> None:
     except TwolevelError as exc:
         print(f"twolevel: error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    from .. import __version__
+
+    print(__version__)
