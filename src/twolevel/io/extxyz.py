@@ -33,6 +33,7 @@ import json
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -238,20 +239,24 @@ def read_extxyz(path: str | os.PathLike, *, dim: int | None = None) -> Configura
     if len(body) < n or (body and not body[-1].strip() and len(lines) == 2 + n):
         got = sum(1 for b in body if b.strip())
         raise input_error(path, 2 + got, f"file ends after {got} atom lines, line 1 declares {n} (truncated file?)")
-    tokens = " ".join(body).split()
+    pc, pn, _ = columns["pos"]
+    dcol = columns.get("diameter") or columns.get("radius")
+    counts = np.fromiter(map(len, map(str.split, body)), dtype=np.int64, count=n)
+    if np.any(counts != ncols):
+        j = int(np.argmax(counts != ncols))
+        raise input_error(path, 3 + j, f"{counts[j]} columns, Properties declares {ncols}")
+    usecols = list(range(pc, pc + pn)) + ([dcol[0]] if dcol else [])
     try:
-        if len(tokens) != n * ncols:
-            raise ValueError("column count")
-        table = np.array(tokens, dtype=str).reshape(n, ncols)
-        pc, pn, _ = columns["pos"]
-        pos = table[:, pc:pc + pn].astype(np.float64)
-        dcol = columns.get("diameter") or columns.get("radius")
-        diam = table[:, dcol[0]].astype(np.float64) if dcol else np.ones(n)
-        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(diam))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = np.loadtxt(body, usecols=usecols, comments=None, ndmin=2, dtype=np.float64)
+        if not np.all(np.isfinite(values)):
             raise ValueError("not finite")
     except ValueError:
         _locate_error(path, body, ncols, columns)
         raise input_error(path, 3, "cannot parse the atom lines") from None
+    pos = values[:, :pn]
+    diam = values[:, pn].copy() if dcol else np.ones(n)
     if dcol is not None and "radius" in columns and "diameter" not in columns:
         diam = 2.0 * diam
 
@@ -266,7 +271,10 @@ def read_extxyz(path: str | os.PathLike, *, dim: int | None = None) -> Configura
     meta: dict[str, Any] = {}
     if species_col is not None:
         sc = species_col[0]
-        names = table[:, sc]
+        if sc == 0:
+            names = np.array([line.split(None, 1)[0] for line in body])
+        else:
+            names = np.array([line.split()[sc] for line in body])
         if species_col[2] in ("I",):
             try:
                 types = names.astype(np.int64)

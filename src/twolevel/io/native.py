@@ -95,6 +95,13 @@ def read_npz(path: str | os.PathLike, *, dim: int | None = None) -> Configuratio
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise InputError(f"{path}: not an .npz file (no zip signature)")
+    try:
         with np.load(path, allow_pickle=False) as z:
             names = set(z.files)
             for key in _ARRAYS:
