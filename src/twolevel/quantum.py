@@ -1,0 +1,1043 @@
+"""Quantum tunnelling along a double-well path: splitting E, Delta, Delta_0, Gamma.
+
+Reduced units throughout: hbar = 1, energies in epsilon, lengths in sigma, so a
+path of length ``d`` (sigma) parametrised by xi in [0, 1] carries the 1D
+Schrödinger equation
+
+    -(1 / (2 m~ d^2)) psi''(xi) + V(xi) psi(xi) = e psi(xi)
+
+(# 002_b660eabf4d6c7be7.txt Eq. (10); 001_1b8b0be289dbb4b8.txt Eq. (2)), with
+m~ = m sigma^2 epsilon / hbar^2 (# 002 Eq. (11)). ``m_eff = m~ d^2`` is the only
+combination that enters.
+
+Method (docs/quantum.md has the details and the convergence study):
+
+1. Profile. V(xi) at the band images is interpolated by a cubic spline with zero
+   slope at both ends (the ends are minima of the landscape) (# 002 Sec. III C:
+   "interpolated MEP ... using a cubic spline"). Energies are measured from the
+   lower minimum internally, so adding a constant to V changes nothing.
+2. Extension. Beyond xi = 0 and xi = 1 the potential is continued harmonically,
+   V(xi) = V(end) + V''(end) (xi - end)^2 / 2, matching V, V' (= 0) and V'' of the
+   spline at the end minima (002 Fig. 5, "extrapolation beyond the two minima").
+   The margin on each side is ``margin`` times the zero-point length of that
+   end well, l = (m~ d^2 V''(end))^(-1/4) (in xi), default 7 l: the fifth level's
+   wavefunction there is below 1e-9 of its peak and the results do not move when
+   the margin grows (tests/test_quantum.py::test_margin_independence).
+3. Discretisation. ``n_xi`` (default 2000, # 002 Sec. III C "N_xi = 2000") grid
+   points span the whole computational domain [-margin_L, 1 + margin_R]; psi = 0
+   beyond it. The kinetic term is the 5-point, fourth-order stencil
+   (-psi_{j-2} + 16 psi_{j-1} - 30 psi_j + 16 psi_{j+1} - psi_{j+2}) / (12 h^2)
+   (# 002 Sec. III C "5-point finite difference stencil"), giving a symmetric
+   pentadiagonal matrix.
+4. Eigenvalues. The five lowest eigenvalues (# 002 Sec. III C, "five smallest
+   eigenvalues ... ARPACK") by shift-and-invert block Lanczos (block size 2, full
+   reorthogonalisation) with a banded Cholesky factorisation of H - s, s below
+   the ground state. Block size 2 resolves the near-degenerate tunnelling
+   doublets exactly, which single-vector Lanczos can miss. Splitting E = e2 - e1.
+   ``method="arpack"`` (scipy eigsh, shift-invert) and ``method="lapack"``
+   (scipy.linalg.eigvals_banded) are available for cross-checks.
+5. TLS parameters (# 002 Eqs. (12)-(15)): Delta = dV + (omega_2 - omega_1)/2
+   (Eq. (13)), omega_i = sqrt(V''(xi_i) / (m~ d^2)) the harmonic frequencies of
+   the lower (1) and upper (2) minimum; Delta_0 = eps_bar exp(-int_a^b |p| dx)
+   with eps_bar = (e1 + e2)/2 measured from the lower minimum and a, b the
+   turning points of that level on both sides of the barrier (Eq. (15));
+   Gamma = (1/m) [int_0^a dx/p]^-1 exp(-2 int_a^b |p| dx) with the level e2
+   (Eq. (14)), x = 0 at the lower minimum. Gamma is in units of epsilon/hbar.
+
+Levels above the barrier top or below the upper minimum have no two turning
+points; the affected quantity is NaN and its status says why (see
+:data:`WKB_STATUS`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numba as nb
+import numpy as np
+
+from .errors import InputError
+from .units import UnitSystem, get_units, kT_Q
+
+__all__ = [
+    "DEFAULT_N_XI",
+    "DEFAULT_MARGIN",
+    "N_LEVELS",
+    "WKB_STATUS",
+    "SOLVER_STATUS",
+    "fd_bands",
+    "lowest_levels",
+    "analyse_profile",
+    "extended_potential",
+    "tunnelling",
+    "TunnellingResult",
+    "MassSpec",
+    "mass_specs",
+    "read_catalogue",
+    "validate_catalogue",
+    "run_catalogue",
+]
+
+DEFAULT_N_XI = 2000
+DEFAULT_MARGIN = 7.0  # in units of the end well's zero-point length
+MAX_MARGIN = 2.0  # cap of each margin, in xi
+N_LEVELS = 5
+_KMAX = 60  # maximum block-Lanczos steps (dimension 2 * _KMAX)
+_TOL_DOUBLET = 1e-9  # residual tolerance (relative) for e1, e2
+_TOL_REST = 1e-6  # residual tolerance for e3..e5 (eigenvalue error ~ tol^2)
+_NQ = 96  # Gauss-Legendre nodes for the WKB integrals
+
+WKB_STATUS = {
+    0: "ok",
+    1: "above_barrier",  # the level is at or above the barrier top
+    2: "below_minimum",  # the level is at or below the upper minimum: no second turning point
+    3: "no_barrier",  # the profile has no interior maximum above both minima
+    4: "bad_curvature",  # V'' <= 0 at a minimum (the ends are not minima)
+    5: "not_computed",
+}
+SOLVER_STATUS = {
+    0: "ok",
+    1: "not_converged",  # block Lanczos hit its step limit; LAPACK fallback used
+    2: "margin_capped",  # a margin hit MAX_MARGIN (very flat end well)
+    3: "bad_profile",  # no usable double well (see wkb status)
+}
+
+# output slots of the compiled per-double-well kernel
+_OUT_FIELDS = (
+    "E",
+    "Delta",
+    "Delta_0",
+    "Gamma",
+    "dV",
+    "V_a",
+    "V_b",
+    "omega_1",
+    "omega_2",
+    "xi_1",
+    "xi_2",
+    "xi_ts",
+    "eps_bar",
+    "S_0",
+    "n_iter",
+) + tuple(f"e{i + 1}" for i in range(N_LEVELS))
+_IX = {k: i for i, k in enumerate(_OUT_FIELDS)}
+_NOUT = len(_OUT_FIELDS)
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(_NQ)
+
+
+# ----------------------------------------------------------------------------
+# cubic spline with zero end slopes (clamped), local coefficients per segment
+# ----------------------------------------------------------------------------
+@nb.njit(cache=True)
+def _spline_coeffs(x, y):
+    """Clamped cubic spline (V'(x0) = V'(xn) = 0): coefficients c[i, 0..3] of
+    y = c0 + c1 t + c2 t^2 + c3 t^3, t = x - x[i], on segment i."""
+    n = x.size
+    h = np.empty(n - 1)
+    for i in range(n - 1):
+        h[i] = x[i + 1] - x[i]
+    # tridiagonal system for the second derivatives M
+    a = np.zeros(n)
+    b = np.zeros(n)
+    c = np.zeros(n)
+    r = np.zeros(n)
+    b[0] = 2.0 * h[0]
+    c[0] = h[0]
+    r[0] = 6.0 * ((y[1] - y[0]) / h[0])
+    for i in range(1, n - 1):
+        a[i] = h[i - 1]
+        b[i] = 2.0 * (h[i - 1] + h[i])
+        c[i] = h[i]
+        r[i] = 6.0 * ((y[i + 1] - y[i]) / h[i] - (y[i] - y[i - 1]) / h[i - 1])
+    a[n - 1] = h[n - 2]
+    b[n - 1] = 2.0 * h[n - 2]
+    r[n - 1] = 6.0 * (-(y[n - 1] - y[n - 2]) / h[n - 2])
+    # Thomas algorithm (diagonally dominant)
+    for i in range(1, n):
+        w = a[i] / b[i - 1]
+        b[i] -= w * c[i - 1]
+        r[i] -= w * r[i - 1]
+    M = np.empty(n)
+    M[n - 1] = r[n - 1] / b[n - 1]
+    for i in range(n - 2, -1, -1):
+        M[i] = (r[i] - c[i] * M[i + 1]) / b[i]
+    co = np.empty((n - 1, 4))
+    for i in range(n - 1):
+        co[i, 0] = y[i]
+        co[i, 1] = (y[i + 1] - y[i]) / h[i] - h[i] * (2.0 * M[i] + M[i + 1]) / 6.0
+        co[i, 2] = 0.5 * M[i]
+        co[i, 3] = (M[i + 1] - M[i]) / (6.0 * h[i])
+    return co
+
+
+@nb.njit(cache=True)
+def _seg(x, u):
+    """Index of the spline segment holding u (clamped to the ends)."""
+    n = x.size
+    if u <= x[0]:
+        return 0
+    if u >= x[n - 1]:
+        return n - 2
+    i = np.searchsorted(x, u, side="right") - 1
+    if i > n - 2:
+        i = n - 2
+    return i
+
+
+@nb.njit(cache=True)
+def _spl(x, co, u, der):
+    """Spline value (der=0), slope (1) or curvature (2) at u in [x0, xn]."""
+    i = _seg(x, u)
+    t = u - x[i]
+    if der == 0:
+        return co[i, 0] + t * (co[i, 1] + t * (co[i, 2] + t * co[i, 3]))
+    if der == 1:
+        return co[i, 1] + t * (2.0 * co[i, 2] + 3.0 * t * co[i, 3])
+    return 2.0 * co[i, 2] + 6.0 * t * co[i, 3]
+
+
+@nb.njit(cache=True)
+def _refine_extremum(x, co, k_seg_lo, k_seg_hi, u0, v0, want_max):
+    """Best extremum among u0 and the stationary points of segments k_seg_lo..k_seg_hi."""
+    best_u = u0
+    best_v = v0
+    for i in range(max(k_seg_lo, 0), min(k_seg_hi, x.size - 2) + 1):
+        hi = x[i + 1] - x[i]
+        # V'(t) = c1 + 2 c2 t + 3 c3 t^2 = 0
+        A = 3.0 * co[i, 3]
+        B = 2.0 * co[i, 2]
+        C = co[i, 1]
+        roots = np.empty(2)
+        nr = 0
+        if abs(A) < 1e-300 or abs(A) * hi < 1e-14 * (abs(B) + abs(C) / hi + 1e-300):
+            if B != 0.0:
+                roots[0] = -C / B
+                nr = 1
+        else:
+            disc = B * B - 4.0 * A * C
+            if disc >= 0.0:
+                sq = math.sqrt(disc)
+                q = -0.5 * (B + math.copysign(sq, B))
+                if q != 0.0:
+                    roots[0] = q / A
+                    roots[1] = C / q
+                    nr = 2
+                else:
+                    roots[0] = 0.0
+                    nr = 1
+        for j in range(nr):
+            t = roots[j]
+            if t >= 0.0 and t <= hi:
+                v = co[i, 0] + t * (co[i, 1] + t * (co[i, 2] + t * co[i, 3]))
+                if (want_max and v > best_v) or ((not want_max) and v < best_v):
+                    best_v = v
+                    best_u = x[i] + t
+    return best_u, best_v
+
+
+@nb.njit(cache=True)
+def _analyse(x, co):
+    """Barrier top and the minimum on each side of it.
+
+    Returns (ok, u_ts, v_ts, u_L, v_L, k_L, u_R, v_R, k_R); k = V'' at the minimum.
+    """
+    nseg = x.size - 1
+    sub = 8
+    nf = nseg * sub + 1
+    uf = np.empty(nf)
+    vf = np.empty(nf)
+    for i in range(nseg):
+        hi = x[i + 1] - x[i]
+        for s in range(sub):
+            t = hi * s / sub
+            uf[i * sub + s] = x[i] + t
+            vf[i * sub + s] = co[i, 0] + t * (co[i, 1] + t * (co[i, 2] + t * co[i, 3]))
+    uf[nf - 1] = x[nseg]
+    hl = x[nseg] - x[nseg - 1]
+    vf[nf - 1] = co[nseg - 1, 0] + hl * (co[nseg - 1, 1] + hl * (co[nseg - 1, 2] + hl * co[nseg - 1, 3]))
+    # barrier: interior maximum
+    kts = 1
+    for k in range(1, nf - 1):
+        if vf[k] > vf[kts]:
+            kts = k
+    kl = 0
+    for k in range(0, kts + 1):
+        if vf[k] < vf[kl]:
+            kl = k
+    kr = nf - 1
+    for k in range(nf - 1, kts - 1, -1):
+        if vf[k] < vf[kr]:
+            kr = k
+    ok = vf[kts] > vf[kl] and vf[kts] > vf[kr] and kl < kts and kr > kts
+    u_ts, v_ts = _refine_extremum(x, co, (kts - 1) // sub, (kts + 1) // sub, uf[kts], vf[kts], True)
+    u_l, v_l = _refine_extremum(x, co, (kl - 1) // sub, (kl + 1) // sub, uf[kl], vf[kl], False)
+    u_r, v_r = _refine_extremum(x, co, (kr - 1) // sub, (kr + 1) // sub, uf[kr], vf[kr], False)
+    k_l = _spl(x, co, u_l, 2)
+    k_r = _spl(x, co, u_r, 2)
+    return ok, u_ts, v_ts, u_l, v_l, k_l, u_r, v_r, k_r
+
+
+# ----------------------------------------------------------------------------
+# finite-difference Hamiltonian and its lowest eigenvalues
+# ----------------------------------------------------------------------------
+def fd_bands(V: np.ndarray, h: float, m_eff: float):
+    """Bands (diag, first, second off-diagonal) of the 5-point FD Hamiltonian.
+
+    H = -(1/(2 m_eff)) d^2/dxi^2 + V on a uniform grid of spacing h, psi = 0
+    outside the grid. # 002_b660eabf4d6c7be7.txt Eq. (10), 5-point stencil (Sec. III C):
+    -psi'' ~ (psi_{j-2} - 16 psi_{j-1} + 30 psi_j - 16 psi_{j+1} + psi_{j+2}) / (12 h^2).
+    """
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    c = 1.0 / (2.0 * m_eff * 12.0 * h * h)
+    n = V.size
+    return V + 30.0 * c, np.full(n - 1, -16.0 * c), np.full(n - 2, c)
+
+
+@nb.njit(cache=True)
+def _band_chol(d0, d1, d2, s):
+    """Cholesky L L^T of the pentadiagonal (d0 - s, d1, d2); returns 1/L_jj, L_j,j-1, L_j,j-2, ok."""
+    n = d0.size
+    r0 = np.empty(n)
+    l1 = np.zeros(n)
+    l2 = np.zeros(n)
+    for j in range(n):
+        a = d0[j] - s
+        if j >= 2:
+            l2[j] = d2[j - 2] * r0[j - 2]
+            a -= l2[j] * l2[j]
+        if j >= 1:
+            t = d1[j - 1]
+            if j >= 2:
+                t -= l2[j] * l1[j - 1]
+            l1[j] = t * r0[j - 1]
+            a -= l1[j] * l1[j]
+        if not (a > 0.0):
+            return r0, l1, l2, False
+        r0[j] = 1.0 / math.sqrt(a)
+    return r0, l1, l2, True
+
+
+@nb.njit(cache=True)
+def _chol_solve2(r0, l1, l2, B, X):
+    """X = (L L^T)^-1 B for the two rows of B (shape (2, n))."""
+    n = B.shape[1]
+    X[0, 0] = B[0, 0] * r0[0]
+    X[1, 0] = B[1, 0] * r0[0]
+    if n > 1:
+        X[0, 1] = (B[0, 1] - l1[1] * X[0, 0]) * r0[1]
+        X[1, 1] = (B[1, 1] - l1[1] * X[1, 0]) * r0[1]
+    for j in range(2, n):
+        X[0, j] = (B[0, j] - l1[j] * X[0, j - 1] - l2[j] * X[0, j - 2]) * r0[j]
+        X[1, j] = (B[1, j] - l1[j] * X[1, j - 1] - l2[j] * X[1, j - 2]) * r0[j]
+    X[0, n - 1] *= r0[n - 1]
+    X[1, n - 1] *= r0[n - 1]
+    if n > 1:
+        X[0, n - 2] = (X[0, n - 2] - l1[n - 1] * X[0, n - 1]) * r0[n - 2]
+        X[1, n - 2] = (X[1, n - 2] - l1[n - 1] * X[1, n - 1]) * r0[n - 2]
+    for j in range(n - 3, -1, -1):
+        X[0, j] = (X[0, j] - l1[j + 1] * X[0, j + 1] - l2[j + 2] * X[0, j + 2]) * r0[j]
+        X[1, j] = (X[1, j] - l1[j + 1] * X[1, j + 1] - l2[j + 2] * X[1, j + 2]) * r0[j]
+
+
+@nb.njit(cache=True, fastmath=True)
+def _project(Q, m, W, H):
+    """H[i, r] = <Q_i, W_r> for i < m."""
+    n = W.shape[1]
+    for i in range(m):
+        s0 = 0.0
+        s1 = 0.0
+        for j in range(n):
+            q = Q[i, j]
+            s0 += q * W[0, j]
+            s1 += q * W[1, j]
+        H[i, 0] = s0
+        H[i, 1] = s1
+
+
+@nb.njit(cache=True, fastmath=True)
+def _subtract(Q, m, W, H):
+    """W_r -= sum_i H[i, r] Q_i."""
+    n = W.shape[1]
+    for i in range(m):
+        h0 = H[i, 0]
+        h1 = H[i, 1]
+        for j in range(n):
+            q = Q[i, j]
+            W[0, j] -= h0 * q
+            W[1, j] -= h1 * q
+
+
+@nb.njit(cache=True)
+def _block_lanczos(d0, d1, d2, sigma, nev, kmax, tol_hi, tol_lo):
+    """nev lowest eigenvalues of the pentadiagonal H by shift(sigma)-invert block Lanczos.
+
+    Requires H - sigma positive definite (sigma below the ground state).
+    Returns (eigenvalues ascending, steps, status) with status 0 = converged,
+    1 = not converged, 2 = H - sigma not positive definite.
+    """
+    n = d0.size
+    out = np.full(nev, np.nan)
+    r0, l1, l2, ok = _band_chol(d0, d1, d2, sigma)
+    if not ok:
+        return out, 0, 2
+    kmax = min(kmax, n // 2 - 1)
+    p = 2
+    Q = np.empty((p * (kmax + 1), n))
+    # deterministic, non-symmetric start block (a symmetric one would miss odd states)
+    for j in range(n):
+        a = math.sin(12.9898 * (j + 1) + 0.5) * 43758.5453
+        b = math.sin(78.233 * (j + 1) + 1.5) * 12543.1234
+        Q[0, j] = a - math.floor(a) - 0.5
+        Q[1, j] = b - math.floor(b) - 0.5
+    nq = math.sqrt(np.dot(Q[0], Q[0]))
+    for j in range(n):
+        Q[0, j] /= nq
+    c = np.dot(Q[0], Q[1])
+    for j in range(n):
+        Q[1, j] -= c * Q[0, j]
+    nq = math.sqrt(np.dot(Q[1], Q[1]))
+    for j in range(n):
+        Q[1, j] /= nq
+    T = np.zeros((p * (kmax + 1), p * (kmax + 1)))
+    W = np.empty((p, n))
+    H = np.empty((p * (kmax + 1), 2))
+    for k in range(kmax):
+        b0 = p * k
+        m = b0 + p
+        _chol_solve2(r0, l1, l2, Q[b0:m], W)
+        # classical Gram-Schmidt twice against all previous vectors (full reorthogonalisation)
+        _project(Q, m, W, H)
+        T[b0, b0] = H[b0, 0]
+        T[b0 + 1, b0 + 1] = H[b0 + 1, 1]
+        v = 0.5 * (H[b0, 1] + H[b0 + 1, 0])
+        T[b0, b0 + 1] = v
+        T[b0 + 1, b0] = v
+        _subtract(Q, m, W, H)
+        _project(Q, m, W, H)
+        _subtract(Q, m, W, H)
+        # QR of the new block: W = Q_{k+1} R
+        r00 = math.sqrt(np.dot(W[0], W[0]))
+        for j in range(n):
+            Q[m, j] = W[0, j] / r00
+        r01 = np.dot(Q[m], W[1])
+        for j in range(n):
+            W[1, j] -= r01 * Q[m, j]
+        r11 = math.sqrt(np.dot(W[1], W[1]))
+        for j in range(n):
+            Q[m + 1, j] = W[1, j] / r11
+        T[m, b0] = r00
+        T[m, b0 + 1] = r01
+        T[m + 1, b0 + 1] = r11
+        T[b0, m] = r00
+        T[b0 + 1, m] = r01
+        T[b0 + 1, m + 1] = r11
+        last = k == kmax - 1
+        if (m >= nev + 3 and k % 2 == 1) or last:
+            th, S = np.linalg.eigh(T[:m, :m])
+            conv = True
+            for i in range(nev):
+                col = m - 1 - i
+                s0 = r00 * S[b0, col] + r01 * S[b0 + 1, col]
+                s1 = r11 * S[b0 + 1, col]
+                res = math.sqrt(s0 * s0 + s1 * s1)
+                tol = tol_hi if i < 2 else tol_lo
+                if not (res <= tol * th[col]):
+                    conv = False
+                    break
+            if conv or last:
+                for i in range(nev):
+                    out[i] = sigma + 1.0 / th[m - 1 - i]
+                return out, k + 1, 0 if conv else 1
+    return out, kmax, 1
+
+
+def lowest_levels(
+    V: np.ndarray,
+    h: float,
+    m_eff: float,
+    nev: int = N_LEVELS,
+    method: str = "lanczos",
+    sigma: float | None = None,
+) -> np.ndarray:
+    """The ``nev`` lowest eigenvalues of -(1/(2 m_eff)) d^2/dx^2 + V on a uniform grid.
+
+    ``V`` holds the potential at the grid points (spacing ``h``; psi = 0 outside),
+    discretised with the 5-point stencil (# 002_b660eabf4d6c7be7.txt Eq. (10), Sec. III C).
+    ``method``: "lanczos" (ours: shift-invert block Lanczos on a banded Cholesky),
+    "arpack" (scipy.sparse.linalg.eigsh, shift-invert) or "lapack"
+    (scipy.linalg.eigvals_banded, select='i').
+    """
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    if V.ndim != 1 or V.size < 2 * nev + 8:
+        raise InputError(f"lowest_levels: need a 1D grid of at least {2 * nev + 8} points")
+    d0, d1, d2 = fd_bands(V, h, m_eff)
+    if sigma is None:
+        sigma = float(V.min()) - 1e-9 * (abs(float(V.min())) + 1.0)
+    if method == "lanczos":
+        ev, _, st = _block_lanczos(d0, d1, d2, float(sigma), nev, _KMAX, _TOL_DOUBLET, _TOL_REST)
+        if st == 0:
+            return ev
+        method = "lapack"
+    if method == "arpack":
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import eigsh
+
+        A = sp.diags([d2, d1, d0, d1, d2], [-2, -1, 0, 1, 2], format="csc")
+        return np.sort(eigsh(A, k=nev, sigma=sigma, which="LM", return_eigenvectors=False))
+    if method == "lapack":
+        from scipy.linalg import eigvals_banded
+
+        ab = np.zeros((3, d0.size))
+        ab[0, 2:] = d2
+        ab[1, 1:] = d1
+        ab[2] = d0
+        return eigvals_banded(ab, select="i", select_range=(0, nev - 1))
+    raise InputError(f"lowest_levels: unknown method {method!r} (lanczos, arpack, lapack)")
+
+
+# ----------------------------------------------------------------------------
+# extension of the profile and WKB integrals
+# ----------------------------------------------------------------------------
+@nb.njit(cache=True)
+def _ext_value(x, co, u, kL, kR):
+    """Profile continued harmonically beyond both ends (V, V' = 0, V'' matched)."""
+    x0 = x[0]
+    x1 = x[x.size - 1]
+    if u < x0:
+        return co[0, 0] + 0.5 * kL * (u - x0) * (u - x0)
+    if u > x1:
+        return _spl(x, co, x1, 0) + 0.5 * kR * (u - x1) * (u - x1)
+    return _spl(x, co, u, 0)
+
+
+@nb.njit(cache=True)
+def _crossing(x, co, level, lo, hi):
+    """u in [lo, hi] with V(u) = level, V(lo) - level and V(hi) - level of opposite sign (bisection)."""
+    flo = _spl(x, co, lo, 0) - level
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        fm = _spl(x, co, mid, 0) - level
+        if (fm < 0.0) == (flo < 0.0):
+            lo = mid
+            flo = fm
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+@nb.njit(cache=True)
+def _action(x, co, level, a, b, gx, gw):
+    """int_a^b sqrt(max(V - level, 0)) dxi, endpoints are turning points.
+
+    Substitution xi = a + (b - a)(1 - cos t)/2 removes the square-root endpoint
+    behaviour; Gauss-Legendre in t on [0, pi].
+    """
+    s = 0.0
+    half = 0.5 * math.pi
+    for q in range(gx.size):
+        t = half * (gx[q] + 1.0)
+        u = a + (b - a) * 0.5 * (1.0 - math.cos(t))
+        f = _spl(x, co, u, 0) - level
+        if f > 0.0:
+            s += gw[q] * math.sqrt(f) * math.sin(t)
+    return s * half * 0.5 * abs(b - a)
+
+
+@nb.njit(cache=True)
+def _transit(x, co, level, u_min, a, gx, gw):
+    """int_{u_min}^a dxi / sqrt(level - V), a a turning point (xi = a + (u_min - a) s^2)."""
+    L = u_min - a
+    s = 0.0
+    for q in range(gx.size):
+        sv = 0.5 * (gx[q] + 1.0)
+        u = a + L * sv * sv
+        f = level - _spl(x, co, u, 0)
+        if f > 0.0:
+            s += gw[q] * 2.0 * abs(L) * sv / math.sqrt(f)
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _turning_points(x, co, level, u_lo, u_ts, u_hi, v_ts, v_hi):
+    """Turning points a (lower-well side) and b (upper-well side) of ``level``.
+
+    u_lo, u_hi: positions of the lower / upper minimum, u_ts the barrier top.
+    Returns (status, a, b) with status as in WKB_STATUS.
+    """
+    if level >= v_ts:
+        return 1, np.nan, np.nan
+    if level <= v_hi:
+        return 2, np.nan, np.nan
+    a = _crossing(x, co, level, u_lo, u_ts)
+    b = _crossing(x, co, level, u_hi, u_ts)
+    return 0, a, b
+
+
+@nb.njit(cache=True)
+def _solve_one(xi, V, d, m_tilde, n_xi, margin, max_margin, nev, gx, gw, out, st):
+    """All tunnelling quantities of one double well for one m~ (see _OUT_FIELDS).
+
+    st[0]: solver status, st[1]: WKB (Delta_0) status, st[2]: Gamma status.
+    """
+    for i in range(out.size):
+        out[i] = np.nan
+    st[0] = 0
+    st[1] = 0
+    st[2] = 0
+    m_eff = m_tilde * d * d  # # 002_b660eabf4d6c7be7.txt Eq. (10): hbar^2/(2 m d^2 eps) -> 1/(2 m~ d^2)
+    co = _spline_coeffs(xi, V)
+    ok, u_ts, v_ts, u_l, v_l, k_l, u_r, v_r, k_r = _analyse(xi, co)
+    if not ok:
+        st[0] = 3
+        st[1] = 3
+        st[2] = 3
+        return
+    # end curvatures for the harmonic continuation
+    n_in = xi.size
+    kL = _spl(xi, co, xi[0], 2)
+    kR = _spl(xi, co, xi[n_in - 1], 2)
+    if not (k_l > 0.0 and k_r > 0.0 and kL > 0.0 and kR > 0.0):
+        st[0] = 3
+        st[1] = 4
+        st[2] = 4
+        return
+    # energies from the lower minimum (invariance under V -> V + const)
+    if v_l <= v_r:
+        u_lo, v_lo, k_lo, u_hi, v_hi, k_hi = u_l, v_l, k_l, u_r, v_r, k_r
+    else:
+        u_lo, v_lo, k_lo, u_hi, v_hi, k_hi = u_r, v_r, k_r, u_l, v_l, k_l
+    Vr = V - v_lo
+    co = _spline_coeffs(xi, Vr)
+    v_ts -= v_lo
+    v_hi -= v_lo
+    # 002_b660eabf4d6c7be7.txt Eq. (13) ingredients: omega_i = sqrt(V''/(m~ d^2)) (hbar = 1, energy units)
+    om1 = math.sqrt(k_lo / m_eff)
+    om2 = math.sqrt(k_hi / m_eff)
+    dV = v_hi
+    out[4] = dV
+    out[5] = v_ts  # forward barrier V_a (from the lower minimum), 002 Sec. III C
+    out[6] = v_ts - 0.5 * dV  # V_b = V_a - dV/2
+    out[7] = om1
+    out[8] = om2
+    out[9] = u_lo
+    out[10] = u_hi
+    out[11] = u_ts
+    out[1] = dV + 0.5 * (om2 - om1)  # Delta, # 002_b660eabf4d6c7be7.txt Eq. (13)
+    # grid over [-mL, 1 + mR]
+    ellL = (m_eff * kL) ** -0.25
+    ellR = (m_eff * kR) ** -0.25
+    mL = margin * ellL
+    mR = margin * ellR
+    if mL > max_margin:
+        mL = max_margin
+        st[0] = 2
+    if mR > max_margin:
+        mR = max_margin
+        st[0] = 2
+    x0 = xi[0] - mL
+    x1 = xi[n_in - 1] + mR
+    h = (x1 - x0) / (n_xi - 1)
+    Vg = np.empty(n_xi)
+    for j in range(n_xi):
+        Vg[j] = _ext_value(xi, co, x0 + j * h, kL, kR)
+    c = 1.0 / (2.0 * m_eff * 12.0 * h * h)
+    d0 = Vg + 30.0 * c
+    d1 = np.full(n_xi - 1, -16.0 * c)
+    d2 = np.full(n_xi - 2, c)
+    # shift below the ground state: half the harmonic estimate of e1, else below min V
+    e1_est = min(0.5 * om1, dV + 0.5 * om2)
+    sigma = 0.5 * e1_est
+    ev, nit, sst = _block_lanczos(d0, d1, d2, sigma, nev, _KMAX, _TOL_DOUBLET, _TOL_REST)
+    if sst == 2:
+        sigma = Vg.min() - 0.05 * e1_est
+        ev, nit, sst = _block_lanczos(d0, d1, d2, sigma, nev, _KMAX, _TOL_DOUBLET, _TOL_REST)
+    out[14] = nit
+    if sst != 0:
+        st[0] = 1
+        return  # caller falls back to LAPACK and calls _wkb
+    for i in range(nev):
+        out[15 + i] = ev[i]
+    _wkb(xi, co, ev[0], ev[1], u_lo, u_hi, u_ts, v_ts, v_hi, m_eff, d, gx, gw, out, st)
+
+
+@nb.njit(cache=True)
+def _wkb(xi, co, e1, e2, u_lo, u_hi, u_ts, v_ts, v_hi, m_eff, d, gx, gw, out, st):
+    """E, Delta_0 (Eq. (15)) and Gamma (Eq. (14)) from the two lowest levels."""
+    out[0] = e2 - e1  # splitting, 002_b660eabf4d6c7be7.txt Sec. III C: E = eps_2 - eps_1
+    # 002_b660eabf4d6c7be7.txt Eq. (15): Delta_0 = eps_bar exp(-(1/hbar) int_a^b |p| dx),
+    # eps_bar = (eps_1 + eps_2)/2 measured from the lower minimum, p = sqrt(2 m (eps_bar - V)),
+    # x = d xi, m -> m~ (hbar = 1): int |p| dx = sqrt(2 m~ d^2) int sqrt(V - eps_bar) dxi.
+    eb = 0.5 * (e1 + e2)
+    out[12] = eb
+    s1, a, b = _turning_points(xi, co, eb, u_lo, u_ts, u_hi, v_ts, v_hi)
+    st[1] = s1
+    if s1 == 0:
+        S0 = math.sqrt(2.0 * m_eff) * _action(xi, co, eb, a, b, gx, gw)
+        out[13] = S0
+        out[2] = eb * math.exp(-S0)
+    # 002_b660eabf4d6c7be7.txt Eq. (14): Gamma = (1/m) [int_0^a dx/p]^-1 exp(-(2/hbar) int_a^b |p| dx),
+    # p = sqrt(2 m (eps_2 - V)), x = 0 at the lower minimum; Gamma in epsilon/hbar.
+    s2, a2, b2 = _turning_points(xi, co, e2, u_lo, u_ts, u_hi, v_ts, v_hi)
+    st[2] = s2
+    if s2 == 0:
+        S2 = math.sqrt(2.0 * m_eff) * _action(xi, co, e2, a2, b2, gx, gw)
+        # int_0^a dx/p = d int dxi / sqrt(2 m~ (e2 - V)); Gamma = (1/m~) / that * exp(-2 S)
+        mt = m_eff / (d * d)
+        tr = d * _transit(xi, co, e2, u_lo, a2, gx, gw) / math.sqrt(2.0 * mt)
+        out[3] = (1.0 / mt) / tr * math.exp(-2.0 * S2)
+
+
+# ----------------------------------------------------------------------------
+# Python API for one profile
+# ----------------------------------------------------------------------------
+@dataclass
+class TunnellingResult:
+    """Tunnelling quantities of one double well at one m~ (energies in epsilon,
+    measured from the lower minimum; Gamma in epsilon/hbar)."""
+
+    m_tilde: float
+    E: float
+    levels: np.ndarray
+    Delta: float
+    Delta_0: float
+    Gamma: float
+    dV: float
+    V_a: float
+    V_b: float
+    omega_1: float
+    omega_2: float
+    xi_1: float
+    xi_2: float
+    xi_ts: float
+    eps_bar: float
+    S_0: float
+    n_iter: int
+    solver_status: str
+    wkb_status: str
+    gamma_status: str
+    kT_Q: float = field(init=False)
+    is_tls: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kT_Q = kT_Q(self.m_tilde)  # 002_b660eabf4d6c7be7.txt Eq. (9)
+        self.is_tls = bool(np.isfinite(self.E) and self.E < self.kT_Q)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["levels"] = [float(v) for v in self.levels]
+        return d
+
+
+def _check_profile(xi, V, d, where: str = "profile"):
+    xi = np.ascontiguousarray(xi, dtype=np.float64)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    if xi.ndim != 1 or V.ndim != 1 or xi.size != V.size:
+        raise InputError(f"{where}: xi and V must be 1D arrays of equal length (got {xi.shape}, {V.shape})")
+    if xi.size < 4:
+        raise InputError(f"{where}: need at least 4 points, got {xi.size}")
+    if not (np.all(np.isfinite(xi)) and np.all(np.isfinite(V))):
+        raise InputError(f"{where}: xi or V holds NaN/inf")
+    if np.any(np.diff(xi) <= 0):
+        raise InputError(f"{where}: xi must be strictly increasing")
+    if abs(xi[0]) > 1e-6 or abs(xi[-1] - 1.0) > 1e-6:
+        raise InputError(f"{where}: xi must run from 0 to 1 (got {xi[0]:g} .. {xi[-1]:g})")
+    d = float(d)
+    if not (math.isfinite(d) and d > 0):
+        raise InputError(f"{where}: path length d must be positive, got {d!r}")
+    return xi, V, d
+
+
+def _one(xi, V, d, m_tilde, n_xi, margin, nev, out, st):
+    _solve_one(xi, V, d, m_tilde, n_xi, margin, MAX_MARGIN, nev, _GL_X, _GL_W, out, st)
+    if st[0] == 1:  # Lanczos did not converge: exact LAPACK fallback on the same grid
+        ev = _fallback_levels(xi, V, d, m_tilde, n_xi, margin, nev)
+        out[15 : 15 + nev] = ev
+        co = _spline_coeffs(xi, V - _vlow(xi, V))
+        _wkb(
+            xi, co, ev[0], ev[1], out[_IX["xi_1"]], out[_IX["xi_2"]], out[_IX["xi_ts"]],
+            out[_IX["V_a"]], out[_IX["dV"]], m_tilde * d * d, d, _GL_X, _GL_W, out, st,
+        )
+
+
+def _vlow(xi, V):
+    co = _spline_coeffs(xi, V)
+    ok, u_ts, v_ts, u_l, v_l, k_l, u_r, v_r, k_r = _analyse(xi, co)
+    return min(v_l, v_r)
+
+
+def extended_potential(xi, V, d, m_tilde, n_xi: int = DEFAULT_N_XI, margin: float = DEFAULT_MARGIN):
+    """The grid and potential the solver diagonalises: (grid, V on grid, h).
+
+    The profile is shifted so that its lower minimum is at 0 and continued
+    harmonically beyond [0, 1] by ``margin`` zero-point lengths on each side.
+    """
+    xi, V, d = _check_profile(xi, V, d)
+    m_eff = float(m_tilde) * d * d
+    v_low = _vlow(xi, V)
+    co = _spline_coeffs(xi, V - v_low)
+    kL = _spl(xi, co, xi[0], 2)
+    kR = _spl(xi, co, xi[-1], 2)
+    if not (kL > 0 and kR > 0):
+        raise InputError("profile: V'' <= 0 at an end; the ends must be minima")
+    mL = min(margin * (m_eff * kL) ** -0.25, MAX_MARGIN)
+    mR = min(margin * (m_eff * kR) ** -0.25, MAX_MARGIN)
+    x0 = xi[0] - mL
+    x1 = xi[-1] + mR
+    h = (x1 - x0) / (n_xi - 1)
+    grid = x0 + h * np.arange(n_xi)
+    Vg = np.array([_ext_value(xi, co, u, kL, kR) for u in grid])
+    return grid, Vg, h
+
+
+def _fallback_levels(xi, V, d, m_tilde, n_xi, margin, nev):
+    grid, Vg, h = extended_potential(xi, V, d, m_tilde, n_xi, margin)
+    return lowest_levels(Vg, h, m_tilde * d * d, nev=nev, method="lapack")
+
+
+def analyse_profile(xi, V) -> dict[str, float | bool]:
+    """Barrier top and minima of a profile (spline with zero end slopes)."""
+    xi = np.ascontiguousarray(xi, dtype=np.float64)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    co = _spline_coeffs(xi, V)
+    ok, u_ts, v_ts, u_l, v_l, k_l, u_r, v_r, k_r = _analyse(xi, co)
+    return {
+        "double_well": bool(ok),
+        "xi_ts": u_ts,
+        "V_ts": v_ts,
+        "xi_left": u_l,
+        "V_left": v_l,
+        "curv_left": k_l,
+        "xi_right": u_r,
+        "V_right": v_r,
+        "curv_right": k_r,
+    }
+
+
+def _result(m_tilde, out, st, nev) -> TunnellingResult:
+    return TunnellingResult(
+        m_tilde=float(m_tilde),
+        E=float(out[0]),
+        levels=out[15 : 15 + nev].copy(),
+        Delta=float(out[1]),
+        Delta_0=float(out[2]),
+        Gamma=float(out[3]),
+        dV=float(out[4]),
+        V_a=float(out[5]),
+        V_b=float(out[6]),
+        omega_1=float(out[7]),
+        omega_2=float(out[8]),
+        xi_1=float(out[9]),
+        xi_2=float(out[10]),
+        xi_ts=float(out[11]),
+        eps_bar=float(out[12]),
+        S_0=float(out[13]),
+        n_iter=int(out[14]) if np.isfinite(out[14]) else 0,
+        solver_status=SOLVER_STATUS[int(st[0])],
+        wkb_status=WKB_STATUS[int(st[1])],
+        gamma_status=WKB_STATUS[int(st[2])],
+    )
+
+
+def tunnelling(
+    xi,
+    V,
+    d: float,
+    m_tilde: float | Sequence[float],
+    n_xi: int = DEFAULT_N_XI,
+    margin: float = DEFAULT_MARGIN,
+    nev: int = N_LEVELS,
+):
+    """Splitting E, levels, Delta, Delta_0, Gamma of one double-well profile.
+
+    ``xi`` (increasing, 0 .. 1) and ``V`` (epsilon) are the profile at the band
+    images, ``d`` the path length in sigma. Returns a :class:`TunnellingResult`,
+    or a list of them when ``m_tilde`` is a sequence.
+    """
+    xi, V, d = _check_profile(xi, V, d)
+    if nev < 2 or nev > N_LEVELS:
+        raise InputError(f"nev must be in 2..{N_LEVELS}, got {nev}")
+    if n_xi < 50:
+        raise InputError(f"n_xi must be at least 50, got {n_xi}")
+    many = np.ndim(m_tilde) > 0
+    res = []
+    for mt in np.atleast_1d(np.asarray(m_tilde, dtype=float)):
+        if not (np.isfinite(mt) and mt > 0):
+            raise InputError(f"m~ must be positive, got {mt!r}")
+        out = np.empty(_NOUT)
+        st = np.zeros(3, dtype=np.int64)
+        _one(xi, V, d, float(mt), int(n_xi), float(margin), int(nev), out, st)
+        res.append(_result(mt, out, st, nev))
+    return res if many else res[0]
+
+
+# ----------------------------------------------------------------------------
+# catalogue (batch) API
+# ----------------------------------------------------------------------------
+CATALOGUE_COLUMNS = ("dw_id", "d", "xi", "V")
+
+
+@dataclass(frozen=True)
+class MassSpec:
+    """One m~ to evaluate, with the unit system it comes from (if any)."""
+
+    label: str
+    m_tilde: float
+    units: UnitSystem | None = None
+
+
+def mass_specs(
+    units: Iterable[str | Mapping[str, Any] | UnitSystem] | str | None = None,
+    masses: Iterable[float] | float | None = None,
+) -> list[MassSpec]:
+    """MassSpecs from unit-system names / dicts / TOML paths and from bare m~ values.
+
+    A bare m~ with exactly one unit system given takes that system's physical
+    conversions (its epsilon), labelled "<units>@m~".
+    """
+    if isinstance(units, (str, Mapping, UnitSystem)):
+        units = [units]
+    systems = [get_units(u) for u in (units or [])]
+    specs = [MassSpec(u.name, u.m_tilde, u) for u in systems]
+    if masses is not None:
+        for m in np.atleast_1d(np.asarray(masses, dtype=float)):
+            if not (np.isfinite(m) and m > 0):
+                raise InputError(f"--mass: m~ must be positive, got {m!r}")
+            if len(systems) == 1:
+                specs.append(MassSpec(f"{systems[0].name}@{m:g}", float(m), systems[0]))
+            else:
+                specs.append(MassSpec(f"m~={m:g}", float(m), None))
+    if not specs:
+        raise InputError("give at least one unit system (--units) or dimensionless mass (--mass)")
+    return specs
+
+
+def read_catalogue(path: str | Path):
+    """Read a double-well catalogue (Parquet) and validate its schema."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: catalogue file not found")
+    try:
+        df = pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises many types
+        raise InputError(f"{p}: cannot read as Parquet ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+    validate_catalogue(df, where=str(p))
+    return df
+
+
+def validate_catalogue(df, where: str = "catalogue") -> None:
+    """Check the minimal schema: dw_id, d (> 0), xi and V (equal-length lists)."""
+    missing = [c for c in CATALOGUE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"{where}: missing column {missing[0]!r} (need {', '.join(CATALOGUE_COLUMNS)})")
+    if df["dw_id"].duplicated().any():
+        raise InputError(f"{where}: column 'dw_id' has duplicates (first: {df['dw_id'][df['dw_id'].duplicated()].iloc[0]!r})")
+    for i, (dw, d, xi, V) in enumerate(zip(df["dw_id"], df["d"], df["xi"], df["V"])):
+        try:
+            _check_profile(xi, V, d, where=f"{where}: row {i} (dw_id={dw!r})")
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"{where}: row {i} (dw_id={dw!r}): columns xi/V/d not numeric ({exc})") from None
+
+
+def _process_chunk(args):
+    """Worker: one chunk of rows -> list of output records (picklable, top level)."""
+    ids, ds, xis, Vs, specs, n_xi, margin, nev = args
+    recs = []
+    out = np.empty(_NOUT)
+    st = np.zeros(3, dtype=np.int64)
+    for dw, d, xi, V in zip(ids, ds, xis, Vs):
+        xi = np.ascontiguousarray(xi, dtype=np.float64)
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        for sp in specs:
+            _one(xi, V, float(d), sp.m_tilde, n_xi, margin, nev, out, st)
+            r = _result(sp.m_tilde, out, st, nev)
+            rec = r.as_dict()
+            rec["dw_id"] = dw
+            rec["units"] = sp.label
+            if sp.units is not None:
+                u = sp.units
+                rec["E_K"] = float(u.energy_to_K(r.E))
+                rec["Delta_K"] = float(u.energy_to_K(r.Delta))
+                rec["Delta_0_K"] = float(u.energy_to_K(r.Delta_0))
+                rec["Gamma_Hz"] = float(u.rate_to_hz(r.Gamma))
+            recs.append(rec)
+    return recs
+
+
+def run_catalogue(
+    catalogue,
+    specs: Sequence[MassSpec] | None = None,
+    *,
+    units=None,
+    masses=None,
+    n_xi: int = DEFAULT_N_XI,
+    margin: float = DEFAULT_MARGIN,
+    nev: int = N_LEVELS,
+    workers: int = 1,
+    chunk: int = 256,
+    progress: bool = False,
+):
+    """Add E, Delta, Delta_0, Gamma, statuses and the TLS flag to every double well.
+
+    ``catalogue``: a DataFrame (or a Parquet path) with columns ``dw_id``, ``d``
+    (sigma), ``xi`` and ``V`` (list<double>, xi from 0 to 1). ``specs`` (or
+    ``units``/``masses``, see :func:`mass_specs`) name the m~ values. Returns a
+    long table, one row per (double well, m~), with the catalogue's scalar
+    columns carried over. ``workers > 1`` spreads chunks of rows over processes.
+    """
+    import pandas as pd
+
+    if not hasattr(catalogue, "columns"):
+        catalogue = read_catalogue(catalogue)
+    else:
+        validate_catalogue(catalogue)
+    if specs is None:
+        specs = mass_specs(units, masses)
+    n = len(catalogue)
+    ids = catalogue["dw_id"].tolist()
+    ds = catalogue["d"].astype(float).tolist()
+    xis = list(catalogue["xi"])
+    Vs = list(catalogue["V"])
+    tasks = [
+        (ids[i : i + chunk], ds[i : i + chunk], xis[i : i + chunk], Vs[i : i + chunk], list(specs), int(n_xi), float(margin), int(nev))
+        for i in range(0, n, chunk)
+    ]
+    recs: list[dict] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, unit="DW")
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as ex:
+            for t, r in zip(tasks, ex.map(_process_chunk, tasks)):
+                recs.extend(r)
+                if bar is not None:
+                    bar.update(len(t[0]))
+    else:
+        for t in tasks:
+            recs.extend(_process_chunk(t))
+            if bar is not None:
+                bar.update(len(t[0]))
+    if bar is not None:
+        bar.close()
+    res = pd.DataFrame.from_records(recs)
+    if res.empty:
+        return res
+    front = ["dw_id", "units", "m_tilde", "kT_Q", "is_tls", "E", "Delta", "Delta_0", "Gamma"]
+    res = res[front + [c for c in res.columns if c not in front]]
+    extra = [c for c in catalogue.columns if c not in ("xi", "V") and c not in res.columns]
+    if extra:
+        res = res.merge(catalogue[["dw_id"] + extra], on="dw_id", how="left")
+    return res
