@@ -1,0 +1,450 @@
+"""Compiled kernels: neighbour lists, energy/forces/virial, Hessian, third derivatives.
+
+All models share the polynomial form of :mod:`twolevel.models.base`,
+``v(r) = e_ij f(r / s_ij)`` with ``f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4``
+for ``u < x_c``. The model parameters arrive as the tuple ``mp`` of
+:meth:`PairModel.kernel_params`:
+``(mode, sigma_tab, eps_tab, nonadditivity, xc, a12, a6, c0, c2, c4)``.
+
+Neighbour lists are half lists (j > i) in CSR form ``(start, idx)``; a pair is
+listed when r < x_c s_ij + skin. Positions are kept unwrapped; distances use
+the minimum-image convention of the orthorhombic periodic box.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def pair_se(i, j, types, diam, mp):
+    """s_ij and e_ij of the pair (i, j).
+
+    One branch-free rule for all models: s_ij = sigma[t_i, t_j] * (d_i + d_j)/2 *
+    (1 - nonadditivity |d_i - d_j|). Type models run with all diameters 1 and
+    nonadditivity 0 (s_ij = sigma table); PSS runs with one type, sigma = 1 and
+    the non-additive mixing rule of ../shared/papers/README.md.
+    """
+    di = diam[i]
+    dj = diam[j]
+    ti = types[i]
+    tj = types[j]
+    s = mp[1][ti, tj] * 0.5 * (di + dj) * (1.0 - mp[3] * abs(di - dj))
+    return s, mp[2][ti, tj]
+
+
+@njit(cache=True, inline="always")
+def min_image(x, b, binv):
+    return x - b * np.rint(x * binv)
+
+
+@njit(cache=True, inline="always")
+def pair_terms(r2, s, e, mp):
+    """(v, v'/r, v'', v''') of the pair at squared distance r2 (inside the cutoff).
+
+    f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4, v = e f(r/s); derivatives in r.
+    """
+    a12 = mp[5]
+    a6 = mp[6]
+    c0 = mp[7]
+    c2 = mp[8]
+    c4 = mp[9]
+    s2 = s * s
+    u2 = r2 / s2
+    inv2 = 1.0 / u2
+    inv6 = inv2 * inv2 * inv2
+    inv12 = inv6 * inv6
+    f0 = a12 * inv12 - a6 * inv6 + c0 + c2 * u2 + c4 * u2 * u2
+    # f'(u)/u
+    f1u = -12.0 * a12 * inv12 * inv2 + 6.0 * a6 * inv6 * inv2 + 2.0 * c2 + 4.0 * c4 * u2
+    u = np.sqrt(u2)
+    f2 = 156.0 * a12 * inv12 * inv2 - 42.0 * a6 * inv6 * inv2 + 2.0 * c2 + 12.0 * c4 * u2
+    f3 = (-2184.0 * a12 * inv12 * inv2 + 336.0 * a6 * inv6 * inv2) / u + 24.0 * c4 * u
+    return e * f0, e * f1u / s2, e * f2 / s2, e * f3 / (s2 * s)
+
+
+@njit(cache=True)
+def max_cutoff_diam(diam, mp):
+    """Largest cutoff x_c s_ij that any pair can have (see :func:`pair_se`)."""
+    dmax = diam.max()
+    dmin = diam.min()
+    factor = max(dmax, 0.5 * (dmin + dmax) * (1.0 - mp[3] * (dmax - dmin)))
+    return mp[4] * mp[1].max() * factor
+
+
+@njit(cache=True)
+def _grow(idx, m, need):
+    if m + need <= idx.shape[0]:
+        return idx
+    cap = max(2 * idx.shape[0], m + need)
+    new = np.empty(cap, np.int64)
+    new[:m] = idx[:m]
+    return new
+
+
+@njit(cache=True, fastmath=True)
+def build_neighbors(pos, box, types, diam, mp, skin):
+    """Half neighbour list (CSR) of pairs with r < x_c s_ij + skin.
+
+    Uses a cell list when every box side holds at least three cells of size
+    max cutoff + skin, and an all-pairs loop otherwise (small boxes). Entries
+    are appended branch-free (write always, advance the end when inside).
+    """
+    n, d = pos.shape
+    rl_max = max_cutoff_diam(diam, mp) + skin
+    xc = mp[4]
+    sig = mp[1]
+    na = mp[3]
+    ncell = np.empty(d, np.int64)
+    use_cells = True
+    for k in range(d):
+        ncell[k] = int(box[k] // rl_max)
+        if ncell[k] < 3:
+            use_cells = False
+    idx = np.empty(64 * n + 1024, np.int64)
+    start = np.zeros(n + 1, np.int64)
+    m = 0
+    w = np.empty((n, 3))
+    w[:, 2] = 0.0
+    for i in range(n):
+        for k in range(d):
+            x = pos[i, k] - box[k] * np.floor(pos[i, k] / box[k])
+            if x >= box[k]:
+                x = 0.0
+            w[i, k] = x
+    b0 = box[0]
+    b1 = box[1]
+    b2 = box[2] if d == 3 else 1e300
+    i0 = 1.0 / b0
+    i1 = 1.0 / b1
+    i2 = 1.0 / b2
+    if use_cells:
+        ntot = 1
+        for k in range(d):
+            ntot *= ncell[k]
+        cell_of = np.empty(n, np.int64)
+        head = -np.ones(ntot, np.int64)
+        nxt = -np.ones(n, np.int64)
+        for i in range(n):
+            c = 0
+            for k in range(d):
+                ck = int(w[i, k] / box[k] * ncell[k])
+                if ck >= ncell[k]:
+                    ck = ncell[k] - 1
+                c = c * ncell[k] + ck
+            cell_of[i] = c
+        # insert in reverse so that each cell's chain is in increasing particle order
+        for i in range(n - 1, -1, -1):
+            nxt[i] = head[cell_of[i]]
+            head[cell_of[i]] = i
+        noff = 3 ** d
+        ci = np.empty(d, np.int64)
+        for i in range(n):
+            idx = _grow(idx, m, n)
+            start[i] = m
+            c = cell_of[i]
+            rem = c
+            for k in range(d - 1, -1, -1):
+                ci[k] = rem % ncell[k]
+                rem //= ncell[k]
+            ti = types[i]
+            di = diam[i]
+            for o in range(noff):
+                oo = o
+                cc = 0
+                for k in range(d):
+                    dk = oo % 3 - 1
+                    oo //= 3
+                    ck = (ci[k] + dk) % ncell[k]
+                    cc = cc * ncell[k] + ck
+                j = head[cc]
+                while j >= 0:
+                    dx0 = min_image(w[i, 0] - w[j, 0], b0, i0)
+                    dx1 = min_image(w[i, 1] - w[j, 1], b1, i1)
+                    dx2 = min_image(w[i, 2] - w[j, 2], b2, i2)
+                    r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
+                    dj = diam[j]
+                    rl = xc * sig[ti, types[j]] * 0.5 * (di + dj) * (1.0 - na * abs(di - dj)) + skin
+                    idx[m] = j
+                    m += 1 if (j > i and r2 < rl * rl) else 0
+                    j = nxt[j]
+            # keep each particle's neighbours sorted (deterministic order of summation)
+            idx[start[i]:m].sort()
+    else:
+        for i in range(n):
+            idx = _grow(idx, m, n)
+            start[i] = m
+            ti = types[i]
+            di = diam[i]
+            for j in range(i + 1, n):
+                dx0 = min_image(w[i, 0] - w[j, 0], b0, i0)
+                dx1 = min_image(w[i, 1] - w[j, 1], b1, i1)
+                dx2 = min_image(w[i, 2] - w[j, 2], b2, i2)
+                r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
+                dj = diam[j]
+                rl = xc * sig[ti, types[j]] * 0.5 * (di + dj) * (1.0 - na * abs(di - dj)) + skin
+                idx[m] = j
+                m += 1 if r2 < rl * rl else 0
+    start[n] = m
+    return start, idx[:m].copy()
+
+
+@njit(cache=True)
+def needs_rebuild(pos, ref, skin):
+    """True when any particle moved more than skin/2 since the list was built."""
+    n, d = pos.shape
+    lim = 0.25 * skin * skin
+    for i in range(n):
+        r2 = 0.0
+        for k in range(d):
+            dx = pos[i, k] - ref[i, k]
+            r2 += dx * dx
+        if r2 > lim:
+            return True
+    return False
+
+
+@njit(cache=True, fastmath=True)
+def energy_forces(pos, box, types, diam, mp, start, idx, forces):
+    """Potential energy and virial W = sum_pairs r_ij . f_ij; forces written in place.
+
+    The cutoff test is a select, not a branch: the pair terms are computed for
+    every listed pair and multiplied by 0 outside the cutoff (a mispredicted
+    branch per pair costs more than the arithmetic). Components are scalars
+    (d = 2 or 3) so that they stay in registers.
+    """
+    n, d = pos.shape
+    three = d == 3
+    xc2 = mp[4] * mp[4]
+    a12 = mp[5]
+    a6 = mp[6]
+    c0 = mp[7]
+    c2 = mp[8]
+    c4 = mp[9]
+    b0 = box[0]
+    b1 = box[1]
+    b2 = box[2] if three else 1.0
+    i0 = 1.0 / b0
+    i1 = 1.0 / b1
+    i2 = 1.0 / b2
+    forces[:] = 0.0
+    energy = 0.0
+    virial = 0.0
+    for i in range(n):
+        xi0 = pos[i, 0]
+        xi1 = pos[i, 1]
+        xi2 = pos[i, 2] if three else 0.0
+        fi0 = 0.0
+        fi1 = 0.0
+        fi2 = 0.0
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            dx0 = min_image(xi0 - pos[j, 0], b0, i0)
+            dx1 = min_image(xi1 - pos[j, 1], b1, i1)
+            dx2 = min_image(xi2 - pos[j, 2], b2, i2) if three else 0.0
+            r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
+            s, e = pair_se(i, j, types, diam, mp)
+            si = 1.0 / (s * s)
+            u2 = r2 * si
+            w = e if u2 < xc2 else 0.0
+            inv2 = 1.0 / u2
+            inv6 = inv2 * inv2 * inv2
+            inv12 = inv6 * inv6
+            # f(u) and f'(u)/u of the common form (models/base.py)
+            energy += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
+            v1r = w * si * ((-12.0 * a12 * inv12 + 6.0 * a6 * inv6) * inv2 + 2.0 * c2 + 4.0 * c4 * u2)
+            virial -= v1r * r2
+            f0 = -v1r * dx0
+            f1 = -v1r * dx1
+            fi0 += f0
+            fi1 += f1
+            forces[j, 0] -= f0
+            forces[j, 1] -= f1
+            if three:
+                f2 = -v1r * dx2
+                fi2 += f2
+                forces[j, 2] -= f2
+        forces[i, 0] += fi0
+        forces[i, 1] += fi1
+        if three:
+            forces[i, 2] += fi2
+    return energy, virial
+
+
+@njit(cache=True, fastmath=True)
+def energy_only(pos, box, types, diam, mp, start, idx):
+    n, d = pos.shape
+    xc2 = mp[4] * mp[4]
+    a12 = mp[5]
+    a6 = mp[6]
+    c0 = mp[7]
+    c2 = mp[8]
+    c4 = mp[9]
+    binv = 1.0 / box
+    energy = 0.0
+    for i in range(n):
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            r2 = 0.0
+            for k in range(d):
+                x = min_image(pos[i, k] - pos[j, k], box[k], binv[k])
+                r2 += x * x
+            s, e = pair_se(i, j, types, diam, mp)
+            si = 1.0 / (s * s)
+            u2 = r2 * si
+            w = e if u2 < xc2 else 0.0
+            inv2 = 1.0 / u2
+            inv6 = inv2 * inv2 * inv2
+            inv12 = inv6 * inv6
+            energy += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
+    return energy
+
+
+@njit(cache=True)
+def closest_pair(pos, box, types, diam, mp, start, idx):
+    """The listed pair with the smallest r / s_ij (for overlap diagnostics)."""
+    n, d = pos.shape
+    best = np.inf
+    bi = -1
+    bj = -1
+    for i in range(n):
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            r2 = 0.0
+            for k in range(d):
+                x = pos[i, k] - pos[j, k]
+                x -= box[k] * np.rint(x / box[k])
+                r2 += x * x
+            s, e = pair_se(i, j, types, diam, mp)
+            q = np.sqrt(r2) / s
+            if q < best:
+                best = q
+                bi = i
+                bj = j
+    return bi, bj, best
+
+
+@njit(cache=True)
+def hessian_coo(pos, box, types, diam, mp, start, idx):
+    """Hessian d^2E/dx dx as COO triplets (rows, cols, vals); diagonal blocks summed.
+
+    Pair block K = v'' n n^T + (v'/r)(1 - n n^T); H_ij = -K, H_ii += K, H_jj += K.
+    """
+    n, d = pos.shape
+    xc2 = mp[4] * mp[4]
+    npairs = start[n]
+    rows = np.empty(2 * npairs * d * d + n * d * d, np.int64)
+    cols = np.empty_like(rows)
+    vals = np.zeros(rows.shape[0])
+    diag = np.zeros((n, d, d))
+    m = 0
+    dx = np.empty(d)
+    for i in range(n):
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            r2 = 0.0
+            for k in range(d):
+                x = pos[i, k] - pos[j, k]
+                x -= box[k] * np.rint(x / box[k])
+                dx[k] = x
+                r2 += x * x
+            s, e = pair_se(i, j, types, diam, mp)
+            if r2 < xc2 * s * s:
+                v, v1r, v2, v3 = pair_terms(r2, s, e, mp)
+                for a in range(d):
+                    for b in range(d):
+                        nn = dx[a] * dx[b] / r2
+                        kab = v2 * nn + v1r * ((1.0 if a == b else 0.0) - nn)
+                        diag[i, a, b] += kab
+                        diag[j, a, b] += kab
+                        rows[m] = i * d + a
+                        cols[m] = j * d + b
+                        vals[m] = -kab
+                        m += 1
+                        rows[m] = j * d + b
+                        cols[m] = i * d + a
+                        vals[m] = -kab
+                        m += 1
+    for i in range(n):
+        for a in range(d):
+            for b in range(d):
+                rows[m] = i * d + a
+                cols[m] = i * d + b
+                vals[m] = diag[i, a, b]
+                m += 1
+    return rows[:m], cols[:m], vals[:m]
+
+
+@njit(cache=True)
+def hessian_dot(pos, box, types, diam, mp, start, idx, z):
+    """H z without forming H."""
+    n, d = pos.shape
+    xc2 = mp[4] * mp[4]
+    out = np.zeros((n, d))
+    dx = np.empty(d)
+    for i in range(n):
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            r2 = 0.0
+            for k in range(d):
+                x = pos[i, k] - pos[j, k]
+                x -= box[k] * np.rint(x / box[k])
+                dx[k] = x
+                r2 += x * x
+            s, e = pair_se(i, j, types, diam, mp)
+            if r2 < xc2 * s * s:
+                v, v1r, v2, v3 = pair_terms(r2, s, e, mp)
+                ndz = 0.0
+                for k in range(d):
+                    ndz += dx[k] * (z[i, k] - z[j, k])
+                ndz /= r2
+                for k in range(d):
+                    dz = z[i, k] - z[j, k]
+                    g = v2 * dx[k] * ndz + v1r * (dz - dx[k] * ndz)
+                    out[i, k] += g
+                    out[j, k] -= g
+    return out
+
+
+@njit(cache=True)
+def third_contract(pos, box, types, diam, mp, start, idx, z):
+    """T_k = sum_ij U3_kij z_i z_j, the contraction of the third derivatives with z z.
+
+    With psi(s) = phi(sqrt(s)), s = r^2, c = r . dz, b = dz . dz per pair:
+    grad_r [d^2E/dt^2] = 8 c^2 psi''' r + 8 c psi'' dz + 4 b psi'' r, and
+    z . T = U3 . zzz = sum_pairs 8 c^3 psi''' + 12 b c psi''.
+    (Used for the nonlinear modes of 004_9b896d29dc320c3d.txt SI Eqs. (15)-(16).)
+    """
+    n, d = pos.shape
+    xc2 = mp[4] * mp[4]
+    out = np.zeros((n, d))
+    dx = np.empty(d)
+    dz = np.empty(d)
+    for i in range(n):
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            r2 = 0.0
+            for k in range(d):
+                x = pos[i, k] - pos[j, k]
+                x -= box[k] * np.rint(x / box[k])
+                dx[k] = x
+                r2 += x * x
+            s, e = pair_se(i, j, types, diam, mp)
+            if r2 < xc2 * s * s:
+                v, v1r, v2, v3 = pair_terms(r2, s, e, mp)
+                r = np.sqrt(r2)
+                v1 = v1r * r
+                psi2 = (v2 - v1r) / (4.0 * r2)
+                psi3 = (v3 - 3.0 * v2 / r + 3.0 * v1 / r2) / (8.0 * r2 * r)
+                c = 0.0
+                b = 0.0
+                for k in range(d):
+                    dz[k] = z[i, k] - z[j, k]
+                    c += dx[k] * dz[k]
+                    b += dz[k] * dz[k]
+                for k in range(d):
+                    g = 8.0 * c * c * psi3 * dx[k] + 8.0 * c * psi2 * dz[k] + 4.0 * b * psi2 * dx[k]
+                    out[i, k] += g
+                    out[j, k] -= g
+    return out

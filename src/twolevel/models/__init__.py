@@ -1,0 +1,33 @@
+"""Glass models. ``get_model(name)`` returns a :class:`PairModel`.
+
+Names: ``pss`` (polydisperse soft spheres), ``tlj`` (ternary LJ, KA2),
+``ka`` (Kob-Andersen 80:20 with the 002 smoothing), ``ka-ts`` (Kob-Andersen,
+truncated and shifted).
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from .base import MODE_DIAMETERS, MODE_TYPES, PairModel
+from .lj import make_ka, make_tlj
+from .pss import make_pss
+
+_FACTORIES = {
+    "pss": make_pss,
+    "tlj": make_tlj,
+    "ka2": make_tlj,
+    "ka": lambda: make_ka(smooth=True),
+    "ka-ts": lambda: make_ka(smooth=False),
+}
+
+MODEL_NAMES = ("pss", "tlj", "ka", "ka-ts")
+
+
+def get_model(name: str) -> PairModel:
+    key = str(name).lower()
+    if key not in _FACTORIES:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+    return _FACTORIES[key]()
+
+
+__all__ = ["PairModel", "get_model", "MODEL_NAMES", "MODE_TYPES", "MODE_DIAMETERS"]
