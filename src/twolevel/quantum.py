@@ -91,6 +91,7 @@ _KMAX = 60  # maximum block-Lanczos steps (dimension 2 * _KMAX)
 _TOL_DOUBLET = 1e-9  # residual tolerance (relative) for e1, e2
 _TOL_REST = 1e-6  # residual tolerance for e3..e5 (eigenvalue error ~ tol^2)
 _NQ = 96  # Gauss-Legendre nodes for the WKB integrals
+_FLOOR_REL = 1e-12  # splittings below this fraction of e2 (from the lower minimum) are not resolved
 
 WKB_STATUS = {
     0: "ok",
@@ -124,6 +125,7 @@ _OUT_FIELDS = (
     "eps_bar",
     "S_0",
     "n_iter",
+    "E_floor",
 ) + tuple(f"e{i + 1}" for i in range(N_LEVELS))
 _IX = {k: i for i, k in enumerate(_OUT_FIELDS)}
 _NOUT = len(_OUT_FIELDS)
@@ -518,11 +520,12 @@ def _ext_value(x, co, u, kL, kR):
 
 @nb.njit(cache=True)
 def _crossing(x, co, level, lo, hi):
-    """u in [lo, hi] with V(u) = level, V(lo) - level and V(hi) - level of opposite sign (bisection)."""
+    """u between lo and hi (either order) with V(u) = level; V(lo) - level and
+    V(hi) - level of opposite sign (bisection to the last bit)."""
     flo = _spl(x, co, lo, 0) - level
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if mid <= lo or mid >= hi:
+        if mid == lo or mid == hi:
             break
         fm = _spl(x, co, mid, 0) - level
         if (fm < 0.0) == (flo < 0.0):
@@ -664,7 +667,7 @@ def _solve_one(xi, V, d, m_tilde, n_xi, margin, max_margin, nev, gx, gw, out, st
         st[0] = 1
         return  # caller falls back to LAPACK and calls _wkb
     for i in range(nev):
-        out[15 + i] = ev[i]
+        out[16 + i] = ev[i]
     _wkb(xi, co, ev[0], ev[1], u_lo, u_hi, u_ts, v_ts, v_hi, m_eff, d, gx, gw, out, st)
 
 
@@ -672,6 +675,8 @@ def _solve_one(xi, V, d, m_tilde, n_xi, margin, max_margin, nev, gx, gw, out, st
 def _wkb(xi, co, e1, e2, u_lo, u_hi, u_ts, v_ts, v_hi, m_eff, d, gx, gw, out, st):
     """E, Delta_0 (Eq. (15)) and Gamma (Eq. (14)) from the two lowest levels."""
     out[0] = e2 - e1  # splitting, 002_b660eabf4d6c7be7.txt Sec. III C: E = eps_2 - eps_1
+    # resolution floor of the splitting (measured, docs/quantum.md): a few 1e-13 of e2
+    out[15] = _FLOOR_REL * e2
     # 002_b660eabf4d6c7be7.txt Eq. (15): Delta_0 = eps_bar exp(-(1/hbar) int_a^b |p| dx),
     # eps_bar = (eps_1 + eps_2)/2 measured from the lower minimum, p = sqrt(2 m (eps_bar - V)),
     # x = d xi, m -> m~ (hbar = 1): int |p| dx = sqrt(2 m~ d^2) int sqrt(V - eps_bar) dxi.
@@ -720,6 +725,7 @@ class TunnellingResult:
     eps_bar: float
     S_0: float
     n_iter: int
+    E_floor: float
     solver_status: str
     wkb_status: str
     gamma_status: str
@@ -759,7 +765,7 @@ def _one(xi, V, d, m_tilde, n_xi, margin, nev, out, st):
     _solve_one(xi, V, d, m_tilde, n_xi, margin, MAX_MARGIN, nev, _GL_X, _GL_W, out, st)
     if st[0] == 1:  # Lanczos did not converge: exact LAPACK fallback on the same grid
         ev = _fallback_levels(xi, V, d, m_tilde, n_xi, margin, nev)
-        out[15 : 15 + nev] = ev
+        out[16 : 16 + nev] = ev
         co = _spline_coeffs(xi, V - _vlow(xi, V))
         _wkb(
             xi, co, ev[0], ev[1], out[_IX["xi_1"]], out[_IX["xi_2"]], out[_IX["xi_ts"]],
@@ -825,7 +831,8 @@ def _result(m_tilde, out, st, nev) -> TunnellingResult:
     return TunnellingResult(
         m_tilde=float(m_tilde),
         E=float(out[0]),
-        levels=out[15 : 15 + nev].copy(),
+        levels=out[16 : 16 + nev].copy(),
+        E_floor=float(out[15]),
         Delta=float(out[1]),
         Delta_0=float(out[2]),
         Gamma=float(out[3]),
