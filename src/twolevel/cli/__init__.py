@@ -28,6 +28,7 @@ def _root() -> None:
 
 
 # Command modules: each one does `from . import app` and decorates its commands.
+from . import quantum_cmd  # noqa: E402,F401
 # (command modules are imported here as they land)
 
 
