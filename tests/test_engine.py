@@ -1,0 +1,182 @@
+"""Engine identities: forces = -grad E, Hessian = d forces, conservation, thermostats, minimisers."""
+
+import numpy as np
+import pytest
+
+from twolevel.config import Configuration
+from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
+from twolevel.errors import InputError, PhysicsError
+from twolevel.models import get_model
+
+
+def _system(name, n, dim, seed=0, relax=True):
+    m = get_model(name)
+    c = m.random_configuration(n, dim=dim, seed=seed)
+    s = ParticleSystem(c)
+    x = c.positions.copy()
+    if relax:  # a disordered, not too compressed configuration
+        x = minimize(s, x, ftol=1e-1, max_steps=200).x
+        rng = np.random.default_rng(seed)
+        x = x + rng.normal(0, 0.03, x.shape)
+    return s, x
+
+
+CASES = [("pss", 2, 120), ("pss", 3, 200), ("tlj", 2, 200), ("tlj", 3, 400), ("ka", 2, 200), ("ka", 3, 400)]
+
+
+@pytest.mark.parametrize("name,dim,n", CASES)
+def test_forces_are_minus_gradient(name, dim, n):
+    s, x = _system(name, n, dim)
+    e, f = s.energy_forces(x)
+    assert e == pytest.approx(s.energy(x), rel=1e-12)
+    rng = np.random.default_rng(1)
+    h = 1e-6
+    for i in rng.choice(n, 6, replace=False):
+        for k in range(dim):
+            xp = x.copy()
+            xm = x.copy()
+            xp[i, k] += h
+            xm[i, k] -= h
+            fd = -(s.energy(xp) - s.energy(xm)) / (2 * h)
+            assert f[i, k] == pytest.approx(fd, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("name,dim,n", [("pss", 2, 80), ("tlj", 3, 400)])
+def test_hessian_is_derivative_of_forces(name, dim, n):
+    s, x = _system(name, n, dim)
+    H = s.hessian(x).toarray()
+    np.testing.assert_allclose(H, H.T, atol=1e-10)
+    # translation invariance: each row sums to zero over particles per component
+    np.testing.assert_allclose(H.reshape(n * dim, n, dim).sum(axis=1), 0, atol=1e-8)
+    h = 1e-6
+    rng = np.random.default_rng(2)
+    for col in rng.choice(n * dim, 5, replace=False):
+        xp = x.copy().ravel()
+        xm = x.copy().ravel()
+        xp[col] += h
+        xm[col] -= h
+        fd = -(s.energy_forces(xp.reshape(n, dim))[1] - s.energy_forces(xm.reshape(n, dim))[1]).ravel() / (2 * h)
+        np.testing.assert_allclose(H[:, col], fd, rtol=1e-5, atol=1e-5 * np.abs(H).max())
+    z = rng.normal(size=(n, dim))
+    np.testing.assert_allclose(s.hessian_dot(x, z).ravel(), H @ z.ravel(), rtol=1e-10, atol=1e-8)
+
+
+def test_third_derivative_contraction():
+    s, x = _system("pss", 60, 2)
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=x.shape)
+    h = 1e-5
+    # d/dt (H(x + t z) z) = U3 : z z
+    fd = (s.hessian_dot(x + h * z, z) - s.hessian_dot(x - h * z, z)) / (2 * h)
+    np.testing.assert_allclose(s.third_contract(x, z), fd, rtol=1e-5, atol=1e-5 * np.abs(fd).max())
+
+
+def test_nve_energy_conservation_tlj():
+    """TLJ at T = 0.5 (density 1.35), dt = 0.005, 2000 steps (t = 10).
+
+    Bounds: total-energy fluctuations (max - min) below 2e-3 per particle, secular drift
+    (linear fit over the run) below 5e-4 per particle, and the fluctuations of velocity
+    Verlet scale as dt^2 (halving dt divides their std by about 4).
+    """
+    s, x = _system("tlj", 500, 3, relax=False)
+    x = minimize(s, x, ftol=1e-3).x
+    rng = np.random.default_rng(0)
+    v = maxwell_boltzmann(s.n, 3, 0.5, rng)
+    s.run_md(x, v, 1000, 0.005, "berendsen", temperature=0.5, tau=0.1)
+    stds = []
+    for dt in (0.005, 0.0025):
+        xx, vv = x.copy(), v.copy()
+        samples, _ = s.run_md(xx, vv, int(round(10 / dt)), dt, "nve", sample_every=10)
+        etot = (samples[:, 0] + samples[:, 1]) / s.n
+        assert np.isfinite(etot).all()
+        t = np.arange(len(etot)) * 10 * dt
+        slope = np.polyfit(t, etot, 1)[0]
+        assert etot.max() - etot.min() < 2e-3
+        assert abs(slope * t[-1]) < 5e-4
+        stds.append(etot.std())
+    assert 2.5 < stds[0] / stds[1] < 6.5
+
+
+def test_berendsen_sets_temperature():
+    s, x = _system("pss", 200, 2, relax=False)
+    x = minimize(s, x, ftol=1e-3).x
+    rng = np.random.default_rng(0)
+    v = maxwell_boltzmann(s.n, 2, 0.1, rng)
+    s.run_md(x, v, 500, 0.005, "berendsen", temperature=0.3, tau=0.2)
+    samples, _ = s.run_md(x, v, 4000, 0.005, "berendsen", temperature=0.3, tau=0.2, sample_every=10)
+    t = 2 * samples[:, 1] / (2 * (s.n - 1))
+    assert t.mean() == pytest.approx(0.3, rel=0.01)
+
+
+def test_langevin_canonical_kinetic_fluctuations():
+    # Canonical ensemble: K ~ Gamma(f/2, T) with f = d N, so <K> = f T / 2 and Var K = f T^2 / 2.
+    s, x = _system("pss", 32, 2, relax=False)
+    x = minimize(s, x, ftol=1e-3).x
+    rng = np.random.default_rng(1)
+    v = maxwell_boltzmann(s.n, 2, 0.2, rng, zero_momentum=False)
+    T = 0.2
+    s.run_md(x, v, 2000, 0.005, "langevin", temperature=T, gamma=2.0, seed=5)
+    samples, _ = s.run_md(x, v, 200000, 0.005, "langevin", temperature=T, gamma=2.0, seed=6, sample_every=20)
+    k = samples[:, 1]
+    f = 2 * s.n
+    # correlation time ~ 1/(2 gamma) = 0.25 = 50 steps, samples every 20 steps: ~ 4000 independent ones
+    assert k.mean() == pytest.approx(f * T / 2, rel=0.02)
+    assert k.var() == pytest.approx(f * T**2 / 2, rel=0.1)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "fire"])
+def test_minimisers_reach_tolerance_and_descend(method):
+    s, x = _system("pss", 150, 2, relax=False)
+    x = minimize(s, x, ftol=1e-2).x
+    rng = np.random.default_rng(2)
+    v = maxwell_boltzmann(s.n, 2, 0.05, rng)
+    s.run_md(x, v, 500, 0.005, "berendsen", temperature=0.05)
+    e0 = s.energy(x)
+    r = minimize(s, x, method=method, ftol=1e-10, record=True)
+    assert r.converged and r.max_force <= 1e-10
+    f = r.forces.reshape(-1, 2)
+    assert np.sqrt((f**2).sum(1)).max() == pytest.approx(r.max_force)
+    assert r.energy < e0
+    energies = np.array(r.energies)
+    if method == "lbfgs":  # monotone up to rounding
+        assert np.all(np.diff(energies) <= 1e-12 * abs(energies[0]))
+    else:  # FIRE is inertial but never ends above where it started
+        assert energies.max() <= energies[0] + 1e-12
+
+
+def test_reference_pss_energies_and_polish(reference_dir):
+    """../shared/reference/pss: LAMMPS minima of N = 1500 PSS; energy per particle in the file name."""
+    from twolevel.io import read
+
+    files = sorted(reference_dir.glob("pss/*.data"))
+    assert len(files) == 3
+    for path in files:
+        conf = read(path)
+        conf.model = "pss"
+        s = ParticleSystem(conf)
+        e_ref = float(path.stem)
+        e = s.energy(conf.positions) / conf.n
+        assert abs(e - e_ref) <= 5e-11, (path.name, e, e_ref)
+        r = minimize(s, conf.positions, ftol=1e-10)
+        assert r.converged
+        assert abs(r.energy / conf.n - e) < 1e-8
+        disp = np.sqrt((s.distance(conf.positions, r.x) ** 2).sum(1)).max()
+        assert disp < 1e-3
+
+
+def test_bad_inputs():
+    m = get_model("pss")
+    c = m.random_configuration(100, dim=2, seed=0)
+    bad = c.positions.copy()
+    bad[3] = np.nan
+    with pytest.raises(InputError, match="particle 3 is not finite"):
+        Configuration(bad, c.box, diameters=c.diameters, model="pss")
+    overl = c.positions.copy()
+    overl[5] = overl[6] + 1e-4
+    s = ParticleSystem(Configuration(overl, c.box, diameters=c.diameters, model="pss"))
+    with pytest.raises(PhysicsError, match="particles 5 and 6 overlap"):
+        s.energy(overl)
+    with pytest.raises(InputError, match="smaller than twice the largest cutoff"):
+        ParticleSystem(Configuration(c.positions[:10] * 0.2, c.box * 0.2, diameters=c.diameters[:10], model="pss"))
+    with pytest.raises(InputError, match="unknown thermostat"):
+        s.run_md(c.positions.copy(), np.zeros_like(c.positions), 1, 0.001, "andersen", 0.1)

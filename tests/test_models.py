@@ -1,0 +1,106 @@
+"""Model definitions against the papers' formulas (independent re-derivations)."""
+
+import numpy as np
+import pytest
+
+from twolevel.errors import InputError
+from twolevel.models import get_model
+from twolevel.models.pss import sigma_bounds, sigma_quantile
+
+
+def test_pss_smoothing_vanishes_at_cutoff():
+    m = get_model("pss")
+    for di, dj in [(1.0, 1.0), (0.73, 1.6), (1.2, 0.9)]:
+        rc = m.cutoff(0, 0, di, dj)
+        # s_ij from the non-additive rule, written out independently
+        s = 0.5 * (di + dj) * (1 - 0.2 * abs(di - dj))
+        assert rc == pytest.approx(1.25 * s)
+        r = rc * (1 - 1e-12)
+        v, v1, v2, _ = m.pair(r, 0, 0, di, dj)
+        assert abs(v) < 1e-9 and abs(v1) < 1e-8 and abs(v2) < 1e-6
+        assert m.pair(rc * 1.0001, 0, 0, di, dj)[0] == 0.0
+
+
+@pytest.mark.parametrize("name", ["tlj", "ka"])
+def test_lj_smoothing_vanishes_at_cutoff(name):
+    m = get_model(name)
+    for ti in range(m.ntypes):
+        for tj in range(m.ntypes):
+            r = m.cutoff(ti, tj) * (1 - 1e-12)
+            v, v1, v2, _ = m.pair(r, ti, tj)
+            assert abs(v) < 1e-9 and abs(v1) < 1e-8 and abs(v2) < 1e-7
+
+
+def test_tlj_parameters_of_002():
+    # 002_b660eabf4d6c7be7.txt Sec. II B: direct LJ check at r = 1.1 sigma_AB for the AB pair.
+    m = get_model("tlj")
+    xc = 2.5
+    C0, C2, C4 = 10 / xc**6 - 28 / xc**12, 48 / xc**14 - 15 / xc**8, 6 / xc**10 - 21 / xc**16
+    eps, sig = 1.5, 0.8
+    r = 1.1 * sig
+    expected = 4 * eps * ((sig / r) ** 12 - (sig / r) ** 6) + 4 * eps * (C0 + C2 * (r / sig) ** 2 + C4 * (r / sig) ** 4)
+    assert m.pair(r, 0, 1)[0] == pytest.approx(expected, rel=1e-13)
+    assert m.composition == pytest.approx((4 / 6, 1 / 6, 1 / 6))
+    assert m.density == 1.35
+
+
+def test_ka_truncated_shifted():
+    m = get_model("ka-ts")
+    r = 2.5 * 0.88 * (1 - 1e-12)  # BB pair at the cutoff
+    assert abs(m.pair(r, 1, 1)[0]) < 1e-10
+    # the force does not vanish at the cutoff for the plain truncated-and-shifted form
+    assert abs(m.pair(r, 1, 1)[1]) > 1e-3
+
+
+@pytest.mark.parametrize("name", ["pss", "tlj", "ka"])
+def test_radial_derivatives_by_finite_differences(name):
+    m = get_model(name)
+    r = np.linspace(0.85, 1.6, 13)
+    h = 1e-5
+    v = lambda x, k: m.pair(x, 0, 0, 1.0, 1.1)[k]  # noqa: E731
+    for k in range(3):
+        fd = (v(r + h, k) - v(r - h, k)) / (2 * h)
+        np.testing.assert_allclose(v(r, k + 1), fd, rtol=1e-6, atol=1e-6)
+
+
+def test_pss_diameter_distribution():
+    smin, smax = sigma_bounds()
+    assert smin / smax == pytest.approx(0.45)
+    # mean of P(s) ~ s^-3 on [smin, smax] by quadrature
+    s = np.linspace(smin, smax, 200001)
+    p = s**-3
+    assert np.trapezoid(s * p, s) / np.trapezoid(p, s) == pytest.approx(1.0, rel=1e-8)
+    # quantiles: F(sigma_quantile(q)) = q
+    q = np.array([0.0, 0.1, 0.5, 0.9])
+    x = sigma_quantile(q, smin, smax)
+    F = (smin**-2 - x**-2) / (smin**-2 - smax**-2)
+    np.testing.assert_allclose(F, q, atol=1e-14)
+    conf = get_model("pss").random_configuration(4000, seed=3)
+    assert conf.diameters.mean() == pytest.approx(1.0, abs=0.01)
+    assert conf.diameters.min() >= smin and conf.diameters.max() <= smax
+
+
+@pytest.mark.parametrize("name,dim", [("pss", 2), ("pss", 3), ("tlj", 3), ("ka", 2)])
+def test_random_configuration(name, dim):
+    m = get_model(name)
+    n = 500
+    c = m.random_configuration(n, dim=dim, seed=7)
+    assert c.positions.shape == (n, dim)
+    assert c.density == pytest.approx(m.density)
+    if m.mode == 0:
+        counts = np.bincount(c.types, minlength=m.ntypes)
+        np.testing.assert_allclose(counts / n, m.composition, atol=1.0 / n)
+    # no overlaps: every pair further apart than 0.7 lattice spacings
+    d = c.positions[:, None, :] - c.positions[None, :, :]
+    d -= c.box * np.round(d / c.box)
+    r = np.sqrt((d**2).sum(-1)) + np.eye(n) * 1e9
+    spacing = c.box[0] / np.ceil(n ** (1 / dim))
+    assert r.min() > 0.7 * spacing
+    # same seed, same configuration
+    c2 = m.random_configuration(n, dim=dim, seed=7)
+    np.testing.assert_array_equal(c.positions, c2.positions)
+
+
+def test_unknown_model():
+    with pytest.raises(InputError, match="unknown model 'lj3'"):
+        get_model("lj3")
