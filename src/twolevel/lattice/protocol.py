@@ -98,10 +98,10 @@ def cool(model: DPLM, T_I: float, opts: CoolingOptions, progress=None) -> Coolin
             while pending_maps and T <= pending_maps[0]:
                 pending_maps.pop(0)
             model.begin_map()
-            vids = np.arange(model.nv)
-            rng = np.random.default_rng(model.seed + 17)
-            if opts.trace_voids < model.nv:
-                vids = np.sort(rng.choice(model.nv, opts.trace_voids, replace=False))
+            # trace the likely TLS first: voids with exactly one hop below Delta E^max (Eq. (5))
+            ok = (model.slot_dE() < delta_e_max(T, opts.nu, model.w0)).sum(axis=1)
+            order = np.concatenate([np.nonzero(ok == 1)[0], np.nonzero(ok >= 2)[0], np.nonzero(ok == 0)[0]])
+            vids = np.sort(order[: opts.trace_voids])
             model.begin_trace(voids=vids, capacity=opts.trace_capacity)
             map_left = int(opts.map_hops)
             map_T_start = T

@@ -1,0 +1,201 @@
+"""A full lattice job: samples, cooling, aggregation, theory, files and figures.
+
+Run directory layout:
+  config.toml        the frozen configuration
+  provenance.json    version, git commit, seeds, timings, events/s, memory
+  steps.parquet      one row per (sample, temperature step)
+  summary.parquet    sample-averaged C_v (both estimators) with standard errors and theory
+  diffusion.parquet  D(T) windows per sample
+  results.json       fits c1, c3 with errors, theory (A13)/(A19), T_g and fragility
+  maps_sampleK.npz   void occupation maps, traces, TLS tables (when maps_T is set)
+  fig_*.png          figures like 000 Figs. 1, 2, 3, 4, 9
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import cv_derivative, cv_fluctuation, fit_samples, glass_transition
+from .config import LatticeConfig
+from .model import DPLM
+from .protocol import CoolingOptions, cool
+from . import theory
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).parent).stdout.strip() or None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def sample_seed(seed: int, k: int) -> int:
+    return int(seed) * 1_000_003 + k
+
+
+def _progress_factory(enabled: bool, total_steps: int, samples: int):
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total_steps * samples, desc="cooling", unit="step", dynamic_ncols=True)
+    def cb(i, n, model):
+        bar.update(1)
+        if i % 20 == 0 or i == n:
+            bar.set_postfix(T=f"{model.T:.4g}", events=f"{model.events:.3g}")
+
+    return cb, bar
+
+
+def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_path: str | Path | None = None) -> dict:
+    """Run cfg.run.samples independent cooling runs and write the run directory."""
+    import pandas as pd
+
+    from .protocol import temperature_steps
+
+    out = Path(outdir or cfg.run.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if config_path is not None:
+        shutil.copyfile(config_path, out / "config.toml")
+    g = cfg.make_g()
+    T_I = cfg.start.T_I
+    opts = CoolingOptions(nu=cfg.cooling.nu, T_end=cfg.cooling.T_end, dT_rel=cfg.cooling.dT_rel,
+                          dT_max=cfg.cooling.dT_max, maps_T=tuple(cfg.measure.maps_T), map_hops=cfg.measure.map_hops,
+                          trace_voids=cfg.measure.trace_voids,
+                          returns_from_snapshots=cfg.measure.returns_from_snapshots, D_every=cfg.measure.D_every)
+    nsteps = len(temperature_steps(T_I, opts.T_end, opts.dT_rel, opts.dT_max)) - 1
+    cb, bar = _progress_factory(cfg.run.progress, nsteps, cfg.run.samples)
+    frames, dframes, runs_meta, maps_all = [], [], [], []
+    t0 = time.perf_counter()
+    for k in range(cfg.run.samples):
+        model = DPLM(cfg.lattice.kind, cfg.lattice.L, cfg.lattice.phi_v, g, seed=sample_seed(cfg.run.seed, k),
+                     w0=cfg.run.w0)
+        setup = model.start(T_I, cfg.start.method, cfg.start.void_sweeps)
+        r = cool(model, T_I, opts, progress=cb)
+        df = pd.DataFrame(r.steps)
+        df.insert(0, "sample", k)
+        frames.append(df)
+        dd = pd.DataFrame(r.diffusion)
+        dd.insert(0, "sample", k)
+        dframes.append(dd)
+        runs_meta.append({"sample": k, "seed": sample_seed(cfg.run.seed, k), "setup_s": setup.seconds,
+                          "void_contacts": setup.n_vv, "memory_bytes_arrays": model.memory_bytes(), **r.meta})
+        if r.maps:
+            _save_maps(out / f"maps_sample{k}.npz", r.maps, model)
+            maps_all.append((k, r.maps, model.geom))
+        N, phi_v, z = model.N, model.phi_v, model.geom.z
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - t0
+    steps = pd.concat(frames, ignore_index=True)
+    steps["Cv_fluct"] = cv_fluctuation(steps["T"].to_numpy(), steps["E_var"].to_numpy(), N)
+    steps["Cv_deriv"] = np.concatenate([cv_derivative(f["T"].to_numpy(), f["E_mean"].to_numpy(), N,
+                                                      cfg.measure.cv_window_rel) for f in frames])
+    steps.to_parquet(out / "steps.parquet")
+    diff = pd.concat(dframes, ignore_index=True)
+    diff.to_parquet(out / "diffusion.parquet")
+
+    T = frames[0]["T"].to_numpy()
+    CF = steps.pivot(index="sample", columns="T", values="Cv_fluct")[np.sort(np.unique(T))].to_numpy()[:, ::-1]
+    CD = steps.pivot(index="sample", columns="T", values="Cv_deriv")[np.sort(np.unique(T))].to_numpy()[:, ::-1]
+    Ts = np.sort(np.unique(T))[::-1]
+    ns = CF.shape[0]
+    dist = theory.delta_e_distribution(g, T_I, z)
+    P0, P2 = dist.derivatives0()
+    c1_conv, c3_conv = theory.c_from_P(P0, P2, phi_v, z)
+    cv_th = theory.cv_exact(dist, Ts, phi_v, emax=theory.delta_e_max(Ts, opts.nu, cfg.run.w0)) / (1 - phi_v)
+    summary = pd.DataFrame({
+        "T": Ts, "Cv_fluct": CF.mean(0), "Cv_fluct_err": CF.std(0, ddof=1) / np.sqrt(ns) if ns > 1 else np.nan,
+        "Cv_deriv": np.nanmean(CD, 0), "Cv_deriv_err": np.nanstd(CD, 0, ddof=1) / np.sqrt(ns) if ns > 1 else np.nan,
+        "Cv_theory_A5": cv_th, "Cv_theory_A13": c1_conv * Ts + c3_conv * Ts**3,
+        "q": steps.groupby("T")["q"].mean().reindex(Ts).to_numpy(),
+    })
+    for a, b, name in (("p_prev", "p_ret", "P_ret"), ("v_prev", "v_ret", "Q_ret"), ("p_prev_snap", "p_ret_snap",
+                       "P_ret_snap"), ("v_prev_snap", "v_ret_snap", "Q_ret_snap")):
+        gsum = steps.groupby("T")[[a, b]].sum().reindex(Ts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            summary[name] = (gsum[b] / gsum[a]).to_numpy()
+    summary.to_parquet(out / "summary.parquet")
+
+    Tmin = cfg.measure.fit_T_min or 0.1 * T_I
+    Tmax = cfg.measure.fit_T_max or 0.6 * T_I
+    fit_f = fit_samples(Ts, CF, Tmin, Tmax)
+    fit_d = fit_samples(Ts, CD, Tmin, Tmax)
+    results = {
+        "fit_window": [Tmin, Tmax], "fit_fluctuation": fit_f, "fit_derivative": fit_d,
+        "theory_A13_convolution": {"P0": P0, "P2": P2, "c1": c1_conv, "c3": c3_conv},
+        "theory_fit_A5_same_window": theory_fit(Ts, cv_th, Tmin, Tmax),
+        "N": N, "phi_v": phi_v, "z": z, "T_I": T_I, "samples": ns,
+    }
+    if g.uniform is not None and z in (4, 6) and g.uniform[0] == 0.0:
+        c1c, c3c = theory.closed_form_c(T_I, phi_v, z, g.uniform[1])
+        results["theory_closed_form"] = {"c1": c1c, "c3": c3c, "equation": "A19" if z == 4 else "A21"}
+    Dm = diff.groupby(np.round(diff["T"], 5))["D"].mean()
+    results["glass_transition"] = glass_transition(Dm.index.to_numpy(), Dm.to_numpy(), cfg.measure.D_ref)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    prov = {"twolevel_version": _version(), "git_commit": _git_commit(), "python": platform.python_version(),
+            "machine": platform.machine(), "wall_s": wall, "peak_rss_MB": ru.ru_maxrss / 1024.0,
+            "samples": runs_meta}
+    (out / "results.json").write_text(json.dumps(_clean(results), indent=2))
+    (out / "provenance.json").write_text(json.dumps(_clean(prov), indent=2))
+    if cfg.run.figures:
+        from . import figures
+
+        figures.cooling_figures(out, summary, steps, diff, results, maps_all, T_I)
+    return {"results": results, "summary": summary, "steps": steps, "provenance": prov, "outdir": out}
+
+
+def theory_fit(T, cv, Tmin, Tmax):
+    from .analysis import fit_c1_c3
+
+    r = fit_c1_c3(T, cv, Tmin, Tmax)
+    return {"c1": r["c1"], "c3": r["c3"]}
+
+
+def _save_maps(path: Path, maps: list, model: DPLM) -> None:
+    arrs = {}
+    for i, mp in enumerate(maps):
+        w, tr, cl = mp["window"], mp["trace"], mp["classes"]
+        arrs[f"w{i}_T"] = np.array([mp["T_start"], mp["T_end"], mp["T_target"]])
+        arrs[f"w{i}_p_void"] = w["p_void"]
+        arrs[f"w{i}_start_sites"] = w["start_sites"]
+        arrs[f"w{i}_vis_n"] = w["vis_n"]
+        arrs[f"w{i}_tls"] = np.array(cl["tls"].tolist(), dtype=np.float64).reshape(-1, 6)
+        arrs[f"w{i}_trace_t"] = tr["t"]
+        arrs[f"w{i}_trace_who"] = tr["who"]
+        arrs[f"w{i}_trace_pos"] = tr["pos"]
+        arrs[f"w{i}_trace_voids"] = np.array(tr["voids"], dtype=np.int64)
+    arrs["L"] = np.array([model.geom.L])
+    np.savez_compressed(path, **arrs)
+
+
+def _version() -> str:
+    try:
+        from .. import __version__
+
+        return __version__
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def _clean(o):
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items() if k != "dist"}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, (np.floating, float)):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    return o
