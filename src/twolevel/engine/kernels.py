@@ -64,7 +64,7 @@ def pair_terms(r2, s, e, mp):
     return e * f0, e * f1u / s2, e * f2 / s2, e * f3 / (s2 * s)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def max_cutoff_diam(diam, mp):
     """Largest cutoff x_c s_ij that any pair can have (see :func:`pair_se`)."""
     dmax = diam.max()
@@ -73,7 +73,7 @@ def max_cutoff_diam(diam, mp):
     return mp[4] * mp[1].max() * factor
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _grow(idx, m, need):
     if m + need <= idx.shape[0]:
         return idx
@@ -83,7 +83,7 @@ def _grow(idx, m, need):
     return new
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def build_neighbors(pos, box, types, diam, mp, skin):
     """Half neighbour list (CSR) of pairs with r < x_c s_ij + skin.
 
@@ -190,7 +190,7 @@ def build_neighbors(pos, box, types, diam, mp, skin):
     return start, idx[:m].copy()
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def needs_rebuild(pos, ref, skin):
     """True when any particle moved more than skin/2 since the list was built."""
     n, d = pos.shape
@@ -205,7 +205,7 @@ def needs_rebuild(pos, ref, skin):
     return False
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     """Potential energy and virial W = sum_pairs r_ij . f_ij; forces written in place.
 
@@ -272,7 +272,7 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     return energy, virial
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def energy_only(pos, box, types, diam, mp, start, idx):
     n, d = pos.shape
     xc2 = mp[4] * mp[4]
@@ -301,7 +301,7 @@ def energy_only(pos, box, types, diam, mp, start, idx):
     return energy
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def closest_pair(pos, box, types, diam, mp, start, idx):
     """The listed pair with the smallest r / s_ij (for overlap diagnostics)."""
     n, d = pos.shape
@@ -325,7 +325,7 @@ def closest_pair(pos, box, types, diam, mp, start, idx):
     return bi, bj, best
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def hessian_coo(pos, box, types, diam, mp, start, idx):
     """Hessian d^2E/dx dx as COO triplets (rows, cols, vals); diagonal blocks summed.
 
@@ -376,7 +376,7 @@ def hessian_coo(pos, box, types, diam, mp, start, idx):
     return rows[:m], cols[:m], vals[:m]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def hessian_dot(pos, box, types, diam, mp, start, idx, z):
     """H z without forming H."""
     n, d = pos.shape
@@ -407,7 +407,7 @@ def hessian_dot(pos, box, types, diam, mp, start, idx, z):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def third_contract(pos, box, types, diam, mp, start, idx, z):
     """T_k = sum_ij U3_kij z_i z_j, the contraction of the third derivatives with z z.
 
