@@ -89,7 +89,7 @@ MAX_MARGIN = 2.0  # cap of each margin, in xi
 N_LEVELS = 5
 _KMAX = 60  # maximum block-Lanczos steps (dimension 2 * _KMAX)
 _TOL_DOUBLET = 1e-9  # residual tolerance (relative) for e1, e2
-_TOL_REST = 1e-6  # residual tolerance for e3..e5 (eigenvalue error ~ tol^2)
+_TOL_REST = 1e-7  # residual tolerance for e3..e5 (levels to ~1e-15 absolute)
 _NQ = 96  # Gauss-Legendre nodes for the WKB integrals
 _FLOOR_REL = 1e-12  # splittings below this fraction of e2 (from the lower minimum) are not resolved
 
