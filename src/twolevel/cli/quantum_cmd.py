@@ -42,13 +42,14 @@ def quantum(
     t0 = time.perf_counter()
     res = run_catalogue(df, specs, n_xi=n_xi, margin=margin, workers=workers, progress=progress)
     dt = time.perf_counter() - t0
+    from ..io.atomic import atomic_path
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    if suffix == ".parquet":
-        res.to_parquet(tmp, index=False)
-    else:
-        res.assign(levels=res["levels"].map(json.dumps)).to_csv(tmp, index=False)
-    tmp.replace(out)
+    with atomic_path(out) as tmp:  # complete file or none
+        if suffix == ".parquet":
+            res.to_parquet(tmp, index=False)
+        else:
+            res.assign(levels=res["levels"].map(json.dumps)).to_csv(tmp, index=False)
     n_tls = {s.label: int(res.loc[res["units"] == s.label, "is_tls"].sum()) for s in specs}
     summary = ", ".join(f"{k}: {v} TLS" for k, v in n_tls.items())
     print(f"{len(df)} double wells x {len(specs)} m~ in {dt:.1f} s -> {out} ({summary})")
