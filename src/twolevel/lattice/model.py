@@ -94,6 +94,13 @@ class DPLM:
         self.tr_who = np.zeros(0, dtype=np.int32)
         self.tr_pos = np.zeros((0, dim), dtype=np.int32)
         self.setup: Setup | None = None
+        # TLS shortcut of the kernel: per-block modification counters and saved slots
+        self.bmod = np.zeros(self.geom.bnb.shape[0], dtype=np.int64)
+        self.bcount = np.zeros(self.geom.bnb.shape[0], dtype=np.int32)
+        self.bk_site = np.full(self.nv, -1, dtype=np.int32)
+        self.bk_sum = np.zeros(self.nv, dtype=np.int64)
+        self.bk_dE = np.zeros((self.nv, z))
+        self.bk_newV = np.zeros((self.nv, z, z))
 
     # ------------------------------------------------------------------ start
     def start(self, T_I: float, method: str = "direct", void_sweeps: int = 30) -> Setup:
@@ -138,11 +145,8 @@ class DPLM:
         self.prevp[:] = -1
         self.prevv[:] = -1
         self._gargs = (self.initN, self.initV, self.gkind, self.ga, self.gb, self.gtab, self.seedm)
-        self.bmod = np.zeros(self.geom.bnb.shape[0], dtype=np.int64)
-        self.bk_site = np.full(self.nv, -1, dtype=np.int32)
-        self.bk_sum = np.zeros(self.nv, dtype=np.int64)
-        self.bk_dE = np.zeros((self.nv, self.geom.z))
-        self.bk_newV = np.zeros((self.nv, self.geom.z, self.geom.z))
+        self.bmod[:] = 0
+        self.bk_site[:] = -1
         self.bcount = np.bincount(self.geom.blk[self.void_site], minlength=self.geom.bnb.shape[0]).astype(np.int32)
         K.init_slots(self.geom.nbr, self.occ, self.void_site, self.bondE, *self._gargs, self.dE, self.newV)
         self.T = np.nan
