@@ -1,0 +1,616 @@
+"""The study configuration: a TOML file validated before anything runs.
+
+A study is a list of glass models (``[[models]]``), each with a system size,
+a density, a list of preparation (fictive) temperatures T_f and a number of
+glass samples per T_f, plus one parameter table per stage (``[prepare]``,
+``[explore]``, ``[paths]``, ``[quantum]``, ``[stats]``, ``[report]``), the
+optional routes (``[lattice]``, ``[harmonic]``) and how to execute it
+(``[execution]``). Stage tables given inside a ``[[models]]`` entry override
+the study-wide ones for that model only.
+
+Validation is complete before the first task starts: an unknown key, a wrong
+type or an impossible value raises one :class:`~twolevel.errors.InputError`
+whose one-line message names the file and the key path, e.g.::
+
+    study.toml: models[0].tf[1]: must be > 0 (got -0.07)
+
+Defaults come from the papers (file and place cited at each field); fields
+whose paper value depends on the model (the exploration temperature, the MD
+time step) default to ``None`` and are resolved per model by
+:func:`resolved_stage_params`.
+
+:func:`render_markdown` renders this schema as the reference table of
+docs/pipeline.md (``python -m twolevel.pipeline.config``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import InputError
+
+__all__ = [
+    "StudyConfig",
+    "StudySection",
+    "ModelSpec",
+    "PrepareParams",
+    "ExploreParams",
+    "PathsParams",
+    "QuantumParams",
+    "StatsParams",
+    "ReportParams",
+    "ExecutionParams",
+    "LatticeParams",
+    "HarmonicParams",
+    "load_config",
+    "parse_config",
+    "config_error",
+    "resolved_stage_params",
+    "default_units",
+    "format_tf",
+    "render_markdown",
+]
+
+PosFloat = Annotated[float, Field(gt=0)]
+
+# Model-dependent defaults, with their sources.
+#  * exploration temperature: PSS T_MD = 0.04 (001_1b8b0be289dbb4b8.txt, "Landscape exploration");
+#    TLJ T_exp = 0.4 (002_b660eabf4d6c7be7.txt Sec. II C).
+#  * MD time step: TLJ exploration dt = 2.5e-3 (002 Sec. II C); PSS dt = 0.01 (the swap-MD
+#    literature the letter 001 builds on, Ninarello et al. PRX 2017).
+#  * unit systems: PSS Ar and Ni (001 "Discussion"), TLJ Ar and NiP (002 Sec. IV B).
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "pss": {"explore.temperature": 0.04, "explore.dt": 0.01, "prepare.dt": 0.01, "units": ["pss-ar", "pss-ni"]},
+    "tlj": {"explore.temperature": 0.4, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
+    "ka2": {"explore.temperature": 0.4, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
+    "ka": {"explore.temperature": 0.3, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
+    "ka-ts": {"explore.temperature": 0.3, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
+}
+MODEL_KINDS = tuple(MODEL_DEFAULTS)
+
+
+def format_tf(tf: float) -> str:
+    """The directory spelling of a T_f: the shortest round-trip repr (0.062 -> '0.062')."""
+    return repr(float(tf))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------- study
+class StudySection(_Section):
+    """``[study]``: what the study is called, its seed and where it is written."""
+
+    name: str = Field(description="Study name (letters, digits, '_', '.', '-'); names the default output directory.")
+    seed: int = Field(0, ge=0, lt=2**63, description="Study seed; every task's seed derives from it and the task's identity, so the same config gives the same numbers on any executor.")
+    output: str | None = Field(None, description="Run directory (relative paths are relative to the current directory). Default `runs/<name>`. `twolevel run --out` overrides it.")
+    units: list[str] | None = Field(None, description="Unit systems (built-in names such as `pss-ar`, `tlj-nip`, or a TOML file) for m~ and physical units. Default per model: PSS Ar and Ni (001), TLJ Ar and NiP (002).")
+    description: str = Field("", description="Free text, copied into the report.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError(f"must be letters, digits, '_', '.', '-' (got {v!r})")
+        return v
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, v):
+        if v is not None:
+            _check_units(v)
+        return v
+
+
+def _check_units(names: list[str]) -> None:
+    from ..units import get_units
+
+    if not names:
+        raise ValueError("must name at least one unit system")
+    for i, u in enumerate(names):
+        try:
+            get_units(u)
+        except InputError as exc:
+            raise ValueError(f"[{i}] {exc}") from None
+
+
+# --------------------------------------------------------------------------- stages
+class PrepareParams(_Section):
+    """``[prepare]``: equilibrium liquid at T_f by swap Monte Carlo, then a quench to the glass."""
+
+    swap_probability: float = Field(0.2, ge=0, le=1, description="Fraction of swap moves among MC moves (diameter exchanges; 001 via Ninarello et al. 2017: 0.2).")
+    tau_alpha_multiple: float = Field(10.0, gt=0, description="Equilibrate for this many structural relaxation times tau_alpha (measured on the fly) before the glass is taken.")
+    max_sweeps: int = Field(200_000, ge=1, description="Upper bound on MC sweeps for equilibration; a sample that is not equilibrated by then is flagged in prepare.json.")
+    quench_temperature: float | None = Field(None, gt=0, description="Temperature the glass is quenched to by MD; default: the exploration temperature (001: T_MD; 002: T_exp).")
+    quench_steps: int = Field(1000, ge=0, description="MD steps of the quench.")
+    dt: float | None = Field(None, gt=0, description="MD time step (default per model: PSS 0.01, TLJ 0.005, 002 Sec. II B).")
+
+
+class ExploreParams(_Section):
+    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II C)."""
+
+    temperature: float | None = Field(None, gt=0, description="Exploration temperature (default per model: PSS T_MD = 0.04 (001), TLJ T_exp = 0.4 (002)).")
+    dt: float | None = Field(None, gt=0, description="MD time step (default per model: TLJ 2.5e-3 (002 Sec. II C), PSS 0.01).")
+    tau_cg: float = Field(2.0, gt=0, description="Time between minimisations (002 Table I, dataset 2: 2-31).")
+    n_cg: int = Field(1000, ge=1, description="Minimisations per run; exploration time tau_total = n_cg tau_cg per run (002 Table I uses 1e4-1.6e5).")
+    runs: int = Field(1, ge=1, description="Isoconfigurational runs per glass, each with its own velocities (001: up to 200).")
+    thermostat: Literal["berendsen", "langevin", "nve"] = Field("berendsen", description="Thermostat (002 Sec. II C: Berendsen).")
+    tau_thermostat: float = Field(0.1, gt=0, description="Thermostat coupling time.")
+    minimizer: Literal["lbfgs", "fire"] = Field("lbfgs", description="Minimiser for the inherent structures (002 uses conjugate gradient; L-BFGS reaches the same minima).")
+    ftol: float = Field(1e-8, gt=0, description="Force tolerance of the minimisations.")
+    energy_tol: float = Field(1e-6, gt=0, description="Two minima with energies closer than this and the same structure are the same inherent structure.")
+
+
+class PathsParams(_Section):
+    """``[paths]``: minimum-energy paths between the candidate pairs (002 Sec. II D)."""
+
+    images: int = Field(64, ge=3, description="Images of the band (002: N_images = 64).")
+    spring: float = Field(0.125, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
+    climbing: bool = Field(True, description="Climbing image at the saddle (001, 002).")
+    ftol: float = Field(1e-6, gt=0, description="Force tolerance of the band optimisation (FIRE).")
+    max_steps: int = Field(20_000, ge=1, description="Step limit of the band optimisation; a band that does not converge is kept with status 'not_converged'.")
+    split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
+    max_pairs: int | None = Field(None, ge=1, description="At most this many candidate pairs per sample (lowest dE first); default all.")
+
+
+class QuantumParams(_Section):
+    """``[quantum]``: 1D Schrödinger equation along each path (002 Sec. III C)."""
+
+    n_xi: int = Field(2000, ge=50, description="Grid points along the path (002: N_xi = 2000).")
+    margin: float = Field(7.0, gt=0, description="Harmonic extension beyond the end minima, in zero-point lengths of each end well.")
+    masses: list[PosFloat] = Field(default_factory=list, description="Extra dimensionless masses m~ besides those of the unit systems.")
+
+
+class StatsParams(_Section):
+    """``[stats]``: n(E), the plateau n0 with bootstrap error, the Eq. (3) decomposition (002)."""
+
+    plateau_emin: float | None = Field(None, ge=0, description="Lower end of the n(E)/E plateau fit (epsilon); default 0.")
+    plateau_emax: float | None = Field(None, gt=0, description="Upper end of the plateau (epsilon); default k_B T_Q of each unit system (002 Fig. 9a: plateau below T_Q).")
+    bootstrap: int = Field(1000, ge=10, description="Bootstrap resamplings over glass samples for the error bar of n0.")
+    confidence: float = Field(0.68, gt=0, lt=1, description="Confidence level of the error bar.")
+
+
+class ReportParams(_Section):
+    """``[report]``: the HTML report (index.html, PNG figures, CSV/JSON numbers)."""
+
+    enabled: bool = Field(True, description="Write the report directory RUN/report/.")
+    title: str | None = Field(None, description="Report title; default the study name.")
+
+
+class ExecutionParams(_Section):
+    """``[execution]``: how tasks run (the `twolevel run` options override these)."""
+
+    executor: Literal["process", "in-process", "dask"] = Field("process", description="`process`: local process pool (all cores); `in-process`: one by one in this process (debugging); `dask`: Dask distributed (`scheduler` or a LocalCluster of `dask_local` workers).")
+    workers: int | None = Field(None, ge=1, description="Workers of the process pool (default: all cores).")
+    scheduler: str | None = Field(None, description="Dask scheduler address, e.g. `tcp://host:8786`.")
+    dask_local: int | None = Field(None, ge=1, description="Start a Dask LocalCluster with this many single-threaded workers.")
+    retries: int = Field(2, ge=0, le=100, description="Retries of a task whose worker raises or dies, before it is marked failed (the other tasks go on).")
+    integrity: Literal["sha256", "size"] = Field("sha256", description="How stored artefacts are verified before they are trusted: full SHA-256 or size only.")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _sched(cls, v):
+        if v is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://\S+", v):
+            raise ValueError(f"must be an address like tcp://HOST:PORT (got {v!r})")
+        return v
+
+
+class LatticeParams(_Section):
+    """``[lattice]`` (optional): the DPLM route, 000 Sec. III (cooling) and the exact theory (App. A)."""
+
+    enabled: bool = Field(True, description="Run the lattice route.")
+    lattice: Literal["square", "triangular", "cubic"] = Field("square", description="Lattice (000: square, z = 4).")
+    L: int = Field(32, ge=4, description="Linear size (000: L = 100).")
+    phi_v: float = Field(0.01, gt=0, lt=1, description="Void density (000 Sec. III: 1%).")
+    T_I: list[PosFloat] = Field(default_factory=lambda: [0.3], min_length=1, description="Initial (preparation) temperatures of the direct construction; the lattice analogue of T_f (000 Sec. III).")
+    samples: int = Field(2, ge=1, description="Independent samples per T_I.")
+    cooling_rate: float = Field(1e-4, gt=0, description="Cooling rate nu (000 Sec. III: 1e-4 ... 1e-6).")
+    T_end: float = Field(0.002, gt=0, description="Final temperature of the cooling.")
+    g: Literal["uniform", "linear", "uniform_delta", "fermi_gauss"] = Field("uniform", description="Family of the interaction distribution g(V) (000 Eqs. (12)-(15)).")
+    g_params: dict[str, float] = Field(default_factory=dict, description="Parameters of the g(V) family (e.g. V0, dV, G0, sigma_V).")
+
+
+class HarmonicParams(_Section):
+    """``[harmonic]`` (optional): the harmonic route on the prepared glasses (004; 002 Sec. IV C)."""
+
+    enabled: bool = Field(True, description="Run the harmonic route on each prepared glass.")
+    modes: int = Field(50, ge=1, description="Lowest vibrational modes per glass.")
+    nonlinear: bool = Field(False, description="Also search nonlinear (cubic) modes (004 SI).")
+
+
+class ModelSpec(_Section):
+    """One ``[[models]]`` entry: a model, a system, its T_f list and samples, stage overrides."""
+
+    model: Literal[MODEL_KINDS] = Field(description="Glass model: " + ", ".join(MODEL_KINDS) + " (see twolevel.models).")  # type: ignore[valid-type]
+    name: str | None = Field(None, description="Label of this entry and its directory `RUN/<name>/` (default: the model). Must be unique.")
+    n: int = Field(ge=4, description="Number of particles (001: 1500 PSS; 002: 1200 TLJ).")
+    dim: Literal[2, 3] = Field(3, description="Dimension.")
+    density: float | None = Field(None, gt=0, description="Number density (default: the model's, PSS 1.0, TLJ 1.35).")
+    tf: list[PosFloat] = Field(min_length=1, description="Preparation (fictive) temperatures T_f.")
+    samples: int | list[int] = Field(1, description="Glass samples per T_f: one number, or one per T_f (001: N_g = 200, 50, 15).")
+    composition: list[PosFloat] | None = Field(None, description="Type fractions for type models (default the model's).")
+    units: list[str] | None = Field(None, description="Unit systems for this model (overrides study.units).")
+    prepare: PrepareParams | None = None
+    explore: ExploreParams | None = None
+    paths: PathsParams | None = None
+    quantum: QuantumParams | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError(f"must be letters, digits, '_', '.', '-' (got {v!r})")
+        return v
+
+    @field_validator("tf")
+    @classmethod
+    def _tf(cls, v):
+        seen = set()
+        for i, t in enumerate(v):
+            if not math.isfinite(t):
+                raise ValueError(f"[{i}] must be finite")
+            if format_tf(t) in seen:
+                raise ValueError(f"[{i}] duplicate T_f {t}")
+            seen.add(format_tf(t))
+        return v
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, v):
+        if v is not None:
+            _check_units(v)
+        return v
+
+    @model_validator(mode="after")
+    def _samples(self):
+        if isinstance(self.samples, list):
+            if len(self.samples) != len(self.tf):
+                raise ValueError(f"samples: {len(self.samples)} values for {len(self.tf)} T_f (give one number or one per T_f)")
+            for i, s in enumerate(self.samples):
+                if s < 1:
+                    raise ValueError(f"samples[{i}]: must be >= 1 (got {s})")
+        elif self.samples < 1:
+            raise ValueError(f"samples: must be >= 1 (got {self.samples})")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
+
+    def samples_for(self, i_tf: int) -> int:
+        return self.samples[i_tf] if isinstance(self.samples, list) else self.samples
+
+
+class StudyConfig(_Section):
+    """The whole study file."""
+
+    study: StudySection
+    models: list[ModelSpec] = Field(min_length=1, description="Glass models of the study, one `[[models]]` table each.")
+    prepare: PrepareParams = Field(default_factory=PrepareParams)
+    explore: ExploreParams = Field(default_factory=ExploreParams)
+    paths: PathsParams = Field(default_factory=PathsParams)
+    quantum: QuantumParams = Field(default_factory=QuantumParams)
+    stats: StatsParams = Field(default_factory=StatsParams)
+    report: ReportParams = Field(default_factory=ReportParams)
+    execution: ExecutionParams = Field(default_factory=ExecutionParams)
+    lattice: LatticeParams | None = None
+    harmonic: HarmonicParams | None = None
+
+    @model_validator(mode="after")
+    def _unique(self):
+        seen: dict[str, int] = {}
+        for i, m in enumerate(self.models):
+            if m.label in seen:
+                raise ValueError(f"models[{i}].name: {m.label!r} already used by models[{seen[m.label]}] (give each entry a unique name)")
+            seen[m.label] = i
+        ex = self.execution
+        if ex.scheduler is not None and ex.dask_local is not None:
+            raise ValueError("execution: give either scheduler or dask_local, not both")
+        return self
+
+    # ---------------------------------------------------------------- helpers
+    def output_dir(self) -> Path:
+        return Path(self.study.output) if self.study.output else Path("runs") / self.study.name
+
+    def canonical(self) -> dict:
+        """The config as plain JSON data, every default filled in (the frozen config)."""
+        return json.loads(self.model_dump_json())
+
+    def to_toml(self) -> str:
+        """The frozen config as TOML text (None values left out)."""
+        return _to_toml(self.canonical())
+
+
+# --------------------------------------------------------------------------- resolution
+def default_units(model: str) -> list[str]:
+    return list(MODEL_DEFAULTS[model]["units"])
+
+
+def resolved_stage_params(cfg: StudyConfig, spec: ModelSpec, stage: str) -> dict:
+    """The parameters of ``stage`` for one model: study table, then the model's override, then model defaults."""
+    base: BaseModel = getattr(cfg, stage)
+    out = base.model_dump()
+    over = getattr(spec, stage, None)
+    if over is not None:
+        for k in over.model_fields_set:
+            out[k] = getattr(over, k)
+    for key, val in MODEL_DEFAULTS[spec.model].items():
+        st, _, field = key.partition(".")
+        if st == stage and out.get(field) is None:
+            out[field] = val
+    if stage == "prepare" and out.get("quench_temperature") is None:
+        out["quench_temperature"] = resolved_stage_params(cfg, spec, "explore")["temperature"]
+    return out
+
+
+def model_units(cfg: StudyConfig, spec: ModelSpec) -> list[str]:
+    return list(spec.units or cfg.study.units or default_units(spec.model))
+
+
+# --------------------------------------------------------------------------- errors
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            # pydantic adds the union member / literal tag to the location of union errors
+            if part in ("int", "float", "str", "list[int]", "bool") or part.startswith(("literal[", "function-", "list[")):
+                continue
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _allowed_keys(model_cls, loc: tuple) -> list[str]:
+    cls = model_cls
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        f = getattr(cls, "model_fields", {}).get(part)
+        if f is None:
+            return []
+        ann = f.annotation
+        nxt = None
+        for cand in getattr(ann, "__args__", ()) or (ann,):
+            for c in (cand, *getattr(cand, "__args__", ())):
+                if isinstance(c, type) and issubclass(c, BaseModel):
+                    nxt = c
+        if nxt is None:
+            return []
+        cls = nxt
+    return list(getattr(cls, "model_fields", {}))
+
+
+def _short(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "string_type": "a string",
+    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list (TOML array)",
+    "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table",
+}
+
+
+def _message(err: dict, root_cls) -> tuple[str, str]:
+    """(key path, message) for one pydantic error."""
+    typ = err["type"]
+    loc = err["loc"]
+    path = _loc(loc)
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    if typ == "extra_forbidden":
+        allowed = _allowed_keys(root_cls, loc)
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        return path, f"unknown key{hint}"
+    if typ == "missing":
+        return path, "required key is missing"
+    if typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[typ]
+        bound = next(iter(ctx.values())) if ctx else "?"
+        return path, f"must be {op} {bound} (got {_short(got)})"
+    if typ in ("too_short", "too_long"):
+        return path, f"must have {'at least' if typ == 'too_short' else 'at most'} {ctx.get('min_length', ctx.get('max_length'))} item(s)"
+    if typ in ("literal_error", "enum"):
+        return path, f"must be one of {ctx.get('expected', '?')} (got {_short(got)})"
+    if typ in _TYPE_WORDS:
+        return path, f"must be {_TYPE_WORDS[typ]} (got {type(got).__name__} {_short(got)})"
+    if typ == "value_error":
+        msg = str(ctx.get("error", err["msg"]))
+        m = re.match(r"^(\[\d+\]|[A-Za-z_][\w.\[\]]*:)\s*(.*)$", msg)
+        if m and m.group(1).startswith("["):
+            return path + m.group(1), m.group(2)
+        if m and msg.split(":", 1)[0] and not msg.startswith(("must", "give")):
+            key, rest = msg.split(":", 1)
+            if re.fullmatch(r"[\w.\[\]]+", key):
+                return (path + "." if path else "") + key, rest.strip()
+        return path or "config", msg
+    if typ == "string_pattern_mismatch":
+        return path, f"does not match {ctx.get('pattern')}"
+    return path or "config", err["msg"].lower()
+
+
+def config_error(exc: ValidationError, source: str = "config", root_cls=None) -> InputError:
+    """Turn a pydantic ValidationError into one line naming the key path (first error; count of others)."""
+    errs = exc.errors(include_url=False)
+    root_cls = root_cls or StudyConfig
+    # union members produce one error per member; keep the most specific (a value error beats a type error)
+    def rank(e):
+        return (0 if e["type"] in ("value_error", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+                                   "extra_forbidden", "missing", "literal_error") else 1, len(e["loc"]))
+    first = sorted(errs, key=rank)[0]
+    path, msg = _message(first, root_cls)
+    others = len({_message(e, root_cls)[0] for e in errs} - {path})
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
+    return InputError(f"{source}: {path}: {msg}{more}")
+
+
+def parse_config(data: Mapping[str, Any], source: str = "config") -> StudyConfig:
+    """Validate a config mapping (as read from TOML); raise a one-line InputError naming the key."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{source}: the config must be a table, got {type(data).__name__}")
+    try:
+        return StudyConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise config_error(exc, source) from None
+
+
+def load_config(path: str | os.PathLike) -> StudyConfig:
+    """Read and validate a study TOML file."""
+    from ..io.atomic import read_text
+
+    p = Path(path)
+    text = read_text(p)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: not valid TOML ({exc})") from None
+    return parse_config(data, source=str(p))
+
+
+# --------------------------------------------------------------------------- TOML out
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items() if x is not None) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+
+
+def _to_toml(data: dict) -> str:
+    lines: list[str] = []
+
+    def table(prefix: str, d: dict, array: bool = False) -> None:
+        scalars = {k: v for k, v in d.items() if v is not None and not (isinstance(v, dict) and _is_section(k, v))
+                   and not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))}
+        lines.append(f"[[{prefix}]]" if array else f"[{prefix}]")
+        for k, v in scalars.items():
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        lines.append("")
+        for k, v in d.items():
+            if isinstance(v, dict) and _is_section(k, v):
+                table(f"{prefix}.{k}", v)
+
+    for k, v in data.items():
+        if v is None:
+            continue
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for item in v:
+                table(k, item, array=True)
+        elif isinstance(v, dict):
+            table(k, v)
+        else:
+            lines.insert(0, f"{_toml_key(k)} = {_toml_value(v)}")
+    return "\n".join(lines)
+
+
+def _is_section(key: str, v: dict) -> bool:
+    return key in ("prepare", "explore", "paths", "quantum", "stats", "report", "execution", "lattice", "harmonic")
+
+
+# --------------------------------------------------------------------------- docs
+def _type_name(ann: Any) -> str:
+    s = str(ann)
+    s = s.replace("typing.", "").replace("NoneType", "None").replace("<class '", "").replace("'>", "")
+    s = re.sub(r"Annotated\[(\w+), FieldInfo\([^]]*\)\]", r"\1", s)
+    s = re.sub(r"twolevel\.pipeline\.config\.(\w+)", r"\1", s)
+    return s
+
+
+def _default_repr(f) -> str:
+    if f.is_required():
+        return "required"
+    if f.default_factory is not None:
+        try:
+            v = f.default_factory()
+        except TypeError:  # pragma: no cover
+            return "(computed)"
+        if isinstance(v, BaseModel):
+            return "table defaults"
+        return f"`{_toml_value(v)}`"
+    if f.default is None:
+        return "per model / none"
+    return f"`{_toml_value(f.default)}`"
+
+
+def _bounds(f) -> str:
+    parts = []
+    for m in f.metadata:
+        for attr, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="), ("min_length", "len >=")):
+            val = getattr(m, attr, None)
+            if val is not None:
+                parts.append(f"{op} {val}")
+    return ", ".join(parts)
+
+
+def render_markdown() -> str:
+    """The config reference: one table per section, generated from the pydantic schema."""
+    sections = [
+        ("study", StudySection, "[study]"),
+        ("models", ModelSpec, "[[models]]"),
+        ("prepare", PrepareParams, "[prepare]"),
+        ("explore", ExploreParams, "[explore]"),
+        ("paths", PathsParams, "[paths]"),
+        ("quantum", QuantumParams, "[quantum]"),
+        ("stats", StatsParams, "[stats]"),
+        ("report", ReportParams, "[report]"),
+        ("execution", ExecutionParams, "[execution]"),
+        ("lattice", LatticeParams, "[lattice] (optional)"),
+        ("harmonic", HarmonicParams, "[harmonic] (optional)"),
+    ]
+    out = []
+    for _, cls, title in sections:
+        out.append(f"### `{title}`\n")
+        out.append((cls.__doc__ or "").strip().split("\n")[0] + "\n")
+        out.append("| key | type | default | constraint | meaning |")
+        out.append("| --- | --- | --- | --- | --- |")
+        for name, f in cls.model_fields.items():
+            if cls is ModelSpec and name in ("prepare", "explore", "paths", "quantum"):
+                continue
+            desc = (f.description or "").replace("|", "\\|")
+            typ = _type_name(f.annotation).replace("|", "\\|")
+            out.append(f"| `{name}` | {typ} | {_default_repr(f)} | {_bounds(f)} | {desc} |")
+        if cls is ModelSpec:
+            out.append("| `prepare`, `explore`, `paths`, `quantum` | table | none | | Per-model overrides of the study-wide stage tables (same keys). |")
+        out.append("")
+    out.append("Model-dependent defaults (used where a key above says *per model*):\n")
+    out.append("| model | explore.temperature | explore.dt | prepare.dt | units |")
+    out.append("| --- | --- | --- | --- | --- |")
+    for k, d in MODEL_DEFAULTS.items():
+        out.append(f"| `{k}` | {d['explore.temperature']} | {d['explore.dt']} | {d['prepare.dt']} | {', '.join(d['units'])} |")
+    out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render_markdown())
