@@ -1,0 +1,855 @@
+"""Statistics of two-level systems: n(E), the TLS density n0 with a bootstrap error,
+the decomposition of 002 Eq. (3), Table I, counts against exploration time, and the
+TLS heat capacity.
+
+Pure functions on tables (pandas DataFrames / numpy arrays); nothing here reads or
+writes files (:mod:`twolevel.report` does). Reduced units throughout: energies in
+epsilon, k_B = 1; physical units only through :mod:`twolevel.units`.
+
+Definitions (docs/statistics.md has the worked example):
+
+* cumulative splitting distribution, counted per particle and per glass sample,
+  ``n(E) = N_DW(E) / (N N_g)`` (# 002_b660eabf4d6c7be7.txt Eq. (3);
+  001_1b8b0be289dbb4b8.txt "Density of two-level systems"). With samples of
+  different sizes N_k the denominator is ``sum_k N_k`` (= N N_g when all are equal).
+* ``n(E) ~ n0 E + O(E^2)`` (# 002 Eq. (1)); n0, "the TLS density", is the plateau
+  of n(E)/E at small E, per particle per epsilon.
+* ``n_TLS = n0 k_B T_Q`` (# 002 Eq. (2)) per particle, and
+  ``n_active = N N_g n(k_B T_Q)``, the number of double wells with E < k_B T_Q
+  (# 001 "Discussion").
+* ``n(E) = (1/N) (N_IS/N_g) (N_DW/N_IS) (N_DW(E)/N_DW)`` (# 002 Eq. (3)).
+* Heat capacity per particle of a set of independent TLS with splittings E_i,
+  ``C(T) = (1 / (N N_g)) sum_i Phi(E_i)``, ``Phi(E) = (E/2T)^2 sech^2(E/2T)`` in
+  units of k_B (# 000_ac86d19d448073de.txt Eq. (7)); for a flat density of
+  splittings n0, ``C = (pi^2/6) n0 T`` (# 000 Eqs. (8), (10), (17) with
+  n(0) = n0).
+
+Density convention: n(E) and n0 count double wells **per particle** (per epsilon);
+per volume they are multiplied by the number density rho (sigma^-3), so
+``n0 [J^-1 m^-3] = n0 * rho / (epsilon sigma^3)`` (:meth:`UnitSystem.n0_to_si`
+with ``per="particle"``).
+
+The plateau estimator. Within an energy window [E_lo, E_hi] (default [0, k_B T_Q])
+the splittings of all N_g samples form a point process with intensity
+``M rho(E)``, M = sum_k N_k, and ``rho(E) = dn/dE``. For ``order=0`` rho is taken
+flat, ``rho = n0``: the estimate is ``n0 = K / (M (E_hi - E_lo))`` with K the number
+of double wells in the window (the Poisson maximum-likelihood estimate; with
+E_lo = 0 it is n(E_hi)/E_hi). For ``order=1`` ``rho = n0 + s E`` (i.e.
+``n(E) = n0 E + (s/2) E^2``, "flat plus E^2"), and (n0, s) are the unbiased
+method-of-moments solution of ``E[K] = M int rho`` and ``E[sum_i E_i] = M int E rho``
+over the window. The error bar is the standard deviation of the estimate over
+bootstrap resamplings of whole glass samples (drawn with replacement), so it
+includes the sample-to-sample scatter, which is much larger than Poisson noise in
+glasses (002 Sec. III A: n_IS varies from 6 to 600 between metabasins).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .units import K_B, UnitSystem, get_units
+
+__all__ = [
+    "DENSITY_CONVENTION",
+    "DEFAULT_N_BOOT",
+    "GROUP_KEYS",
+    "SAMPLE_KEYS",
+    "OK_STATUS",
+    "cumulative_n",
+    "n_over_e",
+    "n_active",
+    "PlateauFit",
+    "plateau_n0",
+    "bootstrap_weights",
+    "bootstrap_n0",
+    "bootstrap_curve",
+    "resolve_units",
+    "n0_physical",
+    "decomposition",
+    "decomposition_table",
+    "counts_vs_time",
+    "detection_times",
+    "tls_heat_capacity",
+    "phi_two_level",
+    "heat_capacity_slope",
+    "distribution_table",
+    "Summary",
+    "summarise",
+]
+
+DEFAULT_N_BOOT = 1000
+#: columns naming one glass sample
+SAMPLE_KEYS = ("model", "T_f", "sample")
+#: columns naming one statistic group (one curve, one n0)
+GROUP_KEYS = ("model", "T_f", "units")
+#: catalogue ``status`` values that mark a good double well (absent column: all rows are good)
+OK_STATUS = ("ok", "good", "double_well", "dw", "converged", "accepted")
+
+DENSITY_CONVENTION = (
+    "n(E) = N_DW(E) / (N N_g) counts double wells per particle and per glass sample "
+    "(002 Eq. (3)); n0 is its low-E slope in epsilon^-1 per particle. In physical units "
+    "n0 [J^-1 m^-3] = n0 * rho / (epsilon * sigma^3), rho the number density in sigma^-3 "
+    "(1 for PSS, 1.35 for TLJ)."
+)
+
+
+# ----------------------------------------------------------------------------
+# n(E) and n(E)/E
+# ----------------------------------------------------------------------------
+def _finite_e(E) -> np.ndarray:
+    E = np.asarray(E, dtype=float).ravel()
+    return E[np.isfinite(E)]
+
+
+def cumulative_n(E, n_particles: float, grid=None) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative splitting distribution n(E) = N_DW(E) / (N N_g).
+
+    # 002_b660eabf4d6c7be7.txt Eq. (3); 001_1b8b0be289dbb4b8.txt Fig. 3.
+
+    ``E``: splittings of all double wells of all samples (NaN entries are
+    ignored); ``n_particles``: N N_g (or sum_k N_k). ``grid``: energies at which
+    to evaluate n(E) = #(E_i <= E) / (N N_g); default the sorted splittings
+    themselves (a step function). Returns (grid, n).
+    """
+    if not (np.isfinite(n_particles) and n_particles > 0):
+        raise InputError(f"cumulative_n: the number of particles N N_g must be positive, got {n_particles!r}")
+    e = np.sort(_finite_e(E))
+    if grid is None:
+        grid = e
+        counts = np.arange(1, e.size + 1, dtype=float)
+    else:
+        grid = np.asarray(grid, dtype=float)
+        counts = np.searchsorted(e, grid, side="right").astype(float)
+    return grid, counts / float(n_particles)
+
+
+def n_over_e(E, n_particles: float, grid=None) -> tuple[np.ndarray, np.ndarray]:
+    """n(E)/E, the curve whose low-E plateau is n0 (001 Fig. 3, 002 Fig. 9a)."""
+    g, n = cumulative_n(E, n_particles, grid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g, np.where(g > 0, n / g, np.nan)
+
+
+def n_active(E, kT_Q: float) -> int:
+    """Number of double wells with E < k_B T_Q: n_active = N N_g n(k_B T_Q) (# 001 "Discussion")."""
+    return int(np.count_nonzero(_finite_e(E) < kT_Q))
+
+
+# ----------------------------------------------------------------------------
+# plateau estimator and bootstrap
+# ----------------------------------------------------------------------------
+@dataclass
+class PlateauFit:
+    """n0 from the plateau of n(E)/E over [e_lo, e_hi] (energies in epsilon).
+
+    ``n0``: per particle per epsilon; ``slope``: d rho / dE for order 1 (0 for
+    order 0); ``count``: double wells in the window; ``n0_err``, ``ci``: bootstrap
+    standard error and percentile interval (``ci_level``), ``ci95``: the 95 %
+    interval; ``upper95``: Poisson 95 % upper limit when the window is empty.
+    """
+
+    n0: float
+    e_lo: float
+    e_hi: float
+    order: int
+    count: int
+    n_particles: float
+    slope: float = 0.0
+    n0_err: float = float("nan")
+    ci: tuple[float, float] = (float("nan"), float("nan"))
+    ci_level: float = 0.68
+    ci95: tuple[float, float] = (float("nan"), float("nan"))
+    n_boot: int = 0
+    n_samples: int = 0
+    upper95: float = float("nan")
+    replicates: np.ndarray | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n0": self.n0,
+            "n0_err": self.n0_err,
+            "n0_lo": self.ci[0],
+            "n0_hi": self.ci[1],
+            "ci_level": self.ci_level,
+            "n0_lo95": self.ci95[0],
+            "n0_hi95": self.ci95[1],
+            "n0_upper95": self.upper95,
+            "slope": self.slope,
+            "e_lo": self.e_lo,
+            "e_hi": self.e_hi,
+            "order": self.order,
+            "count": self.count,
+            "n_particles": self.n_particles,
+            "n_boot": self.n_boot,
+            "n_samples": self.n_samples,
+        }
+
+
+def _check_window(e_range) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in e_range)
+    except (TypeError, ValueError):
+        raise InputError(f"plateau range must be two energies (E_lo, E_hi), got {e_range!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+        raise InputError(f"plateau range must satisfy 0 <= E_lo < E_hi, got ({lo:g}, {hi:g})")
+    return lo, hi
+
+
+def _moments(lo: float, hi: float) -> tuple[float, float, float]:
+    """L_k = int_lo^hi E^(k-1) dE for k = 1, 2, 3."""
+    return hi - lo, (hi**2 - lo**2) / 2.0, (hi**3 - lo**3) / 3.0
+
+
+def _solve(K, S, M, lo, hi, order):
+    """n0 (and slope) from window count K, sum of splittings S and particle count M (arrays ok)."""
+    L1, L2, L3 = _moments(lo, hi)
+    K = np.asarray(K, dtype=float)
+    S = np.asarray(S, dtype=float)
+    M = np.asarray(M, dtype=float)
+    if order == 0:
+        # Poisson MLE of a flat density: rho = K / (M (E_hi - E_lo))
+        return K / (M * L1), np.zeros_like(K)
+    # rho = n0 + s E: M (n0 L1 + s L2) = K, M (n0 L2 + s L3) = S (method of moments, unbiased)
+    det = L1 * L3 - L2 * L2
+    n0 = (K * L3 - S * L2) / (M * det)
+    s = (S * L1 - K * L2) / (M * det)
+    return n0, s
+
+
+def _window_stats(per_sample_E: Sequence[np.ndarray], lo: float, hi: float):
+    K = np.empty(len(per_sample_E))
+    S = np.empty(len(per_sample_E))
+    for k, e in enumerate(per_sample_E):
+        e = _finite_e(e)
+        w = e[(e > lo) & (e <= hi)] if lo > 0 else e[e <= hi]
+        K[k] = w.size
+        S[k] = w.sum()
+    return K, S
+
+
+def plateau_n0(E, n_particles: float, e_range=(0.0, None), order: int = 0, kT_Q: float | None = None) -> PlateauFit:
+    """n0 from the low-E plateau of n(E)/E, without error bar (see :func:`bootstrap_n0`).
+
+    # 002_b660eabf4d6c7be7.txt Eq. (1); 001_1b8b0be289dbb4b8.txt Fig. 3.
+
+    ``e_range``: (E_lo, E_hi) in epsilon; E_hi None means k_B T_Q (give ``kT_Q``).
+    ``order``: 0 flat density, 1 density n0 + s E.
+    """
+    lo, hi = _resolve_range(e_range, kT_Q)
+    if order not in (0, 1):
+        raise InputError(f"plateau order must be 0 (flat) or 1 (flat + linear density), got {order!r}")
+    K, S = _window_stats([np.asarray(E, dtype=float)], lo, hi)
+    n0, s = _solve(K[0], S[0], n_particles, lo, hi, order)
+    fit = PlateauFit(float(n0), lo, hi, order, int(K[0]), float(n_particles), slope=float(s))
+    if K[0] == 0:
+        fit.upper95 = -math.log(0.05) / (n_particles * (hi - lo))
+    return fit
+
+
+def _resolve_range(e_range, kT_Q):
+    if e_range is None:
+        e_range = (0.0, None)
+    lo, hi = e_range
+    if hi is None:
+        if kT_Q is None or not (np.isfinite(kT_Q) and kT_Q > 0):
+            raise InputError("plateau range: E_hi not given and no k_B T_Q to default to")
+        hi = kT_Q
+    return _check_window((0.0 if lo is None else lo, hi))
+
+
+def bootstrap_weights(n_samples: int, n_boot: int = DEFAULT_N_BOOT, seed: int = 0) -> np.ndarray:
+    """(n_boot, n_samples) multiplicities of each glass sample in each bootstrap replicate
+    (samples drawn with replacement, n_samples per replicate)."""
+    if n_samples < 1:
+        raise InputError("bootstrap: need at least one glass sample")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_samples, size=(n_boot, n_samples))
+    w = np.zeros((n_boot, n_samples))
+    np.add.at(w, (np.repeat(np.arange(n_boot), n_samples), idx.ravel()), 1.0)
+    return w
+
+
+def bootstrap_n0(
+    per_sample_E: Sequence[np.ndarray],
+    n_per_sample: Sequence[float] | float,
+    e_range=(0.0, None),
+    order: int = 0,
+    kT_Q: float | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    ci: float = 0.68,
+    keep_replicates: bool = False,
+    weights: np.ndarray | None = None,
+) -> PlateauFit:
+    """n0 with a bootstrap error over glass samples.
+
+    ``per_sample_E``: one array of splittings per glass sample (an empty array
+    for a sample without double wells — it still counts in N_g);
+    ``n_per_sample``: N of each sample (or one N for all). The point estimate
+    uses all samples; the error is the standard deviation of the estimate over
+    ``n_boot`` resamplings of the samples with replacement, ``ci`` the central
+    percentile interval of level ``ci`` (default 68 %, i.e. one sigma).
+    """
+    ng = len(per_sample_E)
+    if ng == 0:
+        raise InputError("bootstrap_n0: no glass samples")
+    Ns = np.broadcast_to(np.asarray(n_per_sample, dtype=float), (ng,)).astype(float)
+    if np.any(~np.isfinite(Ns)) or np.any(Ns <= 0):
+        raise InputError("bootstrap_n0: every sample needs a positive number of particles N")
+    lo, hi = _resolve_range(e_range, kT_Q)
+    if order not in (0, 1):
+        raise InputError(f"plateau order must be 0 (flat) or 1 (flat + linear density), got {order!r}")
+    K, S = _window_stats(per_sample_E, lo, hi)
+    M = Ns.sum()
+    n0, s = _solve(K.sum(), S.sum(), M, lo, hi, order)
+    fit = PlateauFit(float(n0), lo, hi, order, int(K.sum()), float(M), slope=float(s), ci_level=ci, n_samples=ng)
+    if K.sum() == 0:
+        fit.upper95 = -math.log(0.05) / (M * (hi - lo))
+    if n_boot > 0:
+        W = weights if weights is not None else bootstrap_weights(ng, n_boot, seed)
+        rep, _ = _solve(W @ K, W @ S, W @ Ns, lo, hi, order)
+        fit.n_boot = int(W.shape[0])
+        # the bootstrap variance of a mean over n samples is (n-1)/n times the unbiased one:
+        # widen errors and intervals (about the estimate) by sqrt(n/(n-1))
+        infl = math.sqrt(ng / (ng - 1.0)) if ng > 1 else float("nan")
+        fit.n0_err = float(np.std(rep, ddof=1)) * infl if rep.size > 1 else float("nan")
+        a = (1.0 - ci) / 2.0
+
+        def _iv(p_lo, p_hi):
+            ql, qh = np.quantile(rep, [p_lo, p_hi])
+            return (float(n0 - infl * (n0 - ql)), float(n0 + infl * (qh - n0)))
+
+        fit.ci = _iv(a, 1.0 - a)
+        fit.ci95 = _iv(0.025, 0.975)
+        if keep_replicates:
+            fit.replicates = rep
+    return fit
+
+
+def bootstrap_curve(
+    per_sample_E: Sequence[np.ndarray],
+    n_per_sample: Sequence[float] | float,
+    grid,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    ci: float = 0.68,
+    weights: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """n(E) and n(E)/E on ``grid`` with a bootstrap band over glass samples.
+
+    Returns a DataFrame with columns E, N_DW_E (count), n, n_over_E, lo, hi
+    (percentile band of n(E)/E at level ``ci``).
+    """
+    grid = np.asarray(grid, dtype=float)
+    ng = len(per_sample_E)
+    Ns = np.broadcast_to(np.asarray(n_per_sample, dtype=float), (ng,)).astype(float)
+    C = np.empty((ng, grid.size))
+    for k, e in enumerate(per_sample_E):
+        C[k] = np.searchsorted(np.sort(_finite_e(e)), grid, side="right")
+    tot = C.sum(axis=0)
+    n = tot / Ns.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noe = np.where(grid > 0, n / grid, np.nan)
+    out = pd.DataFrame({"E": grid, "N_DW_E": tot, "n": n, "n_over_E": noe})
+    if n_boot > 0 and ng > 0:
+        W = weights if weights is not None else bootstrap_weights(ng, n_boot, seed)
+        rep = (W @ C) / (W @ Ns)[:, None]
+        a = (1.0 - ci) / 2.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["lo"] = np.quantile(rep, a, axis=0) / grid
+            out["hi"] = np.quantile(rep, 1.0 - a, axis=0) / grid
+    else:
+        out["lo"] = np.nan
+        out["hi"] = np.nan
+    return out
+
+
+# ----------------------------------------------------------------------------
+# physical units
+# ----------------------------------------------------------------------------
+def resolve_units(label: str, units: Mapping[str, Any] | None = None) -> UnitSystem | None:
+    """The unit system behind a TLS table's ``units`` label, or None.
+
+    Looks ``label`` up in ``units`` (label -> name/dict/UnitSystem) first, then
+    among the built-ins; a label "name@m~" (a bare m~ evaluated with a unit
+    system, see :func:`twolevel.quantum.mass_specs`) uses that system's
+    epsilon, sigma and rho. "m~=..." labels have no physical units.
+    """
+    if units and label in units:
+        return get_units(units[label])
+    for cand in (label, str(label).split("@")[0]):
+        try:
+            return get_units(cand)
+        except InputError:
+            continue
+    return None
+
+
+def n0_physical(n0, units: UnitSystem | str, number_density: float | None = None):
+    """n0 (epsilon^-1 per particle) -> J^-1 m^-3: n0 rho / (epsilon sigma^3).
+
+    ``number_density`` (sigma^-3) overrides the unit system's rho (e.g. the
+    measured N/V of the glasses). See :data:`DENSITY_CONVENTION`.
+    """
+    u = get_units(units)
+    rho = u.number_density if number_density is None else float(number_density)
+    # per particle -> per volume (rho / sigma^3), per epsilon -> per joule
+    return u.n0_to_si(np.asarray(n0, dtype=float) * rho / u.number_density, per="particle")
+
+
+# ----------------------------------------------------------------------------
+# 002 Eq. (3) and Table I
+# ----------------------------------------------------------------------------
+def decomposition(n_particles_mean: float, N_g: int, N_IS: float, N_DW: float, N_DW_E) -> dict[str, Any]:
+    """The factors of 002 Eq. (3) and their product.
+
+    # 002_b660eabf4d6c7be7.txt Eq. (3):
+    n(E) = (1/N) x (N_IS/N_g) x (N_DW/N_IS) x (N_DW(E)/N_DW).
+    ``N_DW_E`` may be an array (n(E) on a grid).
+    """
+    N_DW_E = np.asarray(N_DW_E, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = {
+            "inv_N": 1.0 / float(n_particles_mean),
+            "N_IS_per_N_g": float(N_IS) / float(N_g),
+            "N_DW_per_N_IS": float(N_DW) / float(N_IS) if N_IS else float("nan"),
+            "N_DW_E_per_N_DW": N_DW_E / float(N_DW) if N_DW else np.full_like(N_DW_E, np.nan),
+        }
+    f["n"] = f["inv_N"] * f["N_IS_per_N_g"] * f["N_DW_per_N_IS"] * f["N_DW_E_per_N_DW"]
+    return f
+
+
+def decomposition_table(summary_table: pd.DataFrame) -> pd.DataFrame:
+    """The factors of 002 Eq. (3) at E = k_B T_Q, one row per group of a summary table."""
+    rows = []
+    for _, r in summary_table.iterrows():
+        f = decomposition(r["N"], r["N_g"], r["N_IS"], r["N_DW"], r["N_TLS"])
+        rows.append({**{k: r[k] for k in GROUP_KEYS}, **{k: float(np.asarray(v)) for k, v in f.items()},
+                     "n_kTQ": r["N_TLS"] / (r["N"] * r["N_g"])})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------
+# counts against exploration time (002 Fig. 4)
+# ----------------------------------------------------------------------------
+def detection_times(dw: pd.DataFrame, inherent_structures: pd.DataFrame | None) -> np.ndarray:
+    """Exploration time at which each double well became a candidate.
+
+    A column ``t_detect`` (or ``first_detected`` / ``first_both``) in ``dw`` is
+    used as is: the first time both IS were known and the transition had been
+    seen both ways (002 Sec. III B). Otherwise the later of the two IS
+    ``first_seen`` times (from ``inherent_structures``, matched on the sample keys
+    and ``is_a``/``is_b``) — a lower bound of the true detection time.
+    Returns NaN where nothing is known.
+    """
+    for col in ("t_detect", "first_detected", "first_both"):
+        if col in dw.columns:
+            return dw[col].to_numpy(dtype=float)
+    if inherent_structures is None or not {"is_a", "is_b"} <= set(dw.columns):
+        return np.full(len(dw), np.nan)
+    keys = [k for k in SAMPLE_KEYS if k in dw.columns and k in inherent_structures.columns]
+    ist = inherent_structures[keys + ["is_id", "first_seen"]]
+    ta = dw[keys + ["is_a"]].merge(ist.rename(columns={"is_id": "is_a", "first_seen": "ta"}), on=keys + ["is_a"], how="left")["ta"]
+    tb = dw[keys + ["is_b"]].merge(ist.rename(columns={"is_id": "is_b", "first_seen": "tb"}), on=keys + ["is_b"], how="left")["tb"]
+    return np.fmax(ta.to_numpy(dtype=float), tb.to_numpy(dtype=float))
+
+
+def counts_vs_time(is_times, dw_times, dw_E=None, kT_Q: float | None = None, grid=None, n_grid: int = 40) -> pd.DataFrame:
+    """N_IS(t), N_DW(t), N_TLS(t) and N_DW/N_IS against exploration time (# 002 Fig. 4).
+
+    ``is_times``: first-seen time of every IS (all samples); ``dw_times``:
+    detection time of every double well; ``dw_E`` and ``kT_Q``: splittings, for
+    N_TLS(t) (E < k_B T_Q). ``grid`` default: ``n_grid`` log-spaced times from the
+    earliest positive time to the latest.
+    """
+    ti = np.sort(_finite_e(is_times))
+    td_all = np.asarray(dw_times, dtype=float)
+    td = np.sort(td_all[np.isfinite(td_all)])
+    if grid is None:
+        allt = np.concatenate([ti, td])
+        pos = allt[allt > 0]
+        if pos.size == 0:
+            return pd.DataFrame(columns=["t", "N_IS", "N_DW", "N_TLS", "N_DW_per_N_IS"])
+        t0, t1 = pos.min(), allt.max()
+        grid = np.geomspace(t0, t1, n_grid) if t1 > t0 else np.array([t1])
+    grid = np.asarray(grid, dtype=float)
+    out = pd.DataFrame({"t": grid})
+    out["N_IS"] = np.searchsorted(ti, grid, side="right")
+    out["N_DW"] = np.searchsorted(td, grid, side="right")
+    if dw_E is not None and kT_Q is not None:
+        e = np.asarray(dw_E, dtype=float)
+        sel = np.isfinite(td_all) & (e < kT_Q)
+        tt = np.sort(td_all[sel])
+        out["N_TLS"] = np.searchsorted(tt, grid, side="right")
+    else:
+        out["N_TLS"] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["N_DW_per_N_IS"] = np.where(out["N_IS"] > 0, out["N_DW"] / out["N_IS"], np.nan)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# heat capacity of a set of TLS
+# ----------------------------------------------------------------------------
+def phi_two_level(E, T):
+    """Heat capacity of one two-level system of splitting E at temperature T, in k_B.
+
+    # 000_ac86d19d448073de.txt Eq. (7): Phi = E^2 sech^2(E / 2 k_B T) / (4 k_B T^2)
+    (k_B = 1, E and T in the same energy unit). Written with exp(-x) for large x.
+    """
+    E = np.asarray(E, dtype=float)
+    T = np.asarray(T, dtype=float)
+    x = np.abs(E) / (2.0 * T)
+    # sech^2(x) = 4 e^{-2x} / (1 + e^{-2x})^2, stable for large x
+    em = np.exp(-2.0 * x)
+    return x * x * 4.0 * em / (1.0 + em) ** 2
+
+
+def tls_heat_capacity(E, T, n_particles: float) -> np.ndarray:
+    """C(T) per particle (units of k_B) of the double wells with splittings E.
+
+    # 000_ac86d19d448073de.txt Eqs. (6)-(8): C = (1/(N N_g)) sum_i Phi(E_i, T),
+    the sum over double wells replacing z phi_v int dE P(E) Phi(E).
+    ``T`` (array, energy units epsilon/k_B), ``n_particles`` = N N_g.
+    """
+    e = _finite_e(E)
+    T = np.atleast_1d(np.asarray(T, dtype=float))
+    if np.any(~(T > 0)):
+        raise InputError("tls_heat_capacity: temperatures must be positive")
+    C = np.empty(T.size)
+    for i, t in enumerate(T):  # loop over T keeps memory O(len(E))
+        C[i] = phi_two_level(e, t).sum()
+    return C / float(n_particles)
+
+
+def heat_capacity_slope(E, n_particles: float, T_range: tuple[float, float], n_T: int = 25) -> dict[str, float]:
+    """Low-T slope c1 of C(T) = c1 T from a catalogue, over T in ``T_range``.
+
+    c1 = least-squares slope of C against T through the origin on ``n_T``
+    log-spaced temperatures; for a flat density n0 it equals (pi^2/6) n0
+    (# 000_ac86d19d448073de.txt Eqs. (8), (10), (17)). Needs splittings well
+    below and above the T window (T_hi below the end of the plateau, T_lo above
+    the smallest splittings).
+    """
+    lo, hi = T_range
+    T = np.geomspace(lo, hi, n_T)
+    C = tls_heat_capacity(E, T, n_particles)
+    c1 = float(np.sum(C * T) / np.sum(T * T))
+    return {"c1": c1, "T_lo": float(lo), "T_hi": float(hi), "n0_from_c1": c1 * 6.0 / math.pi**2}
+
+
+# ----------------------------------------------------------------------------
+# distributions
+# ----------------------------------------------------------------------------
+def distribution_table(values, bins=40, log: bool = True) -> pd.DataFrame:
+    """Normalised histogram (pdf) of positive ``values`` on log-spaced (or linear) bins."""
+    v = _finite_e(values)
+    if log:
+        v = v[v > 0]
+    if v.size == 0:
+        return pd.DataFrame(columns=["x", "pdf", "count", "lo", "hi"])
+    if log:
+        a, b = v.min(), v.max()
+        edges = np.geomspace(a, b * (1 + 1e-12), bins + 1) if b > a else np.array([a * 0.9, a * 1.1])
+    else:
+        edges = np.histogram_bin_edges(v, bins=bins)
+    cnt, edges = np.histogram(v, bins=edges)
+    pdf = cnt / (v.size * np.diff(edges))
+    x = np.sqrt(edges[:-1] * edges[1:]) if log else 0.5 * (edges[:-1] + edges[1:])
+    return pd.DataFrame({"x": x, "pdf": pdf, "count": cnt, "lo": edges[:-1], "hi": edges[1:]})
+
+
+# ----------------------------------------------------------------------------
+# summary of a study
+# ----------------------------------------------------------------------------
+@dataclass
+class Summary:
+    """Everything :func:`summarise` computes.
+
+    ``table``: one row per (model, T_f, units): n0, its error and interval, n0 in
+    J^-1 m^-3, N_g, N, tau_cg, N_cg, tau_total, N_IS, N_DW, N_TLS, the ratios of
+    002 Table I, n_active, n_TLS, c1 and c1/((pi^2/6) n0).
+    ``curves``: n(E), n(E)/E with bootstrap band on a log grid, per group.
+    ``heat_capacity``: C(T) per particle (and C/T, SI) per group.
+    ``time``: N_IS, N_DW, N_TLS against exploration time per group (if times known).
+    ``decomposition``: the factors of 002 Eq. (3) at E = k_B T_Q per group.
+    ``samples``: the per-sample table with its counts.
+    """
+
+    table: pd.DataFrame
+    curves: pd.DataFrame
+    heat_capacity: pd.DataFrame
+    time: pd.DataFrame
+    decomposition: pd.DataFrame
+    samples: pd.DataFrame
+    settings: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: settings, the density convention and one entry per group."""
+        groups = []
+        for _, r in self.table.iterrows():
+            d = {}
+            for k, v in r.items():
+                if isinstance(v, (np.floating, float)):
+                    d[k] = None if not np.isfinite(v) else float(v)
+                elif isinstance(v, (np.integer,)):
+                    d[k] = int(v)
+                elif isinstance(v, (np.bool_,)):
+                    d[k] = bool(v)
+                else:
+                    d[k] = v
+            groups.append(d)
+        return {"density_convention": DENSITY_CONVENTION, "settings": self.settings, "groups": groups}
+
+
+def _require(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(f"{what}: missing column {missing[0]!r} (need {', '.join(cols)})")
+
+
+def _as_frame(x, what: str) -> pd.DataFrame:
+    if x is None:
+        return None
+    if isinstance(x, pd.DataFrame):
+        return x
+    if isinstance(x, (list, tuple)):
+        if len(x) == 0:
+            return pd.DataFrame()
+        if all(isinstance(v, pd.DataFrame) for v in x):
+            return pd.concat(list(x), ignore_index=True)
+        return pd.DataFrame(list(x))
+    if isinstance(x, Mapping):
+        return pd.DataFrame(x)
+    raise InputError(f"{what}: expected a DataFrame or a list of rows/DataFrames, got {type(x).__name__}")
+
+
+def _good_dw(tls: pd.DataFrame, ok_status: Sequence[str]) -> np.ndarray:
+    """Rows that are good double wells: finite E and, if a status column exists, an OK status."""
+    good = np.isfinite(tls["E"].to_numpy(dtype=float))
+    if "status" in tls.columns:
+        st = tls["status"].astype(str).str.lower()
+        good &= st.isin([s.lower() for s in ok_status]).to_numpy()
+    if "solver_status" in tls.columns:
+        good &= (tls["solver_status"].astype(str) != "bad_profile").to_numpy()
+    return good
+
+
+def _first(df: pd.DataFrame, cols: Sequence[str]):
+    """Sum over samples of the first present column among ``cols`` (NaN if none)."""
+    for c in cols:
+        if c in df.columns:
+            v = pd.to_numeric(df[c], errors="coerce")
+            return v
+    return None
+
+
+def summarise(
+    samples,
+    tls,
+    inherent_structures=None,
+    *,
+    units: Mapping[str, Any] | None = None,
+    e_range: tuple[float | None, float | None] | None = None,
+    order: int = 0,
+    n_boot: int = DEFAULT_N_BOOT,
+    ci: float = 0.68,
+    seed: int = 0,
+    time: float | None = None,
+    grid_points: int = 60,
+    ok_status: Sequence[str] = OK_STATUS,
+) -> Summary:
+    """n0 with bootstrap errors, Table I, n(E)/E curves, C(T) and counts against time.
+
+    ``samples``: one row per glass sample with columns ``model``, ``T_f``,
+    ``sample``, ``N``; optional ``N_IS`` (distinct IS found), ``tau_cg``,
+    ``N_cg``, ``tau_total``, ``density`` (N/V in sigma^-3). Every sample counts in
+    N_g, also one without double wells.
+    ``tls``: the TLS table of :func:`twolevel.quantum.run_catalogue` (one row per
+    double well and unit system: ``dw_id``, ``units``, ``m_tilde``, ``kT_Q``,
+    ``E``, ...) tagged with ``model``, ``T_f``, ``sample``.
+    ``inherent_structures`` (optional): IS rows tagged with the sample keys, with
+    ``is_id`` and ``first_seen`` (exploration time); gives N_IS when ``samples``
+    has no N_IS, and the time dependence (002 Fig. 4).
+    ``units``: label -> unit system for labels that are not built-in names.
+    ``e_range``: plateau window (E_lo, E_hi) in epsilon, default (0, k_B T_Q) of
+    each unit system; ``order``: 0 (flat) or 1 (flat + linear density).
+    ``time``: keep only IS first seen and double wells detected up to this
+    exploration time (002 Fig. 9b uses t = 1e3).
+    """
+    samples = _as_frame(samples, "samples")
+    tls = _as_frame(tls, "TLS table")
+    ist = _as_frame(inherent_structures, "inherent structures")
+    if samples is None or len(samples) == 0:
+        raise InputError("summarise: no glass samples (the samples table is empty)")
+    _require(samples, ("model", "T_f", "sample", "N"), "samples table")
+    if samples.duplicated(list(SAMPLE_KEYS)).any():
+        dup = samples[samples.duplicated(list(SAMPLE_KEYS))].iloc[0]
+        raise InputError(f"samples table: sample {tuple(dup[k] for k in SAMPLE_KEYS)} appears twice")
+    if tls is None:
+        tls = pd.DataFrame(columns=["model", "T_f", "sample", "dw_id", "units", "m_tilde", "kT_Q", "E"])
+    _require(tls, ("model", "T_f", "sample", "units", "kT_Q", "E"), "TLS table")
+    samples = samples.copy()
+    samples["N"] = pd.to_numeric(samples["N"], errors="coerce")
+    if samples["N"].isna().any() or (samples["N"] <= 0).any():
+        raise InputError("samples table: column 'N' must be a positive number for every sample")
+    skey = list(SAMPLE_KEYS)
+    known = set(map(tuple, samples[skey].itertuples(index=False, name=None)))
+    tkeys = set(map(tuple, tls[skey].itertuples(index=False, name=None)))
+    unknown = tkeys - known
+    if unknown:
+        raise InputError(f"TLS table: rows of sample {sorted(unknown, key=str)[0]} which is not in the samples table")
+    if order not in (0, 1):
+        raise InputError(f"plateau order must be 0 or 1, got {order!r}")
+    tls = tls.copy()
+    tls["_good"] = _good_dw(tls, ok_status)
+    tls["_t"] = detection_times(tls, ist)
+    if ist is not None and len(ist):
+        _require(ist, skey + ["is_id"], "inherent structures table")
+        if time is not None and "first_seen" in ist.columns:
+            ist = ist[ist["first_seen"].to_numpy(dtype=float) <= time]
+    if time is not None:
+        t = tls["_t"].to_numpy(dtype=float)
+        if np.all(np.isnan(t)):
+            raise InputError("summarise(time=...): the double wells carry no detection time (t_detect or IS first_seen)")
+        tls = tls[t <= time]
+
+    # per-sample IS counts
+    if ist is not None and len(ist):
+        nis = ist.groupby(skey).size().rename("N_IS_table")
+        samples = samples.merge(nis, left_on=skey, right_index=True, how="left")
+        if "N_IS" not in samples.columns or time is not None:
+            samples["N_IS"] = samples["N_IS_table"].fillna(0)
+        samples = samples.drop(columns="N_IS_table")
+
+    labels = list(dict.fromkeys(tls["units"].astype(str))) if len(tls) else []
+    rows, curves, heat, times = [], [], [], []
+    for (model, T_f), sgrp in samples.groupby(["model", "T_f"], sort=True):
+        sgrp = sgrp.sort_values("sample")
+        ng = len(sgrp)
+        Ns = sgrp["N"].to_numpy(dtype=float)
+        M = Ns.sum()
+        tg = tls[(tls["model"] == model) & (tls["T_f"] == T_f)]
+        group_labels = [u for u in labels if (tg["units"].astype(str) == u).any()]
+        W = bootstrap_weights(ng, n_boot, seed) if n_boot > 0 else None
+        for lab in group_labels:
+            t = tg[(tg["units"].astype(str) == lab) & tg["_good"]]
+            kq = float(np.nanmedian(tg.loc[tg["units"].astype(str) == lab, "kT_Q"].to_numpy(dtype=float)))
+            mt = float(np.nanmedian(tg.loc[tg["units"].astype(str) == lab, "m_tilde"].to_numpy(dtype=float))) if "m_tilde" in tg.columns else float("nan")
+            per = [t.loc[t["sample"] == s, "E"].to_numpy(dtype=float) for s in sgrp["sample"]]
+            fit = bootstrap_n0(per, Ns, e_range=e_range, order=order, kT_Q=kq, n_boot=n_boot, seed=seed, ci=ci, weights=W)
+            allE = np.concatenate(per) if per else np.array([])
+            n_dw = int(np.isfinite(allE).sum())
+            n_tls = n_active(allE, kq)
+            n_rej = int(((tg["units"].astype(str) == lab) & ~tg["_good"]).sum())
+            u = resolve_units(lab, units)
+            rho = None
+            if "density" in sgrp.columns:
+                rho = float(pd.to_numeric(sgrp["density"], errors="coerce").mean())
+                rho = rho if np.isfinite(rho) and rho > 0 else None
+            row: dict[str, Any] = {
+                "model": model, "T_f": T_f, "units": lab, "m_tilde": mt, "kT_Q": kq,
+                "N_g": ng, "N": float(M / ng), "N_total": M,
+            }
+            for col, names in (("tau_cg", ("tau_cg",)), ("N_cg", ("N_cg", "n_cg", "minimisations")),
+                               ("tau_total", ("tau_total", "t_total"))):
+                v = _first(sgrp, names)
+                if v is None:
+                    row[col] = float("nan")
+                elif col == "tau_cg":
+                    row[col] = float(v.mean())  # same for all samples of a T_f
+                else:
+                    row[col] = float(v.sum())  # summed over samples (002 Table I counts per study)
+            if np.isnan(row["tau_total"]) and np.isfinite(row["tau_cg"]) and np.isfinite(row["N_cg"]):
+                row["tau_total"] = row["tau_cg"] * row["N_cg"]  # 002 Sec. II D: tau_total = N_cg tau_cg
+            nis = _first(sgrp, ("N_IS",))
+            row["N_IS"] = float(nis.sum()) if nis is not None else float("nan")
+            row["N_DW"] = n_dw
+            row["N_TLS"] = n_tls
+            row["N_rejected"] = n_rej
+            with np.errstate(divide="ignore", invalid="ignore"):
+                row["N_IS_per_N_g"] = row["N_IS"] / ng
+                row["N_DW_per_N_IS"] = n_dw / row["N_IS"] if row["N_IS"] else float("nan")
+                row["N_TLS_per_N_DW"] = n_tls / n_dw if n_dw else float("nan")
+            row.update({k: v for k, v in fit.as_dict().items() if k not in ("n_particles", "n_samples")})
+            row["n_active"] = n_tls  # 001: n_active = N N_g n(k_B T_Q)
+            row["n_active_per_sample"] = n_tls / ng
+            row["n_TLS"] = fit.n0 * kq  # 002 Eq. (2), per particle
+            if u is not None:
+                conv = float(n0_physical(1.0, u, rho))
+                row["units_name"] = u.name
+                row["n0_SI"] = fit.n0 * conv
+                row["n0_SI_err"] = fit.n0_err * conv
+                row["n0_SI_lo"] = fit.ci[0] * conv
+                row["n0_SI_hi"] = fit.ci[1] * conv
+                row["T_Q_K"] = kq * u.epsilon_K
+            else:
+                row["units_name"] = None
+                for k in ("n0_SI", "n0_SI_err", "n0_SI_lo", "n0_SI_hi", "T_Q_K"):
+                    row[k] = float("nan")
+            # heat capacity, # 000_ac86d19d448073de.txt Eq. (7)
+            Tgrid = np.geomspace(kq * 1e-2, kq * 10.0, 50)
+            C = tls_heat_capacity(allE, Tgrid, M)
+            sl = heat_capacity_slope(allE, M, (fit.e_lo + (fit.e_hi - fit.e_lo) / 20.0, fit.e_hi / 5.0))
+            row["c1"] = sl["c1"]
+            row["c1_over_pi2n0_6"] = sl["c1"] / (math.pi**2 / 6.0 * fit.n0) if fit.n0 > 0 else float("nan")
+            hc = pd.DataFrame({"T": Tgrid, "C": C, "C_over_T": C / Tgrid})
+            if u is not None:
+                hc["T_K"] = Tgrid * u.epsilon_K
+                r_ = rho if rho is not None else u.number_density
+                hc["C_SI"] = C * K_B * r_ / u.sigma**3  # J K^-1 m^-3
+            hc["c1_theory"] = math.pi**2 / 6.0 * fit.n0
+            for k, v in (("units", lab), ("T_f", T_f), ("model", model)):
+                hc.insert(0, k, v)
+            heat.append(hc)
+            # curve
+            pos = allE[np.isfinite(allE) & (allE > 0)]
+            if pos.size:
+                grid = np.geomspace(max(pos.min(), kq * 1e-4), max(pos.max(), kq), grid_points)
+                cv = bootstrap_curve(per, Ns, grid, n_boot=n_boot, seed=seed, ci=ci, weights=W)
+                for k, v in (("units", lab), ("T_f", T_f), ("model", model)):
+                    cv.insert(0, k, v)
+                curves.append(cv)
+            # time
+            if ist is not None and len(ist) and "first_seen" in ist.columns:
+                ig = ist[(ist["model"] == model) & (ist["T_f"] == T_f)]
+                ct = counts_vs_time(ig["first_seen"].to_numpy(dtype=float), t["_t"].to_numpy(dtype=float),
+                                    t["E"].to_numpy(dtype=float), kq)
+            elif np.isfinite(t["_t"].to_numpy(dtype=float)).any():
+                ct = counts_vs_time([], t["_t"].to_numpy(dtype=float), t["E"].to_numpy(dtype=float), kq)
+            else:
+                ct = None
+            if ct is not None and len(ct):
+                for k, v in (("units", lab), ("T_f", T_f), ("model", model)):
+                    ct.insert(0, k, v)
+                times.append(ct)
+            rows.append(row)
+        if not group_labels:
+            # a T_f without any TLS rows: still a line in the table (N_g, N_IS)
+            row = {"model": model, "T_f": T_f, "units": None, "N_g": ng, "N": float(M / ng), "N_total": M,
+                   "N_DW": 0, "N_TLS": 0, "n0": float("nan")}
+            nis = _first(sgrp, ("N_IS",))
+            row["N_IS"] = float(nis.sum()) if nis is not None else float("nan")
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    dec = decomposition_table(table.dropna(subset=["units"])) if len(table) and table["units"].notna().any() else pd.DataFrame()
+    settings = {
+        "e_range": None if e_range is None else [None if v is None else float(v) for v in e_range],
+        "e_range_default": "(0, k_B T_Q) of each unit system",
+        "order": order,
+        "n_boot": n_boot,
+        "ci_level": ci,
+        "seed": seed,
+        "time": time,
+        "ok_status": list(ok_status),
+        "estimator": "flat density K/(M (E_hi - E_lo))" if order == 0 else "density n0 + s E, method of moments",
+    }
+    cat = lambda L: pd.concat(L, ignore_index=True) if L else pd.DataFrame()  # noqa: E731
+    return Summary(table=table, curves=cat(curves), heat_capacity=cat(heat), time=cat(times),
+                   decomposition=dec, samples=samples.reset_index(drop=True), settings=settings)
