@@ -393,3 +393,31 @@ def test_cli(tmp_path, monkeypatch, capsys):
         main()
     assert e.value.code == 2
     assert "unknown unit system 'xenon'" in capsys.readouterr().err
+
+
+def test_lapack_fallback_path(monkeypatch):
+    # when block Lanczos reports non-convergence, LAPACK on the same grid takes over
+    xi, V = quartic_profile(0.05, asym=1e-3)
+    ref = q.tunnelling(xi, V, 1.0, 5250.0)
+    real = q._solve_one
+
+    def not_converged(*args):
+        real(*args)
+        out, st = args[-2], args[-1]
+        out[16:] = np.nan
+        st[0] = 1
+
+    monkeypatch.setattr(q, "_solve_one", not_converged)
+    r = q.tunnelling(xi, V, 1.0, 5250.0)
+    assert r.solver_status == "not_converged"
+    assert np.allclose(r.levels, ref.levels, atol=1e-12, rtol=0)
+    assert r.Delta_0 == pytest.approx(ref.Delta_0, rel=1e-8)
+    assert r.Gamma == pytest.approx(ref.Gamma, rel=1e-8)
+
+
+def test_workers_same_as_serial():
+    cat = pd.concat([_catalogue()] * 3, ignore_index=True)
+    cat["dw_id"] = np.arange(len(cat))
+    a = q.run_catalogue(cat, masses=[5000.0], chunk=4)
+    b = q.run_catalogue(cat, masses=[5000.0], chunk=4, workers=2)
+    assert np.array_equal(a["E"].to_numpy(), b["E"].to_numpy(), equal_nan=True)
