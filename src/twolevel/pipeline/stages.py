@@ -1,0 +1,277 @@
+"""Stages: what the pipeline runs, one registry entry per stage.
+
+A :class:`Stage` names a function ``fn(args: dict) -> dict | None`` (as
+``"module:function"``, so any executor can import it in its workers), the
+artefacts it must leave in its directory, the stages it reads from, and its
+scope: ``"sample"`` (one task per model, T_f and glass sample, directory
+``RUN/<model>/Tf_<T_f>/sample_<k>/<stage>/``) or ``"study"`` (one task for the
+whole study, ``RUN/<stage>/``).
+
+``args`` for a sample stage::
+
+    out_dir      this task's directory (created)
+    inputs       {upstream stage: its directory}
+    model, label, n, dim, density, composition   the [[models]] entry
+    T_f, sample  preparation temperature, sample index
+    seed         the task's seed (twolevel.pipeline.executors.task_seed)
+    params       the stage's resolved parameter table (config.resolved_stage_params)
+    units        unit system names for this model
+
+and for a study stage: ``out_dir``, ``run_dir``, ``study``, ``seed``,
+``params``, ``config`` (the frozen config as JSON data), ``samples`` (one dict
+per glass sample: label, model, n, dim, density, T_f, sample, dir, units,
+ok = whether all its sample stages completed) and ``inputs`` ({stage: dir} of
+study stages it reads).
+
+The function returns ``None`` or a dict with optional ``"artefacts"`` (extra
+file names in ``out_dir`` to checksum besides the declared ``outputs``) and
+``"info"`` (a small JSON-able summary, logged). It must write every declared
+output (an empty table when there is nothing to report), through
+:mod:`twolevel.io.atomic`.
+
+The adapters at the bottom glue the real stage modules (``twolevel.prepare``,
+``twolevel.explore``, ``twolevel.paths``, ``twolevel.quantum``,
+``twolevel.stats``, ``twolevel.report``) to this convention; tests register
+their own stages through the same :class:`Stage` interface.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import InputError
+from .artifacts import check_artefacts, discard, marker_path, read_json, verify, write_json, write_marker
+from .executors import resolve
+
+__all__ = ["Stage", "STAGES", "default_stages", "execute_task", "TASK_FILE"]
+
+TASK_FILE = ".task.json"  # a task's fingerprint, written when it starts (resume of partial work)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    fn: str
+    outputs: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    scope: str = "sample"  # "sample" or "study"
+    version: str = "1"
+    optional: bool = False  # a study stage that is left out (not an error) when its module is missing
+    enabled: Callable[[Any], bool] | None = field(default=None, compare=False)  # (config) -> bool
+    description: str = ""
+
+    def available(self) -> tuple[bool, str]:
+        """(True, "") if ``fn`` can be imported here, else (False, why)."""
+        try:
+            resolve(self.fn)
+        except (ImportError, AttributeError) as exc:
+            return False, f"{self.fn} cannot be imported ({type(exc).__name__}: {exc})"
+        return True, ""
+
+
+# --------------------------------------------------------------------------- worker side
+def execute_task(payload: dict) -> dict:
+    """Run one stage task in a worker: check, run, verify outputs, write completeness markers.
+
+    ``payload``: key, stage, fn, dir, outputs, fingerprint, integrity, args.
+    Damaged artefacts (marker mismatch) and stale ones (other fingerprint) are
+    removed before the stage runs, so it never reads them; files without a
+    marker left by an interrupted attempt with the *same* fingerprint are kept,
+    so a resumable stage continues where it stopped.
+    """
+    out = Path(payload["dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    fp = payload["fingerprint"]
+    mode = payload.get("integrity", "sha256")
+    prev = read_json(out / TASK_FILE)
+    same_task = isinstance(prev, dict) and prev.get("fingerprint") == fp
+    discarded = {}
+    for m in sorted(out.glob("*.done.json")):
+        art = m.with_name(m.name[: -len(".done.json")])
+        ok, why = verify(art, fp, mode)
+        if not ok:
+            discarded[art.name] = why
+            discard(art)
+    for name in payload["outputs"]:
+        p = out / name
+        if p.exists() and not marker_path(p).exists() and not same_task:
+            discarded[name] = "no completeness marker from an earlier attempt with other inputs"
+            discard(p)
+    write_json(out / TASK_FILE, {"fingerprint": fp, "task": payload["key"], "started": time.time(),
+                                 "pid": os.getpid()})
+    t0 = time.perf_counter()
+    value = resolve(payload["fn"])(payload["args"])
+    wall = time.perf_counter() - t0
+    value = value if isinstance(value, dict) else {}
+    missing = [n for n in payload["outputs"] if not (out / n).is_file()]
+    if missing:
+        raise RuntimeError(f"stage {payload['stage']} did not write {', '.join(missing)} in {out}")
+    names = list(dict.fromkeys([*payload["outputs"], *[str(a) for a in value.get("artefacts", ())]]))
+    markers = {}
+    for n in names:
+        p = out / n
+        if p.is_file():
+            rec = write_marker(p, task=payload["key"], fingerprint=fp)
+            markers[n] = {"size": rec["size"], "sha256": rec["sha256"]}
+    info = value.get("info", {})
+    try:
+        json.dumps(info)
+    except TypeError:
+        info = {"repr": repr(info)[:500]}
+    return {"key": payload["key"], "stage_wall": wall, "discarded": discarded, "artefacts": markers, "info": info}
+
+
+def task_done(payload: dict) -> tuple[bool, dict[str, str]]:
+    """Driver side: are all declared outputs present and verified with this fingerprint?"""
+    out = Path(payload["dir"])
+    bad = check_artefacts([out / n for n in payload["outputs"]], payload["fingerprint"],
+                          payload.get("integrity", "sha256"))
+    return not bad, {Path(k).name: v for k, v in bad.items()}
+
+
+# --------------------------------------------------------------------------- helpers for adapters
+def _accepts(fn: Callable) -> tuple[set[str], bool]:
+    sig = inspect.signature(fn)
+    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    varkw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    return names, varkw
+
+
+def _call_with(fn: Callable, available: dict[str, Any], where: str) -> Any:
+    """Call ``fn`` with the entries of ``available`` it accepts; required ones missing -> error."""
+    names, varkw = _accepts(fn)
+    kwargs = {k: v for k, v in available.items() if varkw or k in names}
+    sig = inspect.signature(fn)
+    for p in sig.parameters.values():
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs:
+            raise InputError(f"{where}: {fn.__module__}.{fn.__name__} needs {p.name!r}, which the pipeline cannot supply")
+    return fn(**kwargs)
+
+
+def _write_parquet(path: Path, df) -> None:
+    from ..io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+# --------------------------------------------------------------------------- real stage adapters
+def prepare_stage(a: dict) -> dict:
+    """prepare: equilibrium liquid at T_f, then the glass (twolevel.prepare.prepare_sample)."""
+    from .. import prepare as mod
+
+    p = dict(a["params"])
+    res = _call_with(mod.prepare_sample, {"out_dir": a["out_dir"], "model": a["model"], "n": a["n"],
+                                          "T_f": a["T_f"], "seed": a["seed"], "dim": a["dim"],
+                                          "density": a["density"], "composition": a["composition"], **p},
+                     "prepare")
+    info = read_json(Path(a["out_dir"]) / "prepare.json") or {}
+    keep = {k: info[k] for k in ("tau_alpha", "equilibrated", "steps", "sweeps") if k in info}
+    return {"info": keep, "result": None if res is None else str(type(res).__name__)}
+
+
+def explore_stage(a: dict) -> dict:
+    """explore: MD at T_exp, minimisation every tau_cg (twolevel.explore.explore_glass)."""
+    from .. import explore as mod
+
+    p = dict(a["params"])
+    glass = Path(a["inputs"]["prepare"]) / "glass.h5"
+    # config tau_cg is a time (002 Table I); explore_glass takes MD steps between minimisations
+    dt = p.pop("dt")
+    steps = max(1, int(round(p.pop("tau_cg") / dt)))
+    kwargs = {"temperature": p.pop("temperature"), "tau_cg": steps, "n_min": p.pop("n_cg"), "runs": p.pop("runs"),
+              "seed": a["seed"], "model": a["model"], "dt": dt}
+    rename = {"tau_thermostat": "tau_t", "minimizer": "minimiser", "energy_tol": "e_tol"}
+    for k, v in p.items():
+        kwargs[rename.get(k, k)] = v
+    mod.explore_glass(glass, a["out_dir"], **kwargs)
+    info = read_json(Path(a["out_dir"]) / "explore.json") or {}
+    counts = info.get("counts", {}) if isinstance(info.get("counts"), dict) else {}
+    return {"info": {k: v for k, v in counts.items() if isinstance(v, (int, float))}}
+
+
+def paths_stage(a: dict) -> dict:
+    """paths: minimum-energy paths of the candidate pairs (twolevel.paths.paths_for_library)."""
+    from .. import paths as mod
+
+    p = dict(a["params"])
+    avail = {"explore_dir": a["inputs"]["explore"], "out_dir": a["out_dir"], "seed": a["seed"], **p}
+    res = _call_with(mod.paths_for_library, avail, "paths")
+    info = read_json(Path(a["out_dir"]) / "paths.json") or {}
+    counts = info.get("counts", {}) if isinstance(info.get("counts"), dict) else {}
+    return {"info": {k: v for k, v in counts.items() if isinstance(v, (int, float))},
+            "result": None if res is None else type(res).__name__}
+
+
+def quantum_stage(a: dict) -> dict:
+    """quantum: the 1D Schrödinger problem along every double well (twolevel.quantum.run_catalogue)."""
+    import pandas as pd
+
+    from .. import quantum as q
+
+    cat_path = Path(a["inputs"]["paths"]) / "double_wells.parquet"
+    df = pd.read_parquet(cat_path)
+    if "status" in df.columns:
+        df = df[df["status"].astype(str) == "ok"]
+    keep = [len(x) >= 3 if x is not None else False for x in df["xi"]] if len(df) else []
+    df = df[keep] if len(df) else df
+    p = a["params"]
+    specs = q.mass_specs(a["units"], p.get("masses") or None)
+    if len(df):
+        res = q.run_catalogue(df.reset_index(drop=True), specs, n_xi=p["n_xi"], margin=p["margin"], workers=1)
+    else:
+        res = pd.DataFrame({"dw_id": pd.Series([], dtype="int64"), "units": pd.Series([], dtype="str"),
+                            "m_tilde": pd.Series([], dtype="float64"), "is_tls": pd.Series([], dtype="bool"),
+                            "E": pd.Series([], dtype="float64")})
+    _write_parquet(Path(a["out_dir"]) / "tls.parquet", res)
+    n_tls = int(res["is_tls"].sum()) if len(res) else 0
+    return {"info": {"double_wells": int(len(df)), "rows": int(len(res)), "tls": n_tls}}
+
+
+def stats_stage(a: dict) -> dict:
+    """stats: n(E), n0 with bootstrap errors, the Eq. (3) decomposition (twolevel.stats)."""
+    from .. import stats as mod
+
+    fn = getattr(mod, "study_stats", None) or getattr(mod, "summarise_study", None) or getattr(mod, "summarise")
+    res = _call_with(fn, {"samples": a["samples"], "out_dir": a["out_dir"], "params": a["params"],
+                          "seed": a["seed"], **a["params"]}, "stats")
+    return {"result": None if res is None else type(res).__name__}
+
+
+def report_stage(a: dict) -> dict:
+    """report: RUN/report/index.html with figures, CSV/JSON (twolevel.report.html.write_report)."""
+    from ..report import html as mod
+
+    res = _call_with(mod.write_report, {"run_dir": a["run_dir"], "out_dir": a["out_dir"],
+                                        "stats_dir": a["inputs"].get("stats"), "config": a["config"],
+                                        "samples": a["samples"], **a["params"]}, "report")
+    return {"result": None if res is None else str(res)}
+
+
+def default_stages() -> list[Stage]:
+    """The landscape route: prepare -> explore -> paths -> quantum per sample, then stats -> report."""
+    here = __name__
+    return [
+        Stage("prepare", f"{here}:prepare_stage", ("glass.h5", "prepare.json"),
+              description="equilibrium liquid at T_f by swap Monte Carlo, quench to the glass"),
+        Stage("explore", f"{here}:explore_stage",
+              ("inherent_structures.parquet", "is_configs.h5", "transitions.parquet", "pairs.parquet", "explore.json"),
+              requires=("prepare",), description="MD at T_exp, minimisation every tau_cg; candidate pairs"),
+        Stage("paths", f"{here}:paths_stage", ("double_wells.parquet", "paths.json"), requires=("explore",),
+              description="minimum-energy paths between the candidate pairs; double-well catalogue"),
+        Stage("quantum", f"{here}:quantum_stage", ("tls.parquet",), requires=("paths",),
+              description="1D Schrödinger equation along each path: E, Delta, Delta_0, Gamma"),
+        Stage("stats", f"{here}:stats_stage", ("stats.json",), requires=("quantum",), scope="study",
+              description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
+        Stage("report", f"{here}:report_stage", ("index.html", "summary.json"), requires=("stats",), scope="study",
+              enabled=lambda cfg: cfg.report.enabled, description="HTML report"),
+    ]
+
+
+STAGES = default_stages()
