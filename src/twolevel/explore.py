@@ -1,0 +1,923 @@
+"""Landscape exploration: the library of inherent structures and the candidate double wells.
+
+Protocol (001_1b8b0be289dbb4b8.txt "Landscape exploration"; 002_b660eabf4d6c7be7.txt
+Sec. II A steps 2-3 and Sec. II D):
+
+1. From a glass, run MD at the exploration temperature T_exp (Berendsen thermostat,
+   velocities from the Maxwell-Boltzmann distribution, dt = 0.0025) and minimise a
+   copy of the configuration every ``tau_cg`` MD steps to its inherent structure (IS).
+   ``runs`` isoconfigurational runs (same glass, different velocities, 001) feed one
+   library per glass.
+2. A new minimum is the same IS as a known one when the energies agree within
+   ``e_tol`` and the largest (minimum-image) particle displacement between the two
+   is below ``d_tol``; each IS is stored once.
+3. Consecutive distinct IS of a run define transitions; the transition matrix
+   T_{a->b}, the persistence times tau_p (002 Sec. III A) and the candidate double
+   wells: pairs with T_{a->b} >= 1 and T_{b->a} >= 1 (002 Sec. II D), with the
+   Euclidean distance of 002 Eq. (7), the participation ratio of 002 Eq. (16) and
+   the energy difference.
+4. Optionally (``bisect=True``), when two consecutive minimisations land in different
+   IS the MD segment between them is bisected (re-run exactly from stored snapshots)
+   to find the IS visited in between.
+5. Confinement check: the mean-squared displacement from the glass must plateau.
+
+The exploration talks only to the :class:`~twolevel.engine.system.Potential`
+interface (``energy``, ``energy_forces``, ``distance``, ``dim``) plus an MD
+integrator: :meth:`ParticleSystem.run_md` for particle systems, a small Python
+velocity-Verlet (Berendsen or Langevin) for any other potential (synthetic
+landscapes, :mod:`twolevel.landscapes`).
+
+Artefacts in ``out_dir`` (the ``explore/`` directory of a sample)::
+
+    is_configs.h5               one dataset /is/<is_id> per IS (+ /meta: box, types, diameters, model)
+    series.parquet              every minimisation: run, step, kind, is_id, energy, max_force, msd, ...
+    inherent_structures.parquet is_id, energy, e_per_particle, first_seen(_time), first_run, visits, ...
+    transitions.parquet         is_a -> is_b, count, first_time
+    pairs.parquet               candidate double wells (both directions): is_a, is_b, n_ab, n_ba, e_a,
+                                e_b, dE, d, d_total, PR, max_disp, first_time
+    explore.json                parameters, status, counts, timings, confinement, warnings
+    state.npz                   resume state (run, step, positions, velocities)
+
+Determinism and resuming: every minimisation boundary and every ``md_segment``
+steps the neighbour lists are rebuilt from scratch, so the trajectory depends only on
+the state stored at the last checkpoint; resuming a stopped exploration reproduces
+the uninterrupted one exactly (same seed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .io.atomic import atomic_open, atomic_path, atomic_write
+
+__all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "read_library",
+           "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
+           "persistence_times", "pair_measures"]
+
+REGULAR = 0   # series kind: a minimisation every tau_cg steps
+BISECT = 1    # series kind: a minimisation found by bisecting an MD segment
+INITIAL = 2   # series kind: the minimised starting glass (step 0 of each run)
+
+SCHEMA_VERSION = 1
+
+
+# ============================================================================ parameters
+@dataclass
+class ExploreParams:
+    """Parameters of an exploration (defaults and their justification in docs/explore.md)."""
+
+    temperature: float
+    tau_cg: int
+    n_min: int
+    runs: int = 1
+    seed: int = 0
+    dt: float = 0.0025              # 002 Sec. II D
+    thermostat: str = "berendsen"   # 002 Sec. II D; "langevin" also accepted
+    tau_t: float = 0.1              # Berendsen time constant (not given in 002)
+    gamma: float = 1.0              # Langevin friction (only for thermostat="langevin")
+    e_tol: float = 1e-6             # IS identity: |E_a - E_b| (total energy) below this ...
+    d_tol: float = 0.01             # ... and max particle displacement below this
+    ftol: float = 1e-6              # minimiser: max per-particle force
+    minimiser: str = "lbfgs"
+    max_steps: int = 20000
+    bisect: bool = False
+    bisect_min_steps: int = 1       # stop bisecting below this many MD steps
+    md_segment: int = 100           # neighbour-list reset / snapshot interval (steps)
+    plateau_tol: float = 0.5        # MSD growth between the two last quarters that counts as diffusion
+
+    # the parameters that define the trajectory; `runs` may grow between calls
+    def key(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("runs")
+        return d
+
+    def validate(self) -> None:
+        def pos(name, v, integer=False):
+            ok = np.isfinite(v) and v > 0 and (not integer or float(v).is_integer())
+            if not ok:
+                kind = "a positive integer" if integer else "positive"
+                raise InputError(f"explore: {name} must be {kind}, got {v!r}")
+        pos("temperature", self.temperature)
+        pos("tau_cg", self.tau_cg, True)
+        pos("n_min (minimisations per run)", self.n_min, True)
+        pos("runs", self.runs, True)
+        pos("dt", self.dt)
+        pos("tau_t", self.tau_t)
+        pos("gamma", self.gamma)
+        pos("e_tol", self.e_tol)
+        pos("d_tol", self.d_tol)
+        pos("ftol", self.ftol)
+        pos("max_steps", self.max_steps, True)
+        pos("bisect_min_steps", self.bisect_min_steps, True)
+        pos("md_segment", self.md_segment, True)
+        pos("plateau_tol", self.plateau_tol)
+        if self.thermostat not in ("berendsen", "langevin"):
+            raise InputError(f"explore: thermostat must be 'berendsen' or 'langevin', got {self.thermostat!r}")
+        if self.minimiser not in ("lbfgs", "fire"):
+            raise InputError(f"explore: minimiser must be 'lbfgs' or 'fire', got {self.minimiser!r}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise InputError(f"explore: seed must be a non-negative integer, got {self.seed!r}")
+        self.tau_cg = int(self.tau_cg)
+        self.n_min = int(self.n_min)
+        self.runs = int(self.runs)
+        self.seed = int(self.seed)
+
+
+@dataclass
+class ExploreResult:
+    out_dir: Path
+    complete: bool
+    n_is: int
+    n_pairs: int
+    n_transitions: int
+    minimisations: int
+    summary: dict = field(default_factory=dict)
+
+
+# ============================================================================ helpers
+def _dim(pot) -> int:
+    d = getattr(pot, "dim", None)
+    return int(d) if d else 1
+
+
+def _per_particle_sq(dx: np.ndarray, dim: int) -> np.ndarray:
+    dx = np.asarray(dx, dtype=np.float64)
+    if dx.size % dim:
+        dim = 1
+    dd = dx.reshape(-1, dim)
+    return np.einsum("ij,ij->i", dd, dd)
+
+
+def pair_measures(pot, xa: np.ndarray, xb: np.ndarray) -> dict:
+    """Distance measures between two IS.
+
+    d:        002_b660eabf4d6c7be7.txt Eq. (7), sqrt((1/N) sum_i |r_i^a - r_i^b|^2)
+    d_total:  sqrt(sum_i |r_i^a - r_i^b|^2) (the 001 "distance d", = sqrt(N) d)
+    PR:       002_b660eabf4d6c7be7.txt Eq. (16), [sum_i (d^i)^2]^2 / sum_i (d^i)^4 with d^i
+              the displacement magnitude of particle i
+    max_disp: the largest single-particle displacement
+    """
+    d2 = _per_particle_sq(pot.distance(xa, xb), _dim(pot))
+    s2 = float(d2.sum())
+    s4 = float((d2 * d2).sum())
+    n = d2.size
+    return {"d": math.sqrt(s2 / n), "d_total": math.sqrt(s2), "PR": (s2 * s2 / s4) if s4 > 0 else 0.0,
+            "max_disp": math.sqrt(float(d2.max()))}
+
+
+class ISLibrary:
+    """The distinct inherent structures found so far.
+
+    Identity rule: a minimum (x, E) is IS k when |E - E_k| <= e_tol and the largest
+    per-particle displacement between x and x_k (``pot.distance``, minimum image for
+    periodic systems) is <= d_tol. Candidates are scanned in order of increasing
+    |E - E_k|, the last IS seen first (most minimisations return to it).
+    """
+
+    def __init__(self, pot, e_tol: float, d_tol: float):
+        self.pot = pot
+        self.dim = _dim(pot)
+        self.e_tol = float(e_tol)
+        self.d_tol = float(d_tol)
+        self._e = np.empty(64)
+        self.configs: list[np.ndarray] = []
+        self.max_force: list[float] = []
+        self.comparisons = 0
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    @property
+    def energies(self) -> np.ndarray:
+        return self._e[: len(self.configs)]
+
+    def max_displacement(self, a, b) -> float:
+        return math.sqrt(float(_per_particle_sq(self.pot.distance(a, b), self.dim).max()))
+
+    def same(self, k: int, x, e: float) -> bool:
+        if abs(self._e[k] - e) > self.e_tol:
+            return False
+        self.comparisons += 1
+        return self.max_displacement(self.configs[k], x) <= self.d_tol
+
+    def match(self, x, e: float, hint: int = -1) -> int:
+        """Index of the known IS equal to (x, e), or -1."""
+        n = len(self.configs)
+        if n == 0:
+            return -1
+        if 0 <= hint < n and self.same(hint, x, e):
+            return hint
+        de = np.abs(self._e[:n] - e)
+        cand = np.nonzero(de <= self.e_tol)[0]
+        for k in cand[np.argsort(de[cand], kind="stable")]:
+            if k != hint and self.same(int(k), x, e):
+                return int(k)
+        return -1
+
+    def add(self, x, e: float, max_force: float = float("nan")) -> int:
+        n = len(self.configs)
+        if n == self._e.size:
+            self._e = np.concatenate([self._e, np.empty(n)])
+        self._e[n] = e
+        self.configs.append(np.array(x, dtype=np.float64, copy=True))
+        self.max_force.append(float(max_force))
+        return n
+
+    def identify(self, x, e: float, max_force: float = float("nan"), hint: int = -1) -> tuple[int, bool]:
+        k = self.match(x, e, hint)
+        if k >= 0:
+            return k, False
+        return self.add(x, e, max_force), True
+
+
+# ============================================================================ dynamics
+def _seg_seed(seed: int, run: int, step: int) -> int:
+    return int(np.random.SeedSequence([seed, run, step]).generate_state(1)[0])
+
+
+class _Dynamics:
+    """MD + minimisation on one potential, deterministic given (pos, vel) at a segment start."""
+
+    def __init__(self, pot, p: ExploreParams):
+        from .engine import ParticleSystem
+
+        self.p = p
+        self.particles = isinstance(pot, ParticleSystem)
+        if self.particles:
+            # separate systems (own neighbour lists) for MD and for minimisation
+            self.md_sys = ParticleSystem(pot.conf, pot.model, pot.skin)
+            self.min_sys = ParticleSystem(pot.conf, pot.model, pot.skin)
+        else:
+            self.md_sys = self.min_sys = pot
+        self.pot = pot
+        self.dim = _dim(pot)
+        self.md_steps = 0
+        self.md_cpu = 0.0
+        self.min_cpu = 0.0
+        self.min_force_evals = 0
+        self.minimisations = 0
+
+    def velocities(self, shape, rng) -> np.ndarray:
+        from .engine import maxwell_boltzmann
+
+        size = int(np.prod(shape))
+        dim = self.dim if size % self.dim == 0 else 1
+        v = maxwell_boltzmann(size // dim, dim, self.p.temperature, rng, zero_momentum=self.particles)
+        return v.reshape(shape)
+
+    def advance(self, pos, vel, nsteps: int, seed: int) -> None:
+        """nsteps MD steps in place, starting from freshly built neighbour lists."""
+        if nsteps <= 0:
+            return
+        t0 = time.process_time()
+        p = self.p
+        if self.particles:
+            self.md_sys._ref = None  # force a neighbour-list rebuild: trajectory depends on (pos, vel) only
+            self.md_sys.run_md(pos, vel, nsteps, p.dt, thermostat=p.thermostat, temperature=p.temperature,
+                               tau=p.tau_t, gamma=p.gamma, seed=seed)
+        else:
+            _verlet(self.md_sys, pos, vel, nsteps, p, seed)
+        self.md_steps += nsteps
+        self.md_cpu += time.process_time() - t0
+
+    def minimise(self, x):
+        from .engine import minimize
+
+        t0 = time.process_time()
+        if self.particles:
+            self.min_sys._ref = None
+        r = minimize(self.min_sys, x, method=self.p.minimiser, ftol=self.p.ftol, max_steps=self.p.max_steps)
+        self.min_cpu += time.process_time() - t0
+        self.min_force_evals += r.force_evaluations
+        self.minimisations += 1
+        return r
+
+
+def _verlet(pot, pos, vel, nsteps: int, p: ExploreParams, seed: int) -> None:
+    """Velocity Verlet with a Berendsen thermostat, or BAOAB Langevin, for any potential
+    (unit masses; no momentum conservation assumed, so d.o.f. = number of coordinates)."""
+    dt = p.dt
+    hdt = 0.5 * dt
+    dof = pos.size
+    _, f = pot.energy_forces(pos)
+    if p.thermostat == "langevin":
+        rng = np.random.default_rng(seed)
+        c1 = math.exp(-p.gamma * dt)
+        c2 = math.sqrt((1 - c1 * c1) * p.temperature)
+        for _ in range(nsteps):
+            vel += hdt * f
+            pos += hdt * vel
+            vel *= c1
+            vel += c2 * rng.standard_normal(vel.shape)
+            pos += hdt * vel
+            _, f = pot.energy_forces(pos)
+            vel += hdt * f
+    else:
+        for _ in range(nsteps):
+            vel += hdt * f
+            pos += dt * vel
+            _, f = pot.energy_forces(pos)
+            vel += hdt * f
+            t = float(np.vdot(vel, vel)) / dof
+            if t > 0:
+                # Berendsen et al. 1984, as in 002 Sec. II D
+                vel *= math.sqrt(max(0.0, 1.0 + dt / p.tau_t * (p.temperature / t - 1.0)))
+    if not np.all(np.isfinite(pos)):
+        from .errors import PhysicsError
+
+        raise PhysicsError("MD blew up: positions are no longer finite (time step too large?)")
+
+
+# ============================================================================ analysis
+def _series_frame(series: dict):
+    import pandas as pd
+
+    df = pd.DataFrame({k: np.asarray(v) for k, v in series.items()})
+    return df
+
+
+def _ordered_series(df, p: ExploreParams):
+    """Converged minimisations in trajectory order, with the global step."""
+    d = df[df["is_id"] >= 0].copy()
+    d["global_step"] = d["run"].astype(np.int64) * (p.n_min * p.tau_cg) + d["step"].astype(np.int64)
+    return d.sort_values(["run", "step", "kind"], kind="stable")
+
+
+def _transition_events(d):
+    """(run, global_step, from, to) for every change of IS within a run."""
+    ids = d["is_id"].to_numpy()
+    runs = d["run"].to_numpy()
+    gs = d["global_step"].to_numpy()
+    if ids.size < 2:
+        return np.empty((0, 4), dtype=np.int64)
+    ch = (ids[1:] != ids[:-1]) & (runs[1:] == runs[:-1])
+    w = np.nonzero(ch)[0]
+    return np.stack([runs[w + 1], gs[w + 1], ids[w], ids[w + 1]], axis=1).astype(np.int64)
+
+
+def persistence_times(d) -> np.ndarray:
+    """Persistence times tau_p in MD steps (002_b660eabf4d6c7be7.txt Sec. III A): the time
+    during which the minimisations keep ending in the same IS before a new IS is found.
+    A stay runs from the first minimisation in that IS to the first one in another; the
+    first stay of each run (it began before the run) and the last (not ended) are censored."""
+    out = []
+    for _, g in d.groupby("run", sort=True):
+        ids = g["is_id"].to_numpy()
+        st = g["step"].to_numpy()
+        ch = np.nonzero(ids[1:] != ids[:-1])[0] + 1  # indices where a new IS starts
+        if ch.size >= 2:
+            out.append(st[ch[1:]] - st[ch[:-1]])
+    return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
+
+def _derive(series_df, lib: ISLibrary, p: ExploreParams, pot, n_particles: int):
+    """The tables derived from the series and the library."""
+    import pandas as pd
+
+    d = _ordered_series(series_df, p)
+    n = len(lib)
+    e = lib.energies.copy()
+    reg = d[d["kind"] != BISECT]
+    visits = np.bincount(reg["is_id"].to_numpy(), minlength=n)[:n]
+    bis = np.bincount(d.loc[d["kind"] == BISECT, "is_id"].to_numpy(), minlength=n)[:n]
+    first = d.groupby("is_id", sort=True).agg(first_seen=("global_step", "min"))
+    first_seen = np.full(n, -1, dtype=np.int64)
+    first_seen[first.index.to_numpy()] = first["first_seen"].to_numpy()
+    first_row = d.sort_values("global_step", kind="stable").drop_duplicates("is_id")
+    first_run = np.full(n, -1, dtype=np.int64)
+    first_run[first_row["is_id"].to_numpy()] = first_row["run"].to_numpy()
+    found_by = np.where(visits > 0, "md", "bisection")
+    is_df = pd.DataFrame({
+        "is_id": np.arange(n, dtype=np.int64), "energy": e,
+        "e_per_particle": e / n_particles,  # 002_b660eabf4d6c7be7.txt Eq. (6)
+        "first_seen": first_seen, "first_seen_time": first_seen * p.dt, "first_run": first_run,
+        "visits": visits.astype(np.int64), "bisect_visits": bis.astype(np.int64),
+        "max_force": np.asarray(lib.max_force[:n], dtype=float), "found_by": found_by,
+    })
+    ev = _transition_events(d)
+    if len(ev):
+        evd = pd.DataFrame(ev, columns=["run", "global_step", "is_a", "is_b"])
+        tr = evd.groupby(["is_a", "is_b"], sort=True).agg(count=("run", "size"),
+                                                          first_step=("global_step", "min")).reset_index()
+    else:
+        tr = pd.DataFrame({"is_a": np.empty(0, np.int64), "is_b": np.empty(0, np.int64),
+                           "count": np.empty(0, np.int64), "first_step": np.empty(0, np.int64)})
+    tr["first_time"] = tr["first_step"] * p.dt
+    # candidate double wells: T_{a->b} >= 1 and T_{b->a} >= 1 (002 Sec. II D)
+    cnt = {(int(a), int(b)): (int(c), int(s)) for a, b, c, s in
+           tr[["is_a", "is_b", "count", "first_step"]].itertuples(index=False)}
+    rows = []
+    for (a, b), (c_ab, s_ab) in cnt.items():
+        if (b, a) not in cnt:
+            continue
+        lo, hi = (a, b) if (e[a], a) <= (e[b], b) else (b, a)
+        if (lo, hi) != (a, b):
+            continue  # each unordered pair once, from its lower-energy end
+        c_ba, s_ba = cnt[(b, a)]
+        m = pair_measures(pot, lib.configs[a], lib.configs[b])
+        step = max(s_ab, s_ba)
+        rows.append({"is_a": a, "is_b": b, "n_ab": c_ab, "n_ba": c_ba, "e_a": e[a], "e_b": e[b],
+                     "dE": e[b] - e[a], **m, "first_step": step, "first_time": step * p.dt})
+    cols = ["is_a", "is_b", "n_ab", "n_ba", "e_a", "e_b", "dE", "d", "d_total", "PR", "max_disp",
+            "first_step", "first_time"]
+    pairs = pd.DataFrame(rows, columns=cols)
+    if len(pairs):
+        pairs = pairs.sort_values(["first_step", "is_a", "is_b"], kind="stable").reset_index(drop=True)
+    for c in ("is_a", "is_b", "n_ab", "n_ba", "first_step"):
+        pairs[c] = pairs[c].astype(np.int64)
+    tau_p = persistence_times(d)
+    return is_df, tr, pairs, tau_p
+
+
+def _confinement(series_df, p: ExploreParams) -> dict:
+    """MSD plateau check (002 Sec. II D: 'The mean-squared displacement reaches a plateau ...
+    and does not grow above it'). Mean over runs of the MSD from the glass, at each
+    regular minimisation; the growth between the second and the last quarter of the run."""
+    reg = series_df[(series_df["kind"] == REGULAR) & np.isfinite(series_df["msd"])]
+    if len(reg) == 0:
+        return {"confined": None, "reason": "no MSD samples"}
+    m = reg.groupby("step", sort=True)["msd"].mean()
+    steps = m.index.to_numpy()
+    vals = m.to_numpy()
+    total = p.n_min * p.tau_cg
+    out = {"msd_steps": steps.tolist(), "msd": vals.tolist(), "msd_final": float(vals[-1])}
+    mid = vals[(steps > total / 4) & (steps <= total / 2)]
+    late = vals[steps > 3 * total / 4]
+    if len(steps) < 8 or mid.size == 0 or late.size == 0 or steps[-1] < 0.9 * total:
+        out.update(confined=None, reason="not enough MSD samples for the plateau check")
+        return out
+    growth = float(late.mean() / max(mid.mean(), 1e-300) - 1.0)
+    out.update(msd_mid=float(mid.mean()), msd_late=float(late.mean()), growth=growth,
+               confined=bool(growth <= p.plateau_tol))
+    return out
+
+
+# ============================================================================ storage
+def _write_parquet(path: Path, df) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> int:
+    """Append IS n_written.. to is_configs.h5 (copy + append + atomic rename)."""
+    import h5py
+
+    n = len(lib)
+    if n == n_written and path.exists():
+        return n
+    with atomic_path(path) as tmp:
+        if path.exists() and n_written > 0:
+            shutil.copyfile(path, tmp)
+            mode = "a"
+        else:
+            mode = "w"
+            n_written = 0
+        with h5py.File(tmp, mode) as f:
+            if "meta" not in f:
+                g = f.create_group("meta")
+                for k, v in meta.items():
+                    if isinstance(v, np.ndarray):
+                        g.create_dataset(k, data=v)
+                    elif v is not None:
+                        g.attrs[k] = v
+            grp = f.require_group("is")
+            for k in range(n_written, n):
+                name = str(k)
+                if name in grp:  # stale entry from an interrupted run: replace
+                    del grp[name]
+                ds = grp.create_dataset(name, data=lib.configs[k])
+                ds.attrs["energy"] = float(lib.energies[k])
+                ds.attrs["max_force"] = float(lib.max_force[k])
+            f.attrs["n_is"] = n
+    return n
+
+
+def read_is(out_dir, is_id: int) -> np.ndarray:
+    """Coordinates of inherent structure ``is_id`` from ``out_dir/is_configs.h5``."""
+    import h5py
+
+    path = Path(out_dir) / "is_configs.h5"
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (run the exploration first)")
+    with h5py.File(path, "r") as f:
+        key = f"is/{int(is_id)}"
+        if key not in f:
+            raise InputError(f"{path}: no inherent structure {is_id}")
+        return f[key][()]
+
+
+def is_configuration(out_dir, is_id: int):
+    """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
+    import h5py
+
+    from .config import Configuration
+
+    path = Path(out_dir) / "is_configs.h5"
+    x = read_is(out_dir, is_id)
+    with h5py.File(path, "r") as f:
+        if "meta" not in f or "box" not in f["meta"]:
+            raise InputError(f"{path}: not a particle-system exploration (no /meta/box)")
+        g = f["meta"]
+        model = g.attrs.get("model")
+        model = model.decode() if isinstance(model, bytes) else model
+        return Configuration(x.reshape(-1, g["box"].shape[0]), g["box"][()], g["types"][()],
+                             g["diameters"][()], model, {"is_id": int(is_id), "source": str(path)})
+
+
+def _read_table(out_dir, name):
+    import pandas as pd
+
+    path = Path(out_dir) / name
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (run the exploration first)")
+    return pd.read_parquet(path)
+
+
+def read_library(out_dir):
+    """The inherent-structure table (``inherent_structures.parquet``) as a DataFrame."""
+    return _read_table(out_dir, "inherent_structures.parquet")
+
+
+def read_pairs(out_dir):
+    """The candidate double wells (``pairs.parquet``) as a DataFrame."""
+    return _read_table(out_dir, "pairs.parquet")
+
+
+def read_transitions(out_dir):
+    return _read_table(out_dir, "transitions.parquet")
+
+
+def read_series(out_dir):
+    return _read_table(out_dir, "series.parquet")
+
+
+# ============================================================================ the stage
+_SERIES_COLS = ("run", "step", "kind", "is_id", "energy", "max_force", "iterations", "converged", "msd")
+
+
+def explore(pot, x0, out_dir, temperature: float, tau_cg: int, n_min: int, runs: int = 1, seed: int = 0, *,
+            progress: bool = False, stop_after: int | None = None, checkpoint_every: int = 200,
+            checkpoint_seconds: float = 120.0, meta: dict | None = None, **params) -> ExploreResult:
+    """Explore the landscape of ``pot`` from ``x0``; write the artefacts into ``out_dir``.
+
+    Parameters
+    ----------
+    pot : a Potential (ParticleSystem or any object with energy, energy_forces, distance, dim)
+    x0 : starting coordinates (the glass)
+    temperature, tau_cg, n_min, runs, seed : T_exp, MD steps between minimisations,
+        minimisations per run, isoconfigurational runs, seed
+    stop_after : stop (resumably) after this many regular minimisations in this call
+    checkpoint_every, checkpoint_seconds : how often the resume state is written
+    meta : extra entries for explore.json (e.g. the glass file)
+    **params : the other fields of :class:`ExploreParams` (dt, thermostat, tau_t, e_tol, d_tol,
+        ftol, minimiser, max_steps, bisect, bisect_min_steps, md_segment, plateau_tol)
+
+    Resumable: a second call with the same parameters continues where the first stopped
+    (``runs`` may be raised to add isoconfigurational runs); a finished exploration is a no-op.
+    """
+    unknown = set(params) - {f.name for f in dataclasses.fields(ExploreParams)}
+    if unknown:
+        raise InputError(f"explore: unknown parameter(s) {', '.join(sorted(unknown))}")
+    p = ExploreParams(temperature=temperature, tau_cg=tau_cg, n_min=n_min, runs=runs, seed=seed, **params)
+    p.validate()
+    x0 = np.array(x0, dtype=np.float64, copy=True)
+    if not np.all(np.isfinite(x0)):
+        raise InputError("explore: starting coordinates are not finite")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return _Explorer(pot, x0, out, p, progress, stop_after, checkpoint_every, checkpoint_seconds,
+                     meta or {}).run()
+
+
+class _Explorer:
+    def __init__(self, pot, x0, out, p, progress, stop_after, checkpoint_every, checkpoint_seconds, meta):
+        self.pot, self.x0, self.out, self.p = pot, x0, out, p
+        self.progress, self.stop_after = progress, stop_after
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        self.checkpoint_seconds = float(checkpoint_seconds)
+        self.meta = meta
+        self.dyn = _Dynamics(pot, p)
+        self.lib = ISLibrary(pot, p.e_tol, p.d_tol)
+        self.series = {k: [] for k in _SERIES_COLS}
+        self.n_particles = x0.size // self.dyn.dim if x0.size % self.dyn.dim == 0 else x0.size
+        self.n_written = 0
+        self.cpu_before = {"md": 0.0, "min": 0.0, "md_steps": 0, "minimisations": 0, "force_evals": 0}
+        self.warnings: list[str] = []
+        self.run_idx, self.k = 0, 0
+        self.pos = self.vel = None
+        self.last_id = -1
+        self._init_min = None
+
+    # -- state ------------------------------------------------------------------------
+    def _h5_meta(self) -> dict:
+        m = {"n_particles": self.n_particles, "dim": self.dyn.dim, "potential": type(self.pot).__name__}
+        if self.dyn.particles:
+            c = self.pot.conf
+            m.update(box=np.asarray(self.pot.box), types=np.asarray(c.types), diameters=np.asarray(c.diameters),
+                     model=self.pot.model.name)
+        return m
+
+    def _load(self) -> bool:
+        """Load the resume state; False when starting fresh."""
+        import h5py
+        import pandas as pd
+
+        st_path = self.out / "state.npz"
+        if not st_path.exists():
+            return False
+        try:
+            with np.load(st_path, allow_pickle=False) as z:
+                st = {k: z[k] for k in z.files}
+            stored = json.loads(str(st["params"]))
+        except Exception as exc:  # noqa: BLE001 - any unreadable state is one actionable error
+            raise InputError(f"{st_path}: unreadable resume state ({exc}); delete it to start over") from None
+        if stored != json.loads(json.dumps(self.p.key())):
+            diff = sorted(k for k in set(stored) | set(self.p.key()) if stored.get(k) != self.p.key().get(k))
+            raise InputError(f"{self.out}: holds an exploration with different parameters ({', '.join(diff)}); "
+                             f"use another output directory or the same parameters")
+        if not np.array_equal(st["x0"], self.x0.ravel()):
+            raise InputError(f"{self.out}: holds an exploration of a different starting configuration")
+        n_series, n_is = int(st["n_series"]), int(st["n_is"])
+        self.run_idx, self.k, self.last_id = int(st["run"]), int(st["k"]), int(st["last_id"])
+        if self.run_idx > self.p.runs or (self.run_idx == self.p.runs and self.k > 0):
+            raise InputError(f"{self.out}: already holds {self.run_idx} runs, more than the {self.p.runs} asked")
+        self.pos = st["pos"].reshape(self.x0.shape).copy()
+        self.vel = st["vel"].reshape(self.x0.shape).copy()
+        cpu = json.loads(str(st["cpu"]))
+        self.cpu_before.update(cpu)
+        try:
+            df = pd.read_parquet(self.out / "series.parquet")
+            if len(df) < n_series:
+                raise ValueError(f"series has {len(df)} rows, state expects {n_series}")
+            df = df.iloc[:n_series]
+            for c in _SERIES_COLS:
+                self.series[c] = df[c].tolist()
+            with h5py.File(self.out / "is_configs.h5", "r") as f:
+                for k in range(n_is):
+                    ds = f[f"is/{k}"]
+                    self.lib.add(ds[()], float(ds.attrs["energy"]), float(ds.attrs["max_force"]))
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"{self.out}: resume state inconsistent with the stored library ({exc}); "
+                             f"delete the directory to start over") from None
+        self.n_written = n_is
+        return True
+
+    def _checkpoint(self, final: bool = False) -> None:
+        self.n_written = _write_configs(self.out / "is_configs.h5", self.lib, self.n_written, self._h5_meta())
+        sdf = _series_frame(self.series)
+        _write_parquet(self.out / "series.parquet", sdf)
+        cpu = self._cpu()
+        pos = self.pos if self.pos is not None else self.x0
+        vel = self.vel if self.vel is not None else np.zeros_like(self.x0)
+        st = dict(params=np.array(json.dumps(self.p.key())), x0=self.x0.ravel(), pos=pos.ravel(),
+                  vel=vel.ravel(), run=np.int64(self.run_idx), k=np.int64(self.k),
+                  last_id=np.int64(self.last_id), n_series=np.int64(len(sdf)), n_is=np.int64(len(self.lib)),
+                  cpu=np.array(json.dumps(cpu)))
+        atomic_write(self.out / "state.npz", lambda t: np.savez(t, **st))
+        self._write_products(sdf, final)
+        self._last_ckpt = time.monotonic()
+
+    def _cpu(self) -> dict:
+        d = self.dyn
+        b = self.cpu_before
+        return {"md": b["md"] + d.md_cpu, "min": b["min"] + d.min_cpu, "md_steps": b["md_steps"] + d.md_steps,
+                "minimisations": b["minimisations"] + d.minimisations,
+                "force_evals": b["force_evals"] + d.min_force_evals}
+
+    def _write_products(self, sdf, final: bool) -> dict:
+        p = self.p
+        is_df, tr, pairs, tau_p = _derive(sdf, self.lib, p, self.pot, self.n_particles)
+        _write_parquet(self.out / "inherent_structures.parquet", is_df)
+        _write_parquet(self.out / "transitions.parquet", tr)
+        _write_parquet(self.out / "pairs.parquet", pairs)
+        conf = _confinement(sdf, p)
+        if final and conf.get("confined") is False:
+            msg = (f"exploration not confined: the MSD grows by {100 * conf['growth']:.0f}% between the second "
+                   f"and the last quarter of the runs (diffusion? lower T_exp)")
+            if msg not in self.warnings:
+                self.warnings.append(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        cpu = self._cpu()
+        nmin = cpu["minimisations"]
+        reg = sdf[sdf["kind"] == REGULAR]
+        summary = {
+            "schema": SCHEMA_VERSION,
+            "status": "complete" if final else "running",
+            "params": dataclasses.asdict(p),
+            "progress": {"run": self.run_idx, "minimisation": self.k, "runs": p.runs, "n_min": p.n_min},
+            "n_particles": self.n_particles,
+            "n_is": len(self.lib), "n_pairs": int(len(pairs)), "n_transitions": int(tr["count"].sum()),
+            "n_distinct_transitions": int(len(tr)),
+            "minimisations": int(nmin), "regular_minimisations": int(len(reg)),
+            "bisection_minimisations": int((sdf["kind"] == BISECT).sum()),
+            "unconverged": int((sdf["is_id"] < 0).sum()),
+            "tau_p_steps": {"count": int(tau_p.size),
+                            "median": float(np.median(tau_p)) if tau_p.size else None,
+                            "mean": float(np.mean(tau_p)) if tau_p.size else None},
+            "confinement": {k: v for k, v in conf.items() if k not in ("msd_steps", "msd")},
+            "msd": {"steps": conf.get("msd_steps", []), "msd": conf.get("msd", [])},
+            "timing": {**cpu, "minimisations_per_cpu_minute":
+                       nmin / (cpu["md"] + cpu["min"]) * 60 if cpu["md"] + cpu["min"] > 0 else None},
+            "identity_comparisons": self.lib.comparisons,
+            "warnings": self.warnings,
+            **self.meta,
+        }
+        with atomic_open(self.out / "explore.json", "w") as fh:
+            json.dump(summary, fh, indent=1, default=_json_default)
+        self.summary = summary
+        return summary
+
+    # -- one minimisation -------------------------------------------------------------------
+    def _record(self, run, step, kind, res, msd=float("nan")) -> int:
+        if res.converged:
+            k, _ = self.lib.identify(res.x, res.energy, res.max_force, hint=self.last_id)
+        else:
+            k = -1
+        s = self.series
+        s["run"].append(int(run)); s["step"].append(int(step)); s["kind"].append(int(kind))
+        s["is_id"].append(int(k)); s["energy"].append(float(res.energy)); s["max_force"].append(float(res.max_force))
+        s["iterations"].append(int(res.iterations)); s["converged"].append(bool(res.converged))
+        s["msd"].append(float(msd))
+        return k
+
+    def _initial(self):
+        if self._init_min is None:
+            self._init_min = self.dyn.minimise(self.x0)
+        else:
+            self.dyn.minimisations += 1  # counted once per run (the result is deterministic)
+        return self._init_min
+
+    # -- the main loop --------------------------------------------------------------------------
+    def run(self) -> ExploreResult:
+        p = self.p
+        resumed = self._load()
+        jp = self.out / "explore.json"
+        if resumed and self.run_idx == p.runs and self.k == 0 and jp.exists():
+            try:
+                old = json.loads(jp.read_text())
+            except ValueError:
+                old = {}
+            if old.get("status") == "complete" and old.get("params") == json.loads(json.dumps(dataclasses.asdict(p))):
+                self.summary = old
+                self.warnings = old.get("warnings", [])
+                return self._result(True)
+        self._last_ckpt = time.monotonic()
+        total = p.runs * p.n_min
+        done = self.run_idx * p.n_min + self.k
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=done, unit="min", desc="explore", dynamic_ncols=True)
+        n_this_call = 0
+        since_ckpt = 0
+        stopped = False
+        try:
+            while self.run_idx < p.runs:
+                r = self.run_idx
+                if self.k == 0:
+                    # a new isoconfigurational run: the glass, fresh Maxwell-Boltzmann velocities
+                    self.pos = self.x0.copy()
+                    self.vel = self.dyn.velocities(self.x0.shape, np.random.default_rng([p.seed, r]))
+                    self.last_id = -1
+                    k0 = self._record(r, 0, INITIAL, self._initial(), 0.0)
+                    if k0 >= 0:
+                        self.last_id = k0
+                while self.k < p.n_min:
+                    s0 = self.k * p.tau_cg
+                    snaps = self._advance(r, s0, s0 + p.tau_cg)
+                    self.k += 1
+                    s1 = s0 + p.tau_cg
+                    msd = float(np.sum((self.pos - self.x0) ** 2)) / self.n_particles
+                    res = self.dyn.minimise(self.pos)
+                    prev = self.last_id
+                    if p.bisect and res.converged and prev >= 0:
+                        # identify first (without recording) to know whether to bisect
+                        kid, _ = self.lib.identify(res.x, res.energy, res.max_force, hint=prev)
+                        if kid != prev:
+                            for step, rr in self._bisect(r, snaps, s0, prev, s1, kid):
+                                self.last_id = self._record(r, step, BISECT, rr)
+                    kid = self._record(r, s1, REGULAR, res, msd)
+                    if kid >= 0:
+                        self.last_id = kid
+                    n_this_call += 1
+                    since_ckpt += 1
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(n_IS=len(self.lib), run=r)
+                    if self.k == p.n_min:
+                        break
+                    if self.stop_after is not None and n_this_call >= self.stop_after:
+                        stopped = True
+                        break
+                    if since_ckpt >= self.checkpoint_every or \
+                            time.monotonic() - self._last_ckpt > self.checkpoint_seconds:
+                        self._checkpoint()
+                        since_ckpt = 0
+                if stopped:
+                    break
+                self.run_idx += 1
+                self.k = 0
+                if self.stop_after is not None and n_this_call >= self.stop_after and self.run_idx < p.runs:
+                    stopped = True
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        complete = self.run_idx >= p.runs
+        self._checkpoint(final=complete)
+        return self._result(complete)
+
+    def _result(self, complete: bool) -> ExploreResult:
+        s = self.summary
+        return ExploreResult(self.out, complete, int(s["n_is"]), int(s["n_pairs"]), int(s["n_transitions"]),
+                             int(s["minimisations"]), s)
+
+    def _advance(self, run: int, s0: int, s1: int) -> list:
+        """MD from step s0 to s1 of run ``run`` (in place on self.pos/vel), in pieces whose
+        boundaries are the multiples of md_segment; returns the snapshots at the piece
+        starts when bisection is on (each one reproduces the trajectory exactly)."""
+        p = self.p
+        snaps = []
+        s = s0
+        while s < s1:
+            e = min(s1, (s // p.md_segment + 1) * p.md_segment)
+            if p.bisect:
+                snaps.append((s, self.pos.copy(), self.vel.copy()))
+            self.dyn.advance(self.pos, self.vel, e - s, _seg_seed(p.seed, run, s))
+            s = e
+        return snaps
+
+    def _config_at(self, run: int, snaps: list, step: int) -> np.ndarray:
+        """The exact MD configuration at ``step`` (between the snapshots' first step and the end)."""
+        i = max(j for j, sn in enumerate(snaps) if sn[0] <= step)
+        s, pos, vel = snaps[i]
+        pos = pos.copy()
+        vel = vel.copy()
+        self.dyn.advance(pos, vel, step - s, _seg_seed(self.p.seed, run, s))
+        return pos
+
+    def _bisect(self, run, snaps, lo, lo_id, hi, hi_id) -> list:
+        """IS visited between (lo, lo_id) and (hi, hi_id): a list of (step, MinimizeResult)
+        in step order (binary search; an IS visited and left within one interval of
+        bisect_min_steps steps can be missed)."""
+        p = self.p
+        if hi - lo <= p.bisect_min_steps:
+            return []
+        mid = (lo + hi) // 2
+        res = self.dyn.minimise(self._config_at(run, snaps, mid))
+        if not res.converged:
+            return []
+        mid_id, _ = self.lib.identify(res.x, res.energy, res.max_force, hint=lo_id)
+        out = []
+        if mid_id != lo_id:
+            out += self._bisect(run, snaps, lo, lo_id, mid, mid_id)
+        out.append((mid, res))
+        if mid_id != hi_id:
+            out += self._bisect(run, snaps, mid, mid_id, hi, hi_id)
+        return out
+
+
+def _json_default(o: Any):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def explore_glass(glass_path, out_dir, temperature: float, tau_cg: int, n_min: int, runs: int = 1,
+                  seed: int = 0, *, model: str | None = None, skin: float = 0.3, progress: bool = False,
+                  **kw) -> ExploreResult:
+    """The exploration stage for one glass file (``prepare/glass.h5`` or any format twolevel.io reads).
+
+    ``model`` overrides (or supplies, for files that name none, e.g. LAMMPS data) the glass model.
+    The other keyword arguments are those of :func:`explore`. Writes ``out_dir`` (``explore/``).
+    """
+    from . import io
+    from .engine import ParticleSystem
+
+    glass_path = Path(glass_path)
+    conf = io.read(glass_path)
+    name = model or conf.model
+    if name is None:
+        raise InputError(f"{glass_path}: the file names no model; pass model= (e.g. 'pss', 'tlj')")
+    pot = ParticleSystem(conf, model=name, skin=skin)
+    e0 = pot.energy(conf.positions)
+    meta = {"glass": str(glass_path), "model": pot.model.name, "n": conf.n, "dim": conf.dim,
+            "glass_energy_per_particle": e0 / conf.n}
+    return explore(pot, conf.positions, out_dir, temperature, tau_cg, n_min, runs, seed,
+                   progress=progress, meta=meta, **kw)
