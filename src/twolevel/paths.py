@@ -1,0 +1,1152 @@
+"""Minimum energy paths between inherent structures: climbing-image NEB and the string method.
+
+Stage ``paths`` of the pipeline (../shared/DESIGN.md). Given two minima of one
+energy landscape it
+
+1. builds a band of ``images`` configurations by linear interpolation with the
+   minimum-image convention (optionally through an intermediate configuration);
+2. relaxes it with the climbing-image nudged elastic band (Henkelman, Uberuaga &
+   Jónsson, JCP 113, 9901 (2000)) with the improved tangent (Henkelman & Jónsson,
+   JCP 113, 9978 (2000)), or with the simplified string method (E, Ren &
+   Vanden-Eijnden, JCP 126, 164103 (2007)) with a cubic-spline
+   reparametrisation and a climbing image; both driven by FIRE 2.0
+   (Guénolé et al. 2020). Defaults as in 002_b660eabf4d6c7be7.txt Sec. II D:
+   64 images, spring 0.125 eps/sigma^2, FIRE, climbing image;
+3. splits a path whose converged profile has interior minima into elementary
+   double wells, recursively, each with its own converged band (001 "we apply an
+   iterative method to split the energy profile into distinct DWPs"; 002 Sec. II D);
+4. describes each elementary path as a double well (001_1b8b0be289dbb4b8.txt,
+   paragraph after Fig. 1; 002 Sec. III C and Fig. 5): the profile V(xi) on
+   xi in [0, 1] with xi = 0 at the deeper minimum, the path length d (sum of
+   image-to-image Euclidean distances), the asymmetry Delta V, the activation
+   energy V_a, the barrier V_b = V_a - Delta V / 2, the participation ratio
+   (002 Eq. (16)), per-particle displacements and the saddle configuration;
+5. gives the curvature at the minima and the saddle and, as in 002 App. C /
+   Fig. 13, the lowest Hessian eigenvalues along the path and the projections of
+   their eigenvectors on the path tangent.
+
+:func:`paths_for_library` runs all of it over the candidate pairs of an
+exploration directory and writes the ``paths/`` artefacts (docs/paths.md).
+
+Any object with ``energy_forces(x)`` and ``distance(x, y)`` (and optionally
+``dim`` and ``hessian(x)``) is a potential here, so analytic surfaces
+(Müller-Brown, ...) and :class:`~twolevel.engine.ParticleSystem` share the code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import ConvergenceError, InputError, PhysicsError
+
+__all__ = [
+    "BandResult",
+    "DoubleWell",
+    "PathResult",
+    "interpolate",
+    "band_energies_forces",
+    "improved_tangents",
+    "optimize_band",
+    "neb",
+    "string_method",
+    "find_path",
+    "double_well",
+    "hessian_spectrum",
+    "path_curvature",
+    "check_same_glass",
+    "system_for_pair",
+    "paths_for_library",
+    "CATALOGUE_SCALARS",
+]
+
+METHODS = ("neb", "string")
+DEFAULT_IMAGES = 64  # 002_b660eabf4d6c7be7.txt Sec. II D: N_images = 64
+DEFAULT_SPRING = 0.125  # 002 Sec. II D: kappa = 0.125 eps sigma^-2
+DEFAULT_FTOL = 1e-4  # eps / sigma, largest per-particle perpendicular (and climbing) force
+DEFAULT_MAX_STEPS = 20000
+SAME_TOL = 1e-3  # sigma: two minima whose largest particle displacement is below this are one
+
+
+# ----------------------------------------------------------------------------- helpers
+def _dim(pot) -> int | None:
+    d = getattr(pot, "dim", None)
+    return int(d) if d else None
+
+
+def _per_particle_max(f: np.ndarray, dim: int | None) -> np.ndarray:
+    """Largest per-particle norm of each row of f (K, D); whole-row norm without dim."""
+    f = np.asarray(f)
+    if f.ndim == 1:
+        f = f[None, :]
+    if dim and f.shape[1] % dim == 0:
+        ff = f.reshape(f.shape[0], -1, dim)
+        return np.sqrt((ff * ff).sum(axis=2)).max(axis=1)
+    return np.sqrt((f * f).sum(axis=1))
+
+
+def _per_particle_norm(dx: np.ndarray, dim: int | None) -> np.ndarray:
+    dx = np.asarray(dx).reshape(-1)
+    if dim and dx.size % dim == 0:
+        dd = dx.reshape(-1, dim)
+        return np.sqrt((dd * dd).sum(axis=1))
+    return np.abs(dx)
+
+
+def _is_particle_system(pot) -> bool:
+    from .engine import ParticleSystem
+
+    return isinstance(pot, ParticleSystem)
+
+
+class _BandForces:
+    """Energies and forces of a stack of images: one compiled call for particle systems."""
+
+    def __init__(self, pot, shape, k: int):
+        self.pot = pot
+        self.shape = tuple(shape)
+        self.k = k
+        self.count = 0
+        self._band = None
+        if _is_particle_system(pot):
+            from .engine.band import BandEvaluator
+
+            self._band = BandEvaluator(pot, k)
+
+    def __call__(self, X: np.ndarray):
+        k = X.shape[0]
+        self.count += k
+        if self._band is not None and k == self.k:
+            e, f = self._band.evaluate(X)
+            return e, f.reshape(k, -1)
+        es = np.empty(k)
+        fs = np.empty_like(X)
+        for i in range(k):
+            e, f = self.pot.energy_forces(X[i].reshape(self.shape))
+            es[i] = e
+            fs[i] = np.asarray(f).reshape(-1)
+        return es, fs
+
+
+def band_energies_forces(pot, images) -> tuple[np.ndarray, np.ndarray]:
+    """Energies (M,) and forces (M, ...) of every image of a band (compiled for particle systems)."""
+    images = np.asarray(images, dtype=np.float64)
+    m = images.shape[0]
+    X = images.reshape(m, -1)
+    ev = _BandForces(pot, images.shape[1:], m)
+    e, f = ev(X)
+    return e, f.reshape(images.shape)
+
+
+# ----------------------------------------------------------------------------- the band
+def interpolate(pot, x_a, x_b, images: int = DEFAULT_IMAGES, via=None) -> np.ndarray:
+    """Initial band (images, *x_a.shape): straight line from x_a to x_b, minimum image.
+
+    The end image is ``x_a + distance(x_a, x_b)``: the periodic image of x_b
+    nearest to x_a, so that particles crossing the box boundary move the short
+    way. With ``via`` (one configuration or a list) the band is the polyline
+    x_a -> via... -> x_b with images spaced evenly in arc length.
+    """
+    if images < 3:
+        raise InputError(f"a band needs at least 3 images, got {images}")
+    x_a = np.asarray(x_a, dtype=np.float64)
+    shape = x_a.shape
+    pts = [x_a.reshape(-1)]
+    if via is not None:
+        vias = [via] if np.asarray(via).shape == shape else list(via)
+        for v in vias:
+            v = np.asarray(v, dtype=np.float64)
+            if v.shape != shape:
+                raise InputError(f"intermediate configuration has shape {v.shape}, expected {shape}")
+            pts.append(pts[-1] + np.asarray(pot.distance(pts[-1].reshape(shape), v)).reshape(-1))
+    x_b = np.asarray(x_b, dtype=np.float64)
+    if x_b.shape != shape:
+        raise InputError(f"end configurations have different shapes {shape} and {x_b.shape}")
+    pts.append(pts[-1] + np.asarray(pot.distance(pts[-1].reshape(shape), x_b)).reshape(-1))
+    return _resample_polyline(np.array(pts), images).reshape((images,) + shape)
+
+
+def _resample_polyline(P: np.ndarray, m: int) -> np.ndarray:
+    """m points evenly spaced in arc length along the polyline through the rows of P."""
+    seg = np.sqrt(((P[1:] - P[:-1]) ** 2).sum(axis=1))
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    if s[-1] <= 0:
+        return np.repeat(P[:1], m, axis=0)
+    t = np.linspace(0.0, s[-1], m)
+    j = np.clip(np.searchsorted(s, t, side="right") - 1, 0, len(P) - 2)
+    w = np.where(seg[j] > 0, (t - s[j]) / np.where(seg[j] > 0, seg[j], 1.0), 0.0)
+    out = P[j] + w[:, None] * (P[j + 1] - P[j])
+    out[0], out[-1] = P[0], P[-1]
+    return out
+
+
+def improved_tangents(X: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """Unit tangents (M-2, D) at the interior images: Henkelman & Jónsson, JCP 113, 9978 (2000),
+    Eqs. (8)-(11): the upwind neighbour's direction when the image is on a slope, an energy-weighted
+    mixture at extrema (keeps kinks out of the band)."""
+    tp = X[2:] - X[1:-1]
+    tm = X[1:-1] - X[:-2]
+    vp = E[2:] - E[1:-1]
+    vm = E[1:-1] - E[:-2]  # V_i - V_{i-1}
+    up = (vp > 0) & (vm > 0)
+    down = (vp < 0) & (vm < 0)
+    dmax = np.maximum(np.abs(vp), np.abs(vm))
+    dmin = np.minimum(np.abs(vp), np.abs(vm))
+    higher_next = E[2:] > E[:-2]
+    wp = np.where(up, 1.0, np.where(down, 0.0, np.where(higher_next, dmax, dmin)))
+    wm = np.where(up, 0.0, np.where(down, 1.0, np.where(higher_next, dmin, dmax)))
+    both0 = (wp == 0) & (wm == 0)  # flat: plain central difference
+    wp = np.where(both0, 1.0, wp)
+    wm = np.where(both0, 1.0, wm)
+    t = wp[:, None] * tp + wm[:, None] * tm
+    n = np.sqrt((t * t).sum(axis=1))
+    n[n == 0] = 1.0
+    return t / n[:, None]
+
+
+def _reparametrise(X: np.ndarray, fixed: int | None) -> None:
+    """Move the interior images of X (M, D) in place to equal arc length on the cubic spline
+    through them (E, Ren & Vanden-Eijnden 2007, step 2; 002 Sec. II D "cubic spline"). With a
+    climbing image ``fixed``, the two segments on its sides are reparametrised separately."""
+    from scipy.interpolate import CubicSpline
+
+    def seg(lo, hi):
+        P = X[lo:hi + 1]
+        if len(P) < 3:
+            return
+        d = np.sqrt(((P[1:] - P[:-1]) ** 2).sum(axis=1))
+        s = np.concatenate([[0.0], np.cumsum(d)])
+        if s[-1] <= 0 or np.any(d <= 0):
+            X[lo:hi + 1] = _resample_polyline(P, len(P))
+            return
+        t = np.linspace(0.0, s[-1], len(P))
+        if len(P) >= 4:
+            X[lo + 1:hi] = CubicSpline(s, P, axis=0)(t[1:-1])
+        else:
+            X[lo + 1:hi] = _resample_polyline(P, len(P))[1:-1]
+
+    m = len(X)
+    if fixed is None or fixed <= 0 or fixed >= m - 1:
+        seg(0, m - 1)
+    else:
+        seg(0, fixed)
+        seg(fixed, m - 1)
+
+
+@dataclass
+class BandResult:
+    """A relaxed band. ``images`` (M, *shape) include the two fixed ends."""
+
+    images: np.ndarray
+    energies: np.ndarray
+    climbing: int | None
+    converged: bool
+    iterations: int
+    force_evaluations: int
+    max_perp_force: float
+    climb_force: float
+    method: str
+    spring: float
+    ftol: float
+    tangents: np.ndarray = field(repr=False, default=None)
+    history: list = field(repr=False, default_factory=list)
+
+    @property
+    def saddle(self) -> np.ndarray:
+        c = int(np.argmax(self.energies)) if self.climbing is None else self.climbing
+        return self.images[c]
+
+    @property
+    def barrier(self) -> float:
+        """Highest energy along the band minus the first image's energy."""
+        return float(self.energies.max() - self.energies[0])
+
+
+def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING, climb: bool = True,
+                  ftol: float = DEFAULT_FTOL, criterion: str = "perp", max_steps: int = DEFAULT_MAX_STEPS,
+                  dt: float = 0.01, dt_max: float | None = None, dt_min: float | None = None,
+                  max_move: float = 0.1, n_delay: int = 5, f_inc: float = 1.1, f_dec: float = 0.5,
+                  alpha0: float = 0.25, f_alpha: float = 0.99, climb_after: float | None = None,
+                  energies_ends: tuple[float, float] | None = None, record: bool = False,
+                  callback: Callable | None = None) -> BandResult:
+    """Relax a band (M, *shape) with fixed ends by FIRE 2.0 on the NEB or string forces.
+
+    NEB (method="neb"): F_i = F_perp(true) + k (|x_{i+1} - x_i| - |x_i - x_{i-1}|) tau_i with the
+    improved tangent tau_i (Henkelman & Jónsson 2000, Eq. (12)); the climbing image (the highest
+    one) feels F - 2 (F . tau) tau and no spring (Henkelman, Uberuaga & Jónsson 2000, Eq. (5)).
+    String (method="string"): F_i = F_perp(true), then the images are put back at equal arc length
+    on a cubic spline after every step (E, Ren & Vanden-Eijnden 2007); the climbing image as in NEB,
+    the two sides reparametrised separately.
+
+    Converged when the largest per-particle norm of the perpendicular force over the non-climbing
+    interior images and of the full force on the climbing image are both <= ftol
+    (``criterion="perp"``), or when the largest per-particle norm of the NEB force itself (spring
+    part included, the ASE convention) is <= ftol (``criterion="neb"``). The climbing image is
+    switched on once the perpendicular force is below ``climb_after`` (default: from the start).
+    FIRE 2.0 (Guénolé et al., Comput. Mater. Sci. 175, 109584 (2020), Algorithm 2) acts on all
+    interior images as one vector; the largest single-particle move per step is ``max_move``.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
+    if criterion not in ("perp", "neb"):
+        raise InputError(f"unknown band convergence criterion {criterion!r}; use 'perp' or 'neb'")
+    if not (ftol > 0):
+        raise InputError(f"band force tolerance must be positive, got {ftol}")
+    if spring < 0:
+        raise InputError(f"spring constant must be >= 0, got {spring}")
+    band = np.asarray(band, dtype=np.float64)
+    m = band.shape[0]
+    if m < 3:
+        raise InputError(f"a band needs at least 3 images, got {m}")
+    shape = band.shape[1:]
+    dim = _dim(pot)
+    X = band.reshape(m, -1).copy()
+    ev = _BandForces(pot, shape, m - 2)
+    if energies_ends is None:
+        ea, _ = pot.energy_forces(X[0].reshape(shape))
+        eb, _ = pot.energy_forces(X[-1].reshape(shape))
+        ev.count += 2
+    else:
+        ea, eb = energies_ends
+    dt_max = 10.0 * dt if dt_max is None else dt_max
+    dt_min = 0.02 * dt if dt_min is None else dt_min
+    v = np.zeros((m - 2, X.shape[1]))
+    alpha = alpha0
+    npos = 0
+    it = 0
+    climbing_on = climb and climb_after is None
+    history = []
+    E = np.empty(m)
+    E[0], E[-1] = ea, eb
+    converged = False
+    c = None
+    fperp_max = fclimb = np.inf
+    while True:
+        Ei, F = ev(X[1:-1])
+        if not (np.all(np.isfinite(Ei)) and np.all(np.isfinite(F))):
+            raise PhysicsError(f"band blew up after {it} FIRE steps: energies or forces are not finite "
+                               "(time step or max_move too large for this landscape?)")
+        E[1:-1] = Ei
+        tau = improved_tangents(X, E)
+        fpar = (F * tau).sum(axis=1)
+        Fp = F - fpar[:, None] * tau
+        pp = _per_particle_max(Fp, dim)
+        c = int(np.argmax(Ei)) + 1 if climbing_on else None
+        if climb and not climbing_on and pp.max() <= climb_after:
+            climbing_on = True
+            c = int(np.argmax(Ei)) + 1
+            v[:] = 0.0
+        if method == "neb" and spring > 0:
+            dist = np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1))
+            G = Fp + (spring * (dist[1:] - dist[:-1]))[:, None] * tau
+        else:
+            G = Fp.copy()
+        if c is not None:
+            G[c - 1] = F[c - 1] - 2.0 * fpar[c - 1] * tau[c - 1]
+            fclimb = float(_per_particle_max(F[c - 1], dim)[0])
+            fperp_max = float(np.delete(pp, c - 1).max()) if m > 3 else 0.0
+        else:
+            fclimb = 0.0 if not climb else np.inf
+            fperp_max = float(pp.max())
+        if criterion == "perp":
+            converged = fperp_max <= ftol and fclimb <= ftol
+        else:
+            converged = float(_per_particle_max(G, dim).max()) <= ftol and (c is not None or not climb)
+        if record:
+            history.append((it, float(Ei.max()), fperp_max, fclimb))
+        if callback is not None:
+            callback(it, X, E, fperp_max, fclimb)
+        if converged or it >= max_steps:
+            break
+        it += 1
+        # FIRE 2.0, semi-implicit Euler (Guénolé et al. 2020, Algorithm 2)
+        p = float(np.vdot(G, v))
+        if p > 0.0:
+            npos += 1
+            if npos > n_delay:
+                dt = min(dt * f_inc, dt_max)
+                alpha *= f_alpha
+        else:
+            npos = 0
+            if it > n_delay:
+                dt = max(dt * f_dec, dt_min)
+                alpha = alpha0
+            X[1:-1] -= 0.5 * dt * v
+            v[:] = 0.0
+        v += dt * G
+        vn = math.sqrt(float(np.vdot(v, v)))
+        gn = math.sqrt(float(np.vdot(G, G)))
+        if gn > 0:
+            v = (1.0 - alpha) * v + (alpha * vn / gn) * G
+        dx = dt * v
+        smax = float(_per_particle_max(dx, dim).max())
+        if smax > max_move:
+            dx *= max_move / smax
+        X[1:-1] += dx
+        if method == "string":
+            _reparametrise(X, c)
+    if c is None:
+        c = int(np.argmax(E[1:-1])) + 1
+    return BandResult(X.reshape((m,) + shape), E.copy(), c if climb else None, bool(converged), it,
+                      ev.count, float(fperp_max), float(fclimb), method, float(spring), float(ftol),
+                      tau, history)
+
+
+def neb(pot, x_a, x_b, images: int = DEFAULT_IMAGES, spring: float = DEFAULT_SPRING, via=None,
+        **kw) -> BandResult:
+    """Climbing-image NEB between x_a and x_b from a linear (minimum-image) initial band."""
+    return optimize_band(pot, interpolate(pot, x_a, x_b, images, via), method="neb", spring=spring, **kw)
+
+
+def string_method(pot, x_a, x_b, images: int = DEFAULT_IMAGES, via=None, **kw) -> BandResult:
+    """Simplified string method with a climbing image between x_a and x_b."""
+    kw.pop("spring", None)
+    return optimize_band(pot, interpolate(pot, x_a, x_b, images, via), method="string", spring=0.0, **kw)
+
+
+# ----------------------------------------------------------------------------- double wells
+@dataclass
+class DoubleWell:
+    """One elementary path. xi = 0 at the deeper minimum (``x_low``), xi = 1 at ``x_high``.
+
+    ``status`` is "ok" for a double well; otherwise it says why not (``reason`` in words):
+    "no_barrier", "not_converged", "max_depth".
+    """
+
+    xi: np.ndarray
+    V: np.ndarray  # measured from the deeper minimum: V[0] = 0
+    d: float
+    dV: float
+    V_a: float
+    V_b: float
+    PR: float
+    d_direct: float
+    E_low: float
+    E_high: float
+    E_saddle: float
+    xi_saddle: float
+    displacement: np.ndarray  # per-particle |x_high - x_low| (minimum image)
+    x_low: np.ndarray
+    x_high: np.ndarray
+    saddle: np.ndarray
+    band: BandResult = field(repr=False)
+    reversed: bool = False  # True when the band ran from the upper to the deeper minimum
+    label_low: Any = None
+    label_high: Any = None
+    status: str = "ok"
+    reason: str = ""
+    curvature: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def scalars(self) -> dict:
+        out = {
+            "d": self.d, "dV": self.dV, "V_a": self.V_a, "V_b": self.V_b, "PR": self.PR,
+            "d_direct": self.d_direct, "d_over_sqrt_PR": self.d / math.sqrt(self.PR) if self.PR > 0 else float("nan"),
+            "E_low": self.E_low, "E_high": self.E_high, "E_saddle": self.E_saddle, "xi_saddle": self.xi_saddle,
+            "max_displacement": float(self.displacement.max()) if self.displacement.size else 0.0,
+            "converged": bool(self.band.converged), "iterations": int(self.band.iterations),
+            "force_evaluations": int(self.band.force_evaluations),
+            "max_perp_force": self.band.max_perp_force, "climb_force": self.band.climb_force,
+            "method": self.band.method, "images": int(self.band.images.shape[0]),
+            "status": self.status, "reason": self.reason,
+        }
+        for k, val in self.curvature.items():
+            out[k] = val
+        return out
+
+
+def double_well(pot, band: BandResult, label_a=None, label_b=None, barrier_tol: float = 1e-12) -> DoubleWell:
+    """Describe a relaxed band as a double well (001 paragraph after Fig. 1; 002 Sec. III C, Fig. 5).
+
+    d = sum_i |x_{i+1} - x_i| over the images (001: "the sum of Euclidean distances between
+    images"); xi = cumulative length / d; Delta V = V(1) - V(0) >= 0 with xi = 0 at the deeper
+    minimum; V_a = V(saddle) - V(0); V_b = V_a - Delta V / 2 (002 Sec. III C; 001);
+    PR = [sum_i (d_i)^2]^2 / sum_i (d_i)^4 with d_i the displacement of particle i between the two
+    minima (002 Eq. (16)).
+    """
+    X = band.images.reshape(band.images.shape[0], -1)
+    E = np.asarray(band.energies, dtype=np.float64)
+    shape = band.images.shape[1:]
+    rev = bool(E[-1] < E[0])
+    if rev:
+        X = X[::-1]
+        E = E[::-1]
+        label_a, label_b = label_b, label_a
+    seg = np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1))
+    d = float(seg.sum())
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    xi = s / d if d > 0 else np.linspace(0.0, 1.0, len(s))
+    xi[-1] = 1.0
+    V = E - E[0]
+    c = int(np.argmax(V))
+    dV = float(V[-1])
+    V_a = float(V[c])
+    V_b = V_a - 0.5 * dV  # 002 Sec. III C; 001 "V_b = V_a - Delta V / 2"
+    dim = _dim(pot)
+    disp_vec = np.asarray(pot.distance(X[0].reshape(shape), X[-1].reshape(shape))).reshape(-1)
+    disp = _per_particle_norm(disp_vec, dim)
+    d2 = disp * disp
+    PR = float(d2.sum() ** 2 / (d2 * d2).sum()) if d2.sum() > 0 else 0.0  # 002 Eq. (16)
+    status, reason = "ok", ""
+    if not band.converged:
+        status, reason = "not_converged", (f"band not converged after {band.iterations} FIRE steps "
+                                           f"(perpendicular force {band.max_perp_force:.2e}, climbing "
+                                           f"{band.climb_force:.2e} > {band.ftol:g})")
+    if c == 0 or c == len(V) - 1 or V_a <= dV + barrier_tol:
+        status, reason = "no_barrier", "the profile has no interior maximum above both minima"
+    return DoubleWell(xi=xi, V=V, d=d, dV=dV, V_a=V_a, V_b=V_b, PR=PR, d_direct=float(np.sqrt(d2.sum())),
+                      E_low=float(E[0]), E_high=float(E[-1]), E_saddle=float(E[c]), xi_saddle=float(xi[c]),
+                      displacement=disp, x_low=X[0].reshape(shape).copy(), x_high=X[-1].reshape(shape).copy(),
+                      saddle=X[c].reshape(shape).copy(), band=band, reversed=rev, label_low=label_a,
+                      label_high=label_b, status=status, reason=reason)
+
+
+def _interior_minima(E: np.ndarray) -> list[int]:
+    """Indices of images lower than both neighbours (strictly), excluding the ends."""
+    return [i for i in range(1, len(E) - 1) if E[i] < E[i - 1] and E[i] < E[i + 1]]
+
+
+@dataclass
+class PathResult:
+    """All elementary paths between two minima, in order along the path.
+
+    ``minima``: the chain [x_a, m_1, ..., x_b] (configurations) with ``minima_energies``;
+    ``new_minima``: indices into ``minima`` of the intermediate minima found by splitting.
+    """
+
+    double_wells: list
+    minima: list
+    minima_energies: list
+    new_minima: list
+    split: bool
+    force_evaluations: int
+    wall_time: float
+
+    @property
+    def ok(self) -> list:
+        return [dw for dw in self.double_wells if dw.ok]
+
+
+def _same(pot, x, y, tol: float) -> bool:
+    dx = np.asarray(pot.distance(x, y)).reshape(-1)
+    return float(_per_particle_norm(dx, _dim(pot)).max()) < tol
+
+
+def find_path(pot, x_a, x_b, images: int = DEFAULT_IMAGES, method: str = "neb",
+              spring: float = DEFAULT_SPRING, ftol: float = DEFAULT_FTOL, split: bool = True,
+              max_depth: int = 4, minimize_ends: bool = True, min_ftol: float = 1e-10,
+              same_tol: float = SAME_TOL, via=None, labels=("a", "b"), curvature: bool = False,
+              curvature_modes: int = 4, **band_kw) -> PathResult:
+    """Minimum energy path(s) between two minima, split into elementary double wells.
+
+    The ends are polished to a minimum (L-BFGS, max force ``min_ftol``) unless
+    ``minimize_ends=False``. After the band converges, every interior image lower than both
+    neighbours is minimised; those that land on a minimum distinct from their neighbours in the
+    chain split the pair, and each consecutive pair of minima gets its own band (initial path:
+    the piece of the parent band between them), recursively up to ``max_depth`` levels.
+    ``curvature=True`` adds the lowest ``curvature_modes`` Hessian eigenvalues at both minima and
+    the saddle of every double well (:func:`hessian_spectrum`).
+
+    Raises InputError for a path from a minimum to itself.
+    """
+    from .engine import minimize
+
+    t0 = time.perf_counter()
+    if method not in METHODS:
+        raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
+    if images < 3:
+        raise InputError(f"a band needs at least 3 images, got {images}")
+    x_a = np.array(x_a, dtype=np.float64)
+    x_b = np.array(x_b, dtype=np.float64)
+    if x_a.shape != x_b.shape:
+        raise InputError(f"the two minima have different shapes {x_a.shape} and {x_b.shape} "
+                         "(different systems?)")
+    nev = 0
+    if minimize_ends:
+        ra = minimize(pot, x_a, method="lbfgs", ftol=min_ftol)
+        rb = minimize(pot, x_b, method="lbfgs", ftol=min_ftol)
+        nev += ra.force_evaluations + rb.force_evaluations
+        x_a, e_a, x_b, e_b = ra.x, ra.energy, rb.x, rb.energy
+    else:
+        e_a = pot.energy_forces(x_a)[0]
+        e_b = pot.energy_forces(x_b)[0]
+        nev += 2
+    x_b = x_a + np.asarray(pot.distance(x_a, x_b)).reshape(x_a.shape)  # nearest periodic image of x_b
+    if _same(pot, x_a, x_b, same_tol):
+        raise InputError(f"path from minimum {labels[0]!r} to {labels[1]!r}: they are the same minimum "
+                         f"(largest particle displacement < {same_tol:g}); a path needs two distinct minima")
+    shape = x_a.shape
+    band_opts = dict(spring=spring, ftol=ftol, **band_kw)
+    minima = [x_a, x_b]
+    menergies = [float(e_a), float(e_b)]
+    labels_chain = [labels[0], labels[1]]
+    new = []
+    dws: list[DoubleWell] = []
+
+    def solve(ia_x, ea, ib_x, eb, la, lb, init, depth):
+        nonlocal nev
+        b0 = init if init is not None else interpolate(pot, ia_x, ib_x, images, via if depth == 0 else None)
+        res = optimize_band(pot, b0, method=method, energies_ends=(ea, eb), **band_opts)
+        nev += res.force_evaluations
+        mins = _interior_minima(res.energies) if split else []
+        chain = []  # (index in band, x, energy)
+        for i in mins:
+            r = minimize(pot, res.images[i], method="lbfgs", ftol=min_ftol)
+            nev += r.force_evaluations
+            prev = chain[-1][1] if chain else ia_x
+            if _same(pot, r.x, ia_x, same_tol) or _same(pot, r.x, ib_x, same_tol) or _same(pot, r.x, prev, same_tol):
+                continue
+            chain.append((i, r.x, float(r.energy)))
+        if not chain:
+            dw = double_well(pot, res, la, lb)
+            return [dw]
+        if depth >= max_depth:
+            dw = double_well(pot, res, la, lb)
+            dw.status, dw.reason = "max_depth", f"intermediate minima remain after {max_depth} levels of splitting"
+            return [dw]
+        out = []
+        pts = [(0, ia_x, ea, la)]
+        for (i, x, e) in chain:
+            lab = f"new{len(new)}"
+            new.append(len(minima))
+            minima.append(x)
+            menergies.append(e)
+            labels_chain.append(lab)
+            pts.append((i, x, e, lab))
+        pts.append((res.images.shape[0] - 1, ib_x, eb, lb))
+        Xb = res.images.reshape(res.images.shape[0], -1)
+        for (i0, x0, e0, l0), (i1, x1, e1, l1) in zip(pts[:-1], pts[1:]):
+            poly = np.concatenate([x0.reshape(1, -1), Xb[i0 + 1:i1], x1.reshape(1, -1)])
+            # the minimised ends may have moved by a periodic image: keep the piece continuous
+            poly[0] = poly[1] - np.asarray(pot.distance(x0, poly[1].reshape(shape))).reshape(-1) if len(poly) > 2 else poly[0]
+            poly[-1] = poly[-2] + np.asarray(pot.distance(poly[-2].reshape(shape), x1)).reshape(-1)
+            init_b = _resample_polyline(poly, images).reshape((images,) + shape)
+            out.extend(solve(poly[0].reshape(shape), e0, poly[-1].reshape(shape), e1, l0, l1, init_b, depth + 1))
+        return out
+
+    dws = solve(x_a, e_a, x_b, e_b, labels[0], labels[1], None, 0)
+    if curvature:
+        for dw in dws:
+            for name, x in (("low", dw.x_low), ("high", dw.x_high), ("saddle", dw.saddle)):
+                ev_ = hessian_spectrum(pot, x, k=curvature_modes)
+                dw.curvature[f"hess_{name}"] = ev_.tolist()
+            dw.curvature["n_negative_saddle"] = int((np.asarray(dw.curvature["hess_saddle"]) < 0).sum())
+    return PathResult(dws, minima, menergies, new, bool(new), nev, time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------- curvature
+def _hessian_matrix(pot, x, h: float = 1e-5):
+    if hasattr(pot, "hessian"):
+        return pot.hessian(x)
+    # central differences of the forces (analytic test surfaces)
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    n = flat.size
+    H = np.empty((n, n))
+    for i in range(n):
+        xp = flat.copy(); xp[i] += h
+        xm = flat.copy(); xm[i] -= h
+        fp = np.asarray(pot.energy_forces(xp.reshape(x.shape))[1]).reshape(-1)
+        fm = np.asarray(pot.energy_forces(xm.reshape(x.shape))[1]).reshape(-1)
+        H[:, i] = -(fp - fm) / (2 * h)
+    return 0.5 * (H + H.T)
+
+
+def _translation_weight(vecs: np.ndarray, dim: int | None) -> np.ndarray:
+    """Weight of each column of vecs in the space of uniform translations."""
+    if not dim:
+        return np.zeros(vecs.shape[1])
+    v = vecs.reshape(-1, dim, vecs.shape[1])
+    n = v.shape[0]
+    return (v.sum(axis=0) ** 2).sum(axis=0) / n
+
+
+def hessian_spectrum(pot, x, k: int = 6, vectors: bool = False, dense_limit: int = 1500):
+    """The k lowest Hessian eigenvalues at x (ascending), uniform translations excluded.
+
+    Dense diagonalisation up to ``dense_limit`` degrees of freedom; above, the lowest eigenvalue
+    by Lanczos and then shift-invert Lanczos just below it. With ``vectors=True`` also the
+    eigenvectors as columns (D, k).
+    """
+    import scipy.sparse as sp
+
+    H = _hessian_matrix(pot, x)
+    n = H.shape[0]
+    dim = _dim(pot) if _is_particle_system(pot) else None
+    ntr = dim or 0
+    want = min(k + ntr, n)
+    if n <= dense_limit:
+        Hd = H.toarray() if sp.issparse(H) else np.asarray(H)
+        w, V = np.linalg.eigh(Hd)
+        w, V = w[:want + ntr], V[:, :want + ntr]
+    else:
+        from scipy.sparse.linalg import eigsh
+
+        H = sp.csr_matrix(H)
+        lam0 = float(eigsh(H, k=1, which="SA", tol=1e-6, return_eigenvectors=False)[0])
+        sigma = min(lam0, 0.0) - 0.05 * max(1.0, abs(lam0))
+        w, V = eigsh(H, k=want + ntr, sigma=sigma, which="LM")
+        o = np.argsort(w)
+        w, V = w[o], V[:, o]
+    keep = _translation_weight(V, dim) < 0.5
+    w, V = w[keep][:k], V[:, keep][:, :k]
+    return (w, V) if vectors else w
+
+
+def path_curvature(pot, band: BandResult | np.ndarray, n_modes: int = 10, n_project: int = 6,
+                   energies=None, progress: bool = False) -> dict:
+    """002 App. C / Fig. 13: the ``n_modes`` lowest Hessian eigenvalues at every image and the
+    projections |v_k . tau| of the ``n_project`` lowest eigenvectors on the unit tangent tau.
+
+    Returns dict(xi (M,), eigenvalues (M, n_modes), projections (M, n_project), n_negative (M,)).
+    Tangents: improved tangent at interior images, one-sided at the ends.
+    """
+    if isinstance(band, BandResult):
+        images, E = band.images, band.energies
+    else:
+        images = np.asarray(band, dtype=np.float64)
+        E = energies if energies is not None else band_energies_forces(pot, images)[0]
+    m = images.shape[0]
+    X = images.reshape(m, -1)
+    tau = np.empty_like(X)
+    tau[1:-1] = improved_tangents(X, np.asarray(E))
+    for i, (a, b) in ((0, (0, 1)), (m - 1, (m - 2, m - 1))):
+        t = X[b] - X[a]
+        tau[i] = t / max(np.linalg.norm(t), 1e-300)
+    seg = np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1))
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    evs = np.full((m, n_modes), np.nan)
+    proj = np.full((m, n_project), np.nan)
+    it = range(m)
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(it, desc="Hessian along the path", unit="image")
+    for i in it:
+        w, V = hessian_spectrum(pot, images[i], k=max(n_modes, n_project), vectors=True)
+        evs[i, :min(n_modes, len(w))] = w[:n_modes]
+        p = np.abs(V.T @ tau[i])
+        proj[i, :min(n_project, len(p))] = p[:n_project]
+    return {"xi": s / s[-1] if s[-1] > 0 else s, "eigenvalues": evs, "projections": proj,
+            "n_negative": (evs < 0).sum(axis=1)}
+
+
+# ----------------------------------------------------------------------------- particle systems
+def check_same_glass(conf_a, conf_b, names=("a", "b")) -> None:
+    """Refuse two configurations that are not minima of the same glass (N, box, types,
+    diameters, model must agree)."""
+    a, b = names
+    if conf_a.n != conf_b.n or conf_a.dim != conf_b.dim:
+        raise InputError(f"minima {a!r} and {b!r} belong to different glasses: {conf_a.n} particles in "
+                         f"{conf_a.dim}D vs {conf_b.n} in {conf_b.dim}D")
+    if not np.allclose(conf_a.box, conf_b.box, rtol=1e-12, atol=0):
+        raise InputError(f"minima {a!r} and {b!r} belong to different glasses: boxes {conf_a.box.tolist()} "
+                         f"and {conf_b.box.tolist()}")
+    if conf_a.model != conf_b.model:
+        raise InputError(f"minima {a!r} and {b!r} belong to different glasses: models {conf_a.model!r} "
+                         f"and {conf_b.model!r}")
+    if not np.array_equal(conf_a.types, conf_b.types) or not np.allclose(conf_a.diameters, conf_b.diameters,
+                                                                          rtol=1e-12, atol=0):
+        raise InputError(f"minima {a!r} and {b!r} belong to different glasses: particle types or diameters "
+                         "differ (swap moves are not allowed between inherent structures)")
+
+
+def system_for_pair(conf_a, conf_b, model=None, names=("a", "b")):
+    """A :class:`~twolevel.engine.ParticleSystem` for two minima of one glass (checked)."""
+    from .engine import ParticleSystem
+
+    check_same_glass(conf_a, conf_b, names)
+    return ParticleSystem(conf_a, model)
+
+
+def path_between(conf_a, conf_b, model=None, names=("a", "b"), **kw) -> PathResult:
+    """:func:`find_path` for two Configurations of one glass (refuses different glasses)."""
+    sysm = system_for_pair(conf_a, conf_b, model, names)
+    return find_path(sysm, conf_a.positions, conf_b.positions, labels=names, **kw)
+
+
+# ----------------------------------------------------------------------------- the stage
+CATALOGUE_SCALARS = ("dw_id", "is_a", "is_b", "d", "xi", "V", "dV", "V_a", "V_b", "PR")
+_PAIR_COLUMNS = ("is_a", "is_b")
+
+
+def _read_pairs(path: Path):
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputError(f"{path}: candidate pairs not found (run the exploration stage first)")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot read as Parquet ({type(exc).__name__})") from None
+    for c in _PAIR_COLUMNS:
+        if c not in df.columns:
+            raise InputError(f"{path}: missing column {c!r} (need {', '.join(_PAIR_COLUMNS)})")
+    try:
+        a = df["is_a"].astype("int64")
+        b = df["is_b"].astype("int64")
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: columns is_a/is_b must be integer IS ids") from None
+    self_pairs = df.index[(a == b).to_numpy()]
+    if len(self_pairs):
+        i = int(self_pairs[0])
+        raise InputError(f"{path}: row {i} pairs IS {int(a.iloc[i])} with itself; a path needs two distinct minima")
+    return df.assign(is_a=a, is_b=b)
+
+
+class _ISStore:
+    """Reader of explore/is_configs.h5: one entry per is_id, a dataset of positions (N, d) or a
+    group holding a native configuration (twolevel.io); box/types/diameters/model from the file's
+    root (attributes or datasets) or, failing that, from ../prepare/glass.h5."""
+
+    def __init__(self, path: Path, glass: Path | None):
+        import h5py
+
+        from .io import read as read_conf
+
+        if not path.is_file():
+            raise InputError(f"{path}: inherent-structure configurations not found")
+        try:
+            self.f = h5py.File(path, "r")
+        except OSError as exc:
+            raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
+        self.path = path
+        self.keys = {}
+        root = self.f
+        base = root["configs"] if "configs" in root and isinstance(root["configs"], h5py.Group) else root
+        self.base = base
+        for k in base.keys():
+            if k in ("box", "types", "diameters", "reference"):
+                continue
+            digits = re.sub(r"\D", "", k)
+            if digits:
+                self.keys.setdefault(int(digits), k)
+        self.ref = None
+        attrs = dict(root.attrs)
+        if "box" in root and isinstance(root["box"], h5py.Dataset) or "box" in attrs:
+            box = root["box"][()] if "box" in root else np.asarray(attrs["box"])
+            types = root["types"][()] if "types" in root else attrs.get("types")
+            diam = root["diameters"][()] if "diameters" in root else attrs.get("diameters")
+            model = attrs.get("model")
+            self.ref = dict(box=np.asarray(box, float), types=None if types is None else np.asarray(types),
+                            diameters=None if diam is None else np.asarray(diam),
+                            model=model.decode() if isinstance(model, bytes) else model)
+        elif glass is not None and glass.is_file():
+            g = read_conf(glass)
+            self.ref = dict(box=g.box, types=g.types, diameters=g.diameters, model=g.model)
+
+    def config(self, is_id: int):
+        import h5py
+
+        from .config import Configuration
+        from .io.native import read_h5
+
+        key = self.keys.get(int(is_id))
+        if key is None:
+            raise InputError(f"{self.path}: no configuration for IS {is_id}")
+        obj = self.base[key]
+        if isinstance(obj, h5py.Group):
+            return read_h5(self.path, group=obj.name)
+        pos = obj[()]
+        if self.ref is None:
+            raise InputError(f"{self.path}: IS datasets hold positions only and neither the file (box, "
+                             "types, diameters, model) nor ../prepare/glass.h5 says which system they belong to")
+        r = self.ref
+        model = obj.attrs.get("model", r["model"])
+        if isinstance(model, bytes):
+            model = model.decode()
+        return Configuration(pos, r["box"], r["types"], r["diameters"], model, {"is_id": int(is_id)})
+
+    def close(self):
+        self.f.close()
+
+
+def _write_pair_file(path: Path, result: PathResult | None, a: int, b: int, error: str | None, shape) -> None:
+    """One pair's result (atomically): JSON records + arrays per elementary path."""
+    import h5py
+
+    from .io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["is_a"] = a
+            f.attrs["is_b"] = b
+            f.attrs["error"] = error or ""
+            if result is None:
+                f.attrs["records"] = "[]"
+                return
+            recs = []
+            for k, dw in enumerate(result.double_wells):
+                rec = dw.scalars()
+                rec["low"] = str(dw.label_low)
+                rec["high"] = str(dw.label_high)
+                recs.append(rec)
+                g = f.create_group(f"dw{k}")
+                g["xi"] = dw.xi
+                g["V"] = dw.V
+                g["x_low"] = dw.x_low
+                g["x_high"] = dw.x_high
+                g["saddle"] = dw.saddle
+                g["displacement"] = dw.displacement
+                imgs = dw.band.images.reshape(dw.band.images.shape[0], -1)
+                if dw.reversed:
+                    imgs = imgs[::-1]
+                g["band_disp"] = (imgs - imgs[0]).astype(np.float32)  # images - x_low, float32
+            f.attrs["records"] = json.dumps(recs)
+            for j in result.new_minima:
+                lab = f"new{result.new_minima.index(j)}"
+                g = f.create_group(f"min_{lab}")
+                g["x"] = result.minima[j]
+                g.attrs["energy"] = result.minima_energies[j]
+
+
+def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method: str = "neb",
+                      spring: float = DEFAULT_SPRING, ftol: float = DEFAULT_FTOL,
+                      max_steps: int = DEFAULT_MAX_STEPS, split: bool = True, max_depth: int = 4,
+                      hessian: bool = True, hessian_modes: int = 4, limit: int | None = None,
+                      progress: bool = True, glass=None, **band_kw) -> dict:
+    """Stage function: converged paths for all candidate pairs of an exploration directory.
+
+    Reads ``explore_dir/pairs.parquet`` (columns is_a, is_b, ...), ``explore_dir/is_configs.h5``
+    (one entry per is_id) and, when present, ``inherent_structures.parquet`` (is_id, energy) to
+    recognise intermediate minima already in the library. Writes into ``out_dir``:
+
+    - ``pairs/pair_<a>_<b>.h5``: one file per candidate pair (the resumable unit);
+    - ``double_wells.parquet``: the catalogue, one row per elementary double well with status "ok"
+      (dw_id, is_a (xi = 0, deeper), is_b, d, xi, V, dV, V_a, V_b, PR, ... ; what twolevel.quantum reads);
+    - ``path_results.parquet``: one row per elementary path of every pair, double well or not,
+      with status and reason (split parents, no barrier, not converged, duplicates, failures);
+    - ``bands.h5``: per dw_id the band (float32 displacements from the deeper minimum), profile,
+      minima, saddle, per-particle displacement;
+    - ``new_minima.parquet`` / ``new_minima.h5``: intermediate minima not in the IS library, with
+      fresh is_id (max existing + 1, ...), for the exploration library to add;
+    - ``paths.json``: parameters, counts, timings.
+
+    Rerunning skips pairs already stored; a finished stage (same parameters) is a no-op.
+    """
+    import pandas as pd
+
+    from .engine import ParticleSystem
+    from .io.atomic import atomic_open
+
+    explore_dir = Path(explore_dir)
+    out_dir = Path(out_dir)
+    if method not in METHODS:
+        raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
+    if images < 3:
+        raise InputError(f"--images must be at least 3, got {images}")
+    if not explore_dir.is_dir():
+        raise InputError(f"{explore_dir}: exploration directory not found")
+    pairs = _read_pairs(explore_dir / "pairs.parquet")
+    if limit is not None:
+        pairs = pairs.iloc[:int(limit)]
+    params = dict(images=int(images), method=method, spring=float(spring), ftol=float(ftol),
+                  max_steps=int(max_steps), split=bool(split), max_depth=int(max_depth),
+                  hessian=bool(hessian), hessian_modes=int(hessian_modes), limit=limit,
+                  **{k: v for k, v in band_kw.items()})
+    summary_path = out_dir / "paths.json"
+    if summary_path.is_file():
+        try:
+            old = json.loads(summary_path.read_text())
+            if old.get("params") == params and old.get("complete"):
+                return old
+        except ValueError:
+            pass
+    glass = Path(glass) if glass is not None else explore_dir.parent / "prepare" / "glass.h5"
+    store = _ISStore(explore_dir / "is_configs.h5", glass)
+    pair_dir = out_dir / "pairs"
+    pair_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    todo = [(int(a), int(b)) for a, b in zip(pairs["is_a"], pairs["is_b"])]
+    it = todo
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(todo, desc="paths", unit="pair")
+    system = None
+    ref_conf = None
+    n_done = 0
+    try:
+        for a, b in it:
+            fpath = pair_dir / f"pair_{a}_{b}.h5"
+            if fpath.is_file():
+                continue
+            ca = store.config(a)
+            cb = store.config(b)
+            if system is None:
+                check_same_glass(ca, cb, (f"IS {a}", f"IS {b}"))
+                system = ParticleSystem(ca)
+                ref_conf = ca
+            else:
+                check_same_glass(ref_conf, ca, ("IS library", f"IS {a}"))
+                check_same_glass(ref_conf, cb, ("IS library", f"IS {b}"))
+            err = None
+            res = None
+            try:
+                res = find_path(system, ca.positions, cb.positions, images=images, method=method, spring=spring,
+                                ftol=ftol, max_steps=max_steps, split=split, max_depth=max_depth,
+                                labels=(a, b), curvature=hessian, curvature_modes=hessian_modes, **band_kw)
+            except (PhysicsError, ConvergenceError, InputError) as exc:
+                err = f"{type(exc).__name__}: {exc}"
+            _write_pair_file(fpath, res, a, b, err, ca.positions.shape)
+            n_done += 1
+    finally:
+        store.close()
+    summary = _assemble(explore_dir, out_dir, todo, params, system)
+    summary["wall_time_this_run"] = time.perf_counter() - t0
+    summary["pairs_computed_this_run"] = n_done
+    with atomic_open(summary_path, "w") as fh:
+        json.dump(summary, fh, indent=2, default=float)
+    return summary
+
+
+def _assemble(explore_dir: Path, out_dir: Path, todo, params, system) -> dict:
+    """Merge the per-pair files into the catalogue, the results table, bands.h5 and new minima."""
+    import h5py
+    import pandas as pd
+
+    from .io.atomic import atomic_path
+
+    lib_E = None
+    lib_ids = []
+    isp = explore_dir / "inherent_structures.parquet"
+    if isp.is_file():
+        try:
+            lib = pd.read_parquet(isp)
+            if "is_id" in lib.columns:
+                lib_ids = [int(v) for v in lib["is_id"]]
+                if "energy" in lib.columns:
+                    lib_E = dict(zip(lib_ids, lib["energy"].astype(float)))
+        except Exception:
+            lib_E = None
+    next_id = (max(lib_ids) + 1) if lib_ids else 0
+    for a, b in todo:
+        next_id = max(next_id, a + 1, b + 1)
+    store = None
+    new_rows, new_x = [], []
+    rows = []
+    seen = {}
+    dw_id = 0
+    with atomic_path(out_dir / "bands.h5") as tmp_bands, h5py.File(tmp_bands, "w") as hb:
+        for a, b in todo:
+            fpath = out_dir / "pairs" / f"pair_{a}_{b}.h5"
+            if not fpath.is_file():
+                continue
+            with h5py.File(fpath, "r") as f:
+                err = f.attrs["error"]
+                err = err.decode() if isinstance(err, bytes) else str(err)
+                recs = json.loads(f.attrs["records"])
+                if err:
+                    rows.append(dict(pair_a=a, pair_b=b, is_a=a, is_b=b, status="failed", reason=err))
+                    continue
+                # intermediate minima -> library ids (existing IS, an earlier new one, or a fresh id)
+                labmap = {str(a): a, str(b): b}
+                for k in f.keys():
+                    if not k.startswith("min_"):
+                        continue
+                    lab = k[4:]
+                    x = f[k]["x"][()]
+                    e = float(f[k].attrs["energy"])
+                    labmap[lab] = _identify(x, e, lib_E, explore_dir, new_rows, new_x, system)
+                    if labmap[lab] is None:
+                        labmap[lab] = next_id
+                        new_rows.append(dict(is_id=next_id, energy=e, found_between=f"{a}-{b}"))
+                        new_x.append(x)
+                        next_id += 1
+                n_ok = 0
+                for k, rec in enumerate(recs):
+                    lo, hi = labmap.get(rec["low"]), labmap.get(rec["high"])
+                    row = dict(pair_a=a, pair_b=b, is_a=lo, is_b=hi, split=len(recs) > 1, **rec)
+                    row.pop("low", None)
+                    row.pop("high", None)
+                    key = (min(lo, hi), max(lo, hi))
+                    if rec["status"] == "ok":
+                        if key in seen:
+                            row["status"], row["reason"] = "duplicate", f"same double well as dw_id {seen[key]}"
+                        else:
+                            seen[key] = dw_id
+                            row["dw_id"] = dw_id
+                            g = f[f"dw{k}"]
+                            row["xi"] = g["xi"][()].tolist()
+                            row["V"] = g["V"][()].tolist()
+                            hg = hb.create_group(str(dw_id))
+                            for name in ("xi", "V", "x_low", "x_high", "saddle", "displacement", "band_disp"):
+                                hg.create_dataset(name, data=g[name][()])
+                            hg.attrs["is_a"] = lo
+                            hg.attrs["is_b"] = hi
+                            dw_id += 1
+                            n_ok += 1
+                    rows.append(row)
+    table = pd.DataFrame(rows)
+    for col in ("dw_id", "is_a", "is_b"):
+        if col in table.columns:
+            table[col] = table[col].astype("Int64")
+    if len(table) and "dw_id" in table.columns:
+        cat = table[table["status"] == "ok"].copy()
+    else:
+        cat = pd.DataFrame(columns=list(CATALOGUE_SCALARS))
+    for col in ("xi", "V"):
+        if col not in cat.columns:
+            cat[col] = []
+    if len(cat):
+        cat["dw_id"] = cat["dw_id"].astype("int64")
+        cat["is_a"] = cat["is_a"].astype("int64")
+        cat["is_b"] = cat["is_b"].astype("int64")
+    front = [c for c in CATALOGUE_SCALARS if c in cat.columns]
+    cat = cat[front + [c for c in cat.columns if c not in front]]
+    res_table = table.drop(columns=[c for c in ("xi", "V") if c in table.columns])
+    _write_parquet(out_dir / "double_wells.parquet", cat)
+    _write_parquet(out_dir / "path_results.parquet", res_table)
+    _write_parquet(out_dir / "new_minima.parquet", pd.DataFrame(new_rows, columns=["is_id", "energy", "found_between"]))
+    with atomic_path(out_dir / "new_minima.h5") as tmp, h5py.File(tmp, "w") as f:
+        for r, x in zip(new_rows, new_x):
+            ds = f.create_dataset(str(r["is_id"]), data=x)
+            ds.attrs["energy"] = r["energy"]
+    status_counts = res_table["status"].value_counts().to_dict() if len(res_table) else {}
+    done = sum((out_dir / "pairs" / f"pair_{a}_{b}.h5").is_file() for a, b in todo)
+    return {"params": params, "pairs": len(todo), "pairs_done": done, "complete": done == len(todo),
+            "double_wells": int(len(cat)), "status_counts": {str(k): int(v) for k, v in status_counts.items()},
+            "new_minima": len(new_rows)}
+
+
+def _identify(x, e, lib_E, explore_dir, new_rows, new_x, system, e_tol: float = 1e-6,
+              same_tol: float = SAME_TOL):
+    """The id of an already known minimum equal to x (library or new so far), else None."""
+    if system is None:
+        return None
+    for r, y in zip(new_rows, new_x):
+        if abs(r["energy"] - e) <= e_tol * max(1.0, abs(e)) and _same(system, x, y, same_tol):
+            return r["is_id"]
+    if lib_E:
+        cands = [i for i, E in lib_E.items() if abs(E - e) <= e_tol * max(1.0, abs(e))]
+        if cands:
+            store = _ISStore(explore_dir / "is_configs.h5", None)
+            try:
+                for i in cands:
+                    try:
+                        y = store.base[store.keys[i]]
+                        y = y["positions"][()] if hasattr(y, "keys") else y[()]
+                    except KeyError:
+                        continue
+                    if _same(system, x, y, same_tol):
+                        return i
+            finally:
+                store.close()
+    return None
+
+
+def _write_parquet(path: Path, df) -> None:
+    from .io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
