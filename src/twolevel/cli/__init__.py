@@ -30,7 +30,6 @@ def _root() -> None:
 # Command modules: each one does `from . import app` and decorates its commands.
 from . import lattice_cmd  # noqa: E402,F401
 from . import explore_cmd  # noqa: E402,F401
-from . import explore_cmd  # noqa: E402,F401
 from . import quantum_cmd  # noqa: E402,F401
 from . import run_cmd  # noqa: E402,F401
 from . import vibrations_cmd  # noqa: E402,F401
