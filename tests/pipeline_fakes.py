@@ -111,14 +111,23 @@ def stats(a: dict) -> dict:
     return {}
 
 
-def fake_stages(quantum_real: bool = True) -> list[Stage]:
+def square_or_die(x):
+    """Executor test helper: "die" kills the worker process, anything else is squared."""
+    if x == "die":
+        os._exit(3)
+    time.sleep(0.05)
+    return x * x
+
+
+def fake_stages(real_stats: bool = True) -> list[Stage]:
     here = __name__
     return [
         Stage("prepare", f"{here}:prepare", ("glass.h5", "prepare.json")),
         Stage("explore", f"{here}:explore", ("pairs.parquet",), requires=("prepare",)),
         Stage("paths", f"{here}:paths", ("double_wells.parquet",), requires=("explore",)),
         Stage("quantum", "twolevel.pipeline.stages:quantum_stage", ("tls.parquet",), requires=("paths",)),
-        Stage("stats", f"{here}:stats", ("stats.json",), requires=("quantum",), scope="study"),
+        Stage("stats", "twolevel.pipeline.stages:stats_stage" if real_stats else f"{here}:stats", ("stats.json",),
+              requires=("quantum",), scope="study"),
     ]
 
 
@@ -127,6 +136,7 @@ def tiny_config(out, name="tiny", seed=7, samples=2, tf=(0.1, 0.2), **over) -> d
         "study": {"name": name, "seed": seed, "output": str(out), "units": ["pss-ar"]},
         "models": [{"model": "pss", "n": 16, "dim": 2, "tf": list(tf), "samples": samples}],
         "quantum": {"n_xi": 300},
+        "stats": {"bootstrap": 200},
     }
     cfg.update(over)
     return cfg

@@ -103,6 +103,11 @@ def execute_task(payload: dict) -> dict:
         if p.exists() and not marker_path(p).exists() and not same_task:
             discarded[name] = "no completeness marker from an earlier attempt with other inputs"
             discard(p)
+    for tmp in out.glob(".*.tmp*"):  # temporary files of a write cut by a kill (never renamed)
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
     write_json(out / TASK_FILE, {"fingerprint": fp, "task": payload["key"], "started": time.time(),
                                  "pid": os.getpid()})
     t0 = time.perf_counter()
@@ -235,13 +240,21 @@ def quantum_stage(a: dict) -> dict:
 
 
 def stats_stage(a: dict) -> dict:
-    """stats: n(E), n0 with bootstrap errors, the Eq. (3) decomposition (twolevel.stats)."""
+    """stats: n(E), n0 with bootstrap errors, the Eq. (3) decomposition (twolevel.stats.study_stats).
+
+    Reads the samples whose sample stages all completed (``ok``); writes
+    stats.json and the tables as CSV into ``out_dir``.
+    """
     from .. import stats as mod
 
-    fn = getattr(mod, "study_stats", None) or getattr(mod, "summarise_study", None) or getattr(mod, "summarise")
-    res = _call_with(fn, {"samples": a["samples"], "out_dir": a["out_dir"], "params": a["params"],
-                          "seed": a["seed"], **a["params"]}, "stats")
-    return {"result": None if res is None else type(res).__name__}
+    p = a["params"]
+    S = mod.study_stats(samples=a["samples"], out_dir=a["out_dir"], run_dir=a["run_dir"],
+                        plateau_emin=p.get("plateau_emin"), plateau_emax=p.get("plateau_emax"),
+                        bootstrap=p["bootstrap"], confidence=p["confidence"], seed=a["seed"] % 2**32)
+    out = Path(a["out_dir"])
+    arts = sorted(q.name for q in out.glob("*.csv"))
+    groups = len(S.table) if S is not None else 0
+    return {"artefacts": arts, "info": {"groups": int(groups)}}
 
 
 def report_stage(a: dict) -> dict:
