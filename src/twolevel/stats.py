@@ -81,6 +81,9 @@ __all__ = [
     "distribution_table",
     "Summary",
     "summarise",
+    "StudyTables",
+    "load_study",
+    "study_stats",
 ]
 
 DEFAULT_N_BOOT = 1000
@@ -853,3 +856,212 @@ def summarise(
     cat = lambda L: pd.concat(L, ignore_index=True) if L else pd.DataFrame()  # noqa: E731
     return Summary(table=table, curves=cat(curves), heat_capacity=cat(heat), time=cat(times),
                    decomposition=dec, samples=samples.reset_index(drop=True), settings=settings)
+
+
+# ----------------------------------------------------------------------------
+# Run-directory glue: the only file access of this module (reads the per-sample
+# artefacts of RUN/<model>/Tf_<T_f>/sample_<k>/, writes the stats stage's output)
+# ----------------------------------------------------------------------------
+@dataclass
+class StudyTables:
+    """The tables :func:`summarise` needs, gathered from a run directory.
+
+    ``samples``: one row per complete glass sample (model, T_f, sample, N, N_IS,
+    tau_cg, N_cg, tau_total, density, dir); ``tls``: the TLS rows of all samples
+    (with ``t_detect`` when the exploration's pair table gives it);
+    ``inherent_structures``: IS rows (first_seen in time units);
+    ``double_wells``: the path catalogues (with ``xi``/``V`` profiles);
+    ``incomplete``: sample directories without a TLS table (not counted).
+    """
+
+    samples: pd.DataFrame
+    tls: pd.DataFrame
+    inherent_structures: pd.DataFrame | None = None
+    double_wells: pd.DataFrame | None = None
+    incomplete: list[str] = field(default_factory=list)
+
+
+def _read_json(path) -> dict:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            d = json.load(fh)
+        return d if isinstance(d, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _read_parquet(path):
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        return pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises many types
+        raise InputError(f"{p}: cannot read as Parquet ({type(exc).__name__})") from None
+
+
+def _sample_dirs(run_dir) -> list[dict]:
+    """Sample directories RUN/<model>/Tf_<T_f>/sample_<k>/ found on disk."""
+    import re
+    from pathlib import Path
+
+    out = []
+    for d in sorted(Path(run_dir).glob("*/Tf_*/sample_*")):
+        if not d.is_dir():
+            continue
+        m_t = re.fullmatch(r"Tf_(.+)", d.parent.name)
+        m_s = re.fullmatch(r"sample_(\d+)", d.name)
+        if not (m_t and m_s):
+            continue
+        try:
+            T_f = float(m_t.group(1))
+        except ValueError:
+            continue
+        out.append({"label": d.parent.parent.name, "T_f": T_f, "sample": int(m_s.group(1)), "dir": str(d)})
+    return out
+
+
+def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None) -> StudyTables:
+    """Gather the per-sample artefacts of a study into :class:`StudyTables`.
+
+    ``samples``: the pipeline's sample records (dicts with ``dir``, ``label`` or
+    ``model``, ``T_f``, ``sample``, optionally ``n``, ``density``, ``ok``); by
+    default every ``RUN/<model>/Tf_<T_f>/sample_<k>/`` under ``run_dir``. Reads
+    ``prepare/prepare.json``, ``explore/explore.json``,
+    ``explore/inherent_structures.parquet``, ``explore/pairs.parquet``,
+    ``paths/double_wells.parquet`` and ``quantum/tls.parquet``; a sample without
+    ``quantum/tls.parquet`` is incomplete and left out (listed).
+    """
+    from pathlib import Path
+
+    if samples is None:
+        if run_dir is None:
+            raise InputError("load_study: give a run directory or the sample records")
+        if not Path(run_dir).is_dir():
+            raise InputError(f"{run_dir}: run directory not found")
+        samples = _sample_dirs(run_dir)
+    srows, tls_l, is_l, dw_l, incomplete = [], [], [], [], []
+    for rec in samples:
+        d = Path(rec["dir"])
+        label = str(rec.get("label") or rec.get("model"))
+        T_f = float(rec["T_f"])
+        k = int(rec["sample"])
+        tls = _read_parquet(d / "quantum" / "tls.parquet")
+        if tls is None or rec.get("ok") is False:
+            incomplete.append(str(d))
+            continue
+        prep = _read_json(d / "prepare" / "prepare.json")
+        exj = _read_json(d / "explore" / "explore.json")
+        par = exj.get("params", {}) if isinstance(exj.get("params"), dict) else {}
+        N = rec.get("n") or prep.get("N") or prep.get("n") or exj.get("n_particles")
+        if N is None:
+            try:
+                from .io import read as _read_conf
+
+                N = _read_conf(d / "prepare" / "glass.h5").n
+            except Exception:  # noqa: BLE001 - reported below as a missing N
+                N = None
+        if N is None:
+            raise InputError(f"{d}: number of particles unknown (no prepare/prepare.json 'N' and no glass.h5)")
+        row = {"model": label, "model_name": rec.get("model", prep.get("model", label)), "T_f": T_f, "sample": k,
+               "N": int(N), "dir": str(d)}
+        dens = rec.get("density") or prep.get("density")
+        if dens:
+            row["density"] = float(dens)
+        dt = float(par.get("dt", float("nan")))
+        if "tau_cg" in par:
+            row["tau_cg"] = float(par["tau_cg"]) * dt  # explore stores MD steps; 002 Table I gives a time
+        n_cg = exj.get("regular_minimisations")
+        if n_cg is None and "n_min" in par:
+            n_cg = int(par["n_min"]) * int(par.get("runs", 1))
+        if n_cg is not None:
+            row["N_cg"] = int(n_cg)
+            if "tau_cg" in row:
+                row["tau_total"] = row["N_cg"] * row["tau_cg"]  # 002 Sec. II D: tau_total = N_cg tau_cg
+        keys = {"model": label, "T_f": T_f, "sample": k}
+        ist = _read_parquet(d / "explore" / "inherent_structures.parquet")
+        if ist is not None:
+            ist = ist.copy()
+            if "first_seen_time" in ist.columns:
+                ist["first_seen_steps"] = ist.get("first_seen")
+                ist["first_seen"] = ist["first_seen_time"]
+            ist = ist[ist["first_seen"].to_numpy(dtype=float) >= 0] if "first_seen" in ist.columns else ist
+            row["N_IS"] = int(len(ist))
+            is_l.append(ist.assign(**keys))
+        elif "n_is" in exj:
+            row["N_IS"] = int(exj["n_is"])
+        pairs = _read_parquet(d / "explore" / "pairs.parquet")
+        cat = _read_parquet(d / "paths" / "double_wells.parquet")
+        tls = tls.copy()
+        if cat is not None and len(cat):
+            cat = cat.copy()
+            if pairs is not None and "first_time" in pairs.columns and len(pairs):
+                ft = {}
+                for a, b, t in pairs[["is_a", "is_b", "first_time"]].itertuples(index=False):
+                    ft[(int(a), int(b))] = ft[(int(b), int(a))] = float(t)
+                ca = cat["pair_a"] if "pair_a" in cat.columns else cat["is_a"]
+                cb = cat["pair_b"] if "pair_b" in cat.columns else cat["is_b"]
+                cat["t_detect"] = [ft.get((int(a), int(b)), np.nan) if pd.notna(a) and pd.notna(b) else np.nan
+                                   for a, b in zip(ca, cb)]
+                if "dw_id" in tls.columns and "t_detect" not in tls.columns:
+                    tls = tls.merge(cat[["dw_id", "t_detect"]], on="dw_id", how="left")
+            dw_l.append(cat.assign(**keys))
+        tls_l.append(tls.assign(**keys))
+        srows.append(row)
+    if not srows:
+        where = run_dir if run_dir is not None else "the sample records"
+        raise InputError(f"{where}: no complete glass sample (no */Tf_*/sample_*/quantum/tls.parquet)")
+    cat_ = lambda L: pd.concat([x for x in L if len(x)], ignore_index=True) if any(len(x) for x in L) else None  # noqa: E731
+    tls_all = cat_(tls_l)
+    if tls_all is None:
+        tls_all = pd.DataFrame(columns=["model", "T_f", "sample", "dw_id", "units", "m_tilde", "kT_Q", "E"])
+    return StudyTables(pd.DataFrame(srows), tls_all, cat_(is_l), cat_(dw_l), incomplete)
+
+
+def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float | None = None,
+                plateau_emax: float | None = None, bootstrap: int = DEFAULT_N_BOOT, confidence: float = 0.68,
+                seed: int = 0, order: int = 0, units: Mapping[str, Any] | None = None, **_ignored) -> Summary:
+    """The stats stage: :func:`load_study` + :func:`summarise`, written to ``out_dir``.
+
+    Writes ``stats.json`` (:meth:`Summary.as_dict` plus the incomplete samples)
+    and the tables as CSV (``table.csv``, ``curves.csv``, ``heat_capacity.csv``,
+    ``time.csv``, ``decomposition.csv``, ``samples.csv``). Returns the Summary.
+    """
+    from pathlib import Path
+
+    from .io.atomic import atomic_open
+
+    tables = load_study(run_dir, samples)
+    S = summarise(tables.samples, tables.tls, tables.inherent_structures, units=units,
+                  e_range=(plateau_emin or 0.0, plateau_emax), order=order, n_boot=bootstrap, ci=confidence,
+                  seed=seed)
+    if out_dir is not None:
+        import json
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in (("table", S.table), ("curves", S.curves), ("heat_capacity", S.heat_capacity),
+                         ("time", S.time), ("decomposition", S.decomposition), ("samples", S.samples)):
+            with atomic_open(out / f"{name}.csv", "w") as fh:
+                df.to_csv(fh, index=False)
+        d = S.as_dict()
+        d["incomplete_samples"] = tables.incomplete
+        with atomic_open(out / "stats.json", "w") as fh:
+            json.dump(d, fh, indent=1, default=_json_default)
+    return S
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    return str(o)

@@ -1,0 +1,711 @@
+"""The HTML report of a study: ``index.html`` + ``figures/*.png`` + ``data/*.csv`` + ``summary.json``.
+
+:func:`write_report` reads a run directory (or takes tables in memory), computes
+the statistics with :func:`twolevel.stats.summarise` and writes a directory that a
+person opens in a browser: plain HTML and CSS, PNG figures referenced by relative
+paths (``embed=True`` inlines them for a single self-contained file), no
+JavaScript. Every section is optional: what is missing (no exploration times, no
+configurations, no lattice or harmonic results) is said in one line instead of a
+figure. docs/report.md describes the sections and the files.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html as _html
+import importlib
+import json
+import pkgutil
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import stats as st
+from ..errors import InputError
+from ..io.atomic import atomic_open
+from . import stats_figs as sf
+
+__all__ = ["write_report", "Section", "SUMMARY_KEYS"]
+
+#: keys of every group entry of summary.json
+SUMMARY_KEYS = ("model", "T_f", "units", "m_tilde", "kT_Q", "n0", "n0_err", "n0_lo", "n0_hi", "n0_SI", "n0_SI_err",
+                "N_g", "N", "N_IS", "N_DW", "N_TLS", "n_active", "n_TLS", "N_IS_per_N_g", "N_DW_per_N_IS",
+                "N_TLS_per_N_DW", "e_lo", "e_hi", "order", "c1", "c1_over_pi2n0_6", "tau_cg", "N_cg", "tau_total")
+
+CSS = """
+body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1d2430;background:#f6f7f9;line-height:1.45}
+header{background:#1f3b57;color:#fff;padding:1.4em 2em}
+header h1{margin:0 0 .2em 0;font-weight:600}
+header p{margin:.2em 0;opacity:.85}
+nav{background:#fff;border-bottom:1px solid #dde2e8;padding:.5em 2em;position:sticky;top:0;z-index:2}
+nav a{margin-right:1.1em;color:#1f5f99;text-decoration:none;font-size:.92em}
+main{max-width:1150px;margin:0 auto;padding:1em 2em 3em 2em}
+section{background:#fff;border:1px solid #dde2e8;border-radius:8px;padding:1em 1.4em;margin:1.2em 0}
+h2{margin-top:.2em;color:#1f3b57;font-weight:600}
+h3{color:#2c4a66;font-weight:600;margin-bottom:.3em}
+figure{margin:1em 0;text-align:center}
+figure img{max-width:100%;border:1px solid #e6e9ee;border-radius:4px}
+figcaption{font-size:.9em;color:#4a5566;text-align:left;margin-top:.4em}
+table{border-collapse:collapse;font-size:.86em;margin:.6em 0;display:block;overflow-x:auto}
+th,td{border-bottom:1px solid #e3e7ec;padding:.3em .6em;text-align:right;white-space:nowrap}
+th{background:#eef2f6;color:#1f3b57;position:sticky;top:0}
+td:first-child,th:first-child{text-align:left}
+.note{color:#6b7480;font-style:italic}
+.warn{color:#9a4a00}
+.big{font-size:1.15em}
+pre{background:#f1f3f6;padding:.8em;border-radius:6px;overflow-x:auto;font-size:.82em;max-height:30em}
+code{background:#f1f3f6;padding:0 .25em;border-radius:3px}
+.files li{margin:.15em 0}
+"""
+
+
+@dataclass
+class Section:
+    """One part of the report: a title, an explanatory text (HTML), figures and tables."""
+
+    key: str
+    title: str
+    text: str = ""
+    figures: list[tuple[Path, str]] = field(default_factory=list)  # (png path, caption)
+    tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, html table)
+    notes: list[str] = field(default_factory=list)
+    html: str = ""  # extra raw HTML
+
+
+# ----------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------
+def _esc(s: Any) -> str:
+    return _html.escape(str(s))
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):d}"
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return "–"
+        if v == int(v) and abs(v) < 1e7:
+            return f"{int(v):d}"
+        a = abs(v)
+        if a != 0 and (a < 1e-3 or a >= 1e5):
+            return f"{v:.3g}"
+        return f"{v:.4g}"
+    return _esc(v)
+
+
+def _table_html(df: pd.DataFrame, columns: Mapping[str, str] | None = None, max_rows: int = 200) -> str:
+    if df is None or not len(df):
+        return "<p class='note'>(empty)</p>"
+    cols = [c for c in (columns or {c: c for c in df.columns}) if c in df.columns]
+    names = columns or {c: c for c in cols}
+    head = "".join(f"<th>{names[c]}</th>" for c in cols)
+    body = []
+    for _, r in df.head(max_rows).iterrows():
+        body.append("<tr>" + "".join(f"<td>{_fmt(r[c])}</td>" for c in cols) + "</tr>")
+    more = f"<p class='note'>{len(df) - max_rows} more rows in the CSV file</p>" if len(df) > max_rows else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(name))
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+def _write_csv(path: Path, df: pd.DataFrame) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w") as fh:
+        (df if df is not None else pd.DataFrame()).to_csv(fh, index=False)
+    return path
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating, float)):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def _clean(v):
+    """JSON-safe scalar (NaN -> None)."""
+    if isinstance(v, (np.floating, float)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+class _Figs:
+    """Draws figures, records failures as notes instead of raising."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.dir = out / "figures"
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def draw(self, sec: Section, name: str, fn: Callable, *args, caption: str = "", **kw) -> None:
+        path = self.dir / f"{_safe(name)}.png"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # degenerate axis limits of tiny data sets
+                fn(*args, path=path, **kw)
+            sec.figures.append((path, caption))
+        except Exception as exc:  # noqa: BLE001 - a broken figure must not sink the report
+            sec.notes.append(f"figure {name} could not be drawn: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+# ----------------------------------------------------------------------------
+# inputs
+# ----------------------------------------------------------------------------
+def _tables_from(source, samples) -> tuple[st.StudyTables | None, str | None]:
+    if isinstance(source, st.StudyTables):
+        return source, None
+    if isinstance(source, Mapping):
+        if "samples" not in source or "tls" not in source:
+            raise InputError("write_report: a dict of tables needs 'samples' and 'tls'")
+        return st.StudyTables(pd.DataFrame(source["samples"]), pd.DataFrame(source["tls"]),
+                              source.get("inherent_structures"), source.get("double_wells"),
+                              list(source.get("incomplete", []))), None
+    try:
+        return st.load_study(source, samples), None
+    except InputError as exc:
+        return None, str(exc)
+
+
+def _stats_settings(stats_dir) -> dict:
+    if stats_dir is None:
+        return {}
+    p = Path(stats_dir) / "stats.json"
+    try:
+        d = json.loads(p.read_text())
+        return d.get("settings", {}) if isinstance(d, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+# ----------------------------------------------------------------------------
+# the lowest-E TLS in real space
+# ----------------------------------------------------------------------------
+def _lowest_tls_section(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot: Mapping | None) -> Section:
+    sec = Section("lowest", "The lowest-splitting double well",
+                  "The double well with the smallest tunnel splitting E of the study, for the first unit system: "
+                  "its profile V(&xi;) along the minimum energy path with the two lowest levels of the 1D "
+                  "Schrödinger equation, and its particles sized and coloured by their displacement between the "
+                  "two minima, normalised to the largest (as in 001 Fig. 4 and 002 Fig. 8). The most displaced "
+                  "particles (about PR of them) are drawn opaque, the others faded.")
+    tls = tables.tls
+    if tls is None or not len(tls):
+        sec.notes.append("no double wells")
+        return sec
+    lab = str(tls["units"].iloc[0])
+    t = tls[(tls["units"].astype(str) == lab) & np.isfinite(tls["E"].to_numpy(dtype=float)) & (tls["E"] > 0)]
+    if not len(t):
+        sec.notes.append("no double well with a finite splitting")
+        return sec
+    r = t.loc[t["E"].idxmin()]
+    info = {k: r[k] for k in ("model", "T_f", "sample", "dw_id", "units", "E", "Delta", "Delta_0", "Gamma", "dV", "V_b", "d", "PR")
+            if k in r.index}
+    sec.tables.append(("Its parameters (energies in epsilon, Gamma in epsilon/hbar, d in sigma).",
+                       _table_html(pd.DataFrame([info]))))
+    # profile: from the catalogue (xi, V) or bands.h5
+    xi = V = None
+    dw = tables.double_wells
+    if dw is not None and len(dw) and {"xi", "V", "dw_id"} <= set(dw.columns):
+        m = dw[(dw["model"] == r["model"]) & (dw["T_f"] == r["T_f"]) & (dw["sample"] == r["sample"]) & (dw["dw_id"] == r["dw_id"])]
+        if len(m):
+            xi, V = np.asarray(m["xi"].iloc[0], dtype=float), np.asarray(m["V"].iloc[0], dtype=float)
+    sample_dir = None
+    if "dir" in tables.samples.columns:
+        sm = tables.samples[(tables.samples["model"] == r["model"]) & (tables.samples["T_f"] == r["T_f"]) & (tables.samples["sample"] == r["sample"])]
+        if len(sm):
+            sample_dir = Path(sm["dir"].iloc[0])
+    snap = dict(snapshot) if snapshot else None
+    if sample_dir is not None and snap is None:
+        snap, prof = _read_snapshot(sample_dir, int(r["dw_id"]))
+        if xi is None and prof is not None:
+            xi, V = prof
+    if xi is not None and V is not None and len(xi) >= 2:
+        levels = None
+        if "levels" in r.index and r["levels"] is not None:
+            levels = np.asarray(r["levels"], dtype=float)
+        elif {"e1", "e2"} <= set(r.index):
+            levels = np.array([r["e1"], r["e2"]], dtype=float)
+        figs.draw(sec, "lowest_tls_profile", sf.fig_profile, xi, V, levels=levels,
+                  title=f"dw {r['dw_id']}, {r['model']} T_f={r['T_f']:g} sample {r['sample']}, E = {r['E']:.3g}",
+                  caption="Profile V(&xi;) at the band images (lower minimum at 0) and the levels "
+                          "&#8496;<sub>1</sub>, &#8496;<sub>2</sub> (their difference is E; levels measured from the lower minimum).")
+    else:
+        sec.notes.append("no profile V(&xi;) stored for this double well")
+    if snap is not None:
+        figs.draw(sec, "lowest_tls_snapshot", sf.fig_snapshot, snap["positions"], snap["box"], snap["displacement"],
+                  diameters=snap.get("diameters"), title=f"dw {r['dw_id']}: displacement between the two minima",
+                  caption="Real-space picture (periodic box, centred on the most displaced particle).")
+    else:
+        sec.notes.append("configurations of the two minima not available (paths/bands.h5 with x_low and displacement, "
+                         "and the box from explore/is_configs.h5 or prepare/glass.h5)")
+    return sec
+
+
+def _read_snapshot(sample_dir: Path, dw_id: int):
+    """(snapshot dict or None, (xi, V) or None) from paths/bands.h5 of a sample."""
+    snap = prof = None
+    bands = sample_dir / "paths" / "bands.h5"
+    if not bands.is_file():
+        return None, None
+    try:
+        import h5py
+
+        with h5py.File(bands, "r") as f:
+            g = f.get(str(dw_id))
+            if g is None:
+                return None, None
+            if "xi" in g and "V" in g:
+                prof = (g["xi"][()], g["V"][()])
+            if "x_low" in g and "displacement" in g:
+                x = np.asarray(g["x_low"][()], dtype=float)
+                disp = np.asarray(g["displacement"][()], dtype=float)
+                box = diam = None
+                isc = sample_dir / "explore" / "is_configs.h5"
+                if isc.is_file():
+                    with h5py.File(isc, "r") as h:
+                        if "meta" in h and "box" in h["meta"]:
+                            box = h["meta"]["box"][()]
+                            diam = h["meta"]["diameters"][()] if "diameters" in h["meta"] else None
+                if box is None:
+                    glass = sample_dir / "prepare" / "glass.h5"
+                    if glass.is_file():
+                        from ..io import read as _read
+
+                        c = _read(glass)
+                        box, diam = c.box, c.diameters
+                if box is not None:
+                    box = np.asarray(box, dtype=float)
+                    x = x.reshape(-1, box.size)
+                    snap = {"positions": x, "box": box, "displacement": disp.reshape(-1), "diameters": diam}
+    except (OSError, KeyError, ValueError):
+        return snap, prof
+    return snap, prof
+
+
+# ----------------------------------------------------------------------------
+# optional sections: lattice, harmonic, plug-ins, provenance
+# ----------------------------------------------------------------------------
+def _json_table(path: Path, max_items: int = 40) -> str:
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(d, dict):
+        return ""
+    rows = [(k, v) for k, v in d.items()
+            if isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) < 80)]
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td>{_esc(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in rows[:max_items])
+    return f"<table><thead><tr><th>key</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
+
+
+def _files_section(key: str, title: str, text: str, root: Path, pngs: list[Path], jsons: list[Path], out: Path) -> Section:
+    sec = Section(key, title, text)
+    dest = out / "figures" / key
+    for p in pngs[:40]:
+        rel = p.relative_to(root)
+        q = dest / _safe(str(rel).replace("/", "__"))
+        q.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(p, q)
+        sec.figures.append((q, f"<code>{_esc(rel)}</code>"))
+    if len(pngs) > 40:
+        sec.notes.append(f"{len(pngs) - 40} more figures under {root}")
+    for j in jsons[:10]:
+        t = _json_table(j)
+        if t:
+            sec.tables.append((f"<code>{_esc(j.relative_to(root))}</code>", t))
+    return sec
+
+
+def _optional_sections(run_dir: Path | None, out: Path) -> list[Section]:
+    secs = []
+    if run_dir is None or not run_dir.is_dir():
+        return secs
+    lat = run_dir / "lattice"
+    if lat.is_dir():
+        pngs = sorted(p for p in lat.rglob("*.png"))
+        jsons = sorted(p for p in lat.rglob("*.json"))
+        secs.append(_files_section(
+            "lattice", "Lattice route (DPLM)",
+            "Results of the distinguishable-particle lattice model (000): heat capacity C<sub>v</sub> = c<sub>1</sub>T + "
+            "c<sub>3</sub>T<sup>3</sup> during cooling, exact theory, void maps. Figures and numbers as written by the "
+            "lattice stage under <code>RUN/lattice/</code>.", run_dir, pngs, jsons, out))
+    modes = sorted(d for d in run_dir.glob("*/Tf_*/sample_*/modes") if d.is_dir())
+    modes += sorted(d for d in (run_dir / "harmonic",) if d.is_dir())
+    if modes:
+        pngs = sorted(p for d in modes for p in d.rglob("*.png"))
+        jsons = sorted(p for d in modes for p in d.rglob("*.json"))
+        secs.append(_files_section(
+            "harmonic", "Harmonic route (modes, soft potentials)",
+            "Vibrational modes, quasi-localized modes, elastic moduli and the soft-potential estimate of n0 (002 Sec. IV C, "
+            "004), as written by the harmonic stage under <code>RUN/&lt;model&gt;/.../modes/</code>.", run_dir, pngs, jsons, out))
+    return secs
+
+
+def _plugin_sections(run_dir: Path | None, out: Path) -> list[Section]:
+    """Sections from ``twolevel.report.<name>_figs`` modules that define ``report_sections``."""
+    secs = []
+    from . import __path__ as pkg_path
+
+    for mi in pkgutil.iter_modules(pkg_path):
+        if not mi.name.endswith("_figs") or mi.name == "stats_figs":
+            continue
+        try:
+            mod = importlib.import_module(f"{__package__}.{mi.name}")
+            fn = getattr(mod, "report_sections", None)
+            if fn is None:
+                continue
+            for d in fn(run_dir, out) or []:
+                s = Section(str(d.get("key", mi.name)), str(d.get("title", mi.name)), str(d.get("text", "")))
+                for f in d.get("figures", []):
+                    p, cap = (f, "") if isinstance(f, (str, Path)) else (f[0], f[1])
+                    p = Path(p)
+                    if not p.is_absolute():
+                        p = out / p
+                    if p.is_file():
+                        s.figures.append((p, cap))
+                for cap, df in d.get("tables", []):
+                    s.tables.append((cap, _table_html(df) if isinstance(df, pd.DataFrame) else str(df)))
+                secs.append(s)
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in must not sink the report
+            s = Section(mi.name, mi.name)
+            s.notes.append(f"section from {mi.name} failed: {type(exc).__name__}: {exc}".splitlines()[0])
+            secs.append(s)
+    return secs
+
+
+def _provenance_section(run_dir: Path | None, config: Any, settings: dict, tables: st.StudyTables | None) -> Section:
+    from .. import __version__
+
+    sec = Section("provenance", "Configuration and provenance",
+                  "What produced these numbers: the study configuration, the provenance records found in the run "
+                  "directory, and the settings of the statistics.")
+    parts = []
+    if config is not None:
+        txt = config if isinstance(config, str) else json.dumps(config, indent=1, default=_json_default)
+        parts.append(f"<h3>Configuration</h3><pre>{_esc(txt)}</pre>")
+    if run_dir is not None and run_dir.is_dir():
+        for p in sorted(run_dir.glob("*.toml")) + sorted(run_dir.glob("*.json")):
+            try:
+                txt = p.read_text()
+            except OSError:
+                continue
+            if len(txt) > 20000:
+                txt = txt[:20000] + "\n... (truncated)"
+            parts.append(f"<h3><code>{_esc(p.name)}</code></h3><pre>{_esc(txt)}</pre>")
+    parts.append("<h3>Statistics settings</h3><pre>" + _esc(json.dumps(settings, indent=1, default=_json_default)) + "</pre>")
+    prov = {"twolevel version": __version__, "generated": _dt.datetime.now().isoformat(timespec="seconds"),
+            "run directory": str(run_dir) if run_dir is not None else "(tables in memory)"}
+    try:
+        import subprocess
+
+        here = Path(__file__).resolve().parent
+        c = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        if c.returncode == 0:
+            prov["git commit"] = c.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if tables is not None and tables.incomplete:
+        prov["incomplete samples (left out)"] = len(tables.incomplete)
+    parts.append("<h3>Report</h3>" + _table_html(pd.DataFrame([prov])))
+    sec.html = "".join(parts)
+    if tables is not None and tables.incomplete:
+        sec.notes.append("incomplete samples: " + ", ".join(_esc(s) for s in tables.incomplete[:20]))
+    return sec
+
+
+# ----------------------------------------------------------------------------
+# HTML
+# ----------------------------------------------------------------------------
+def _img_src(p: Path, out: Path, embed: bool) -> str:
+    if embed:
+        return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
+    return p.relative_to(out).as_posix()
+
+
+def _render(title: str, subtitle: str, sections: list[Section], out: Path, embed: bool, files: list[Path]) -> str:
+    nav = "".join(f"<a href='#{_esc(s.key)}'>{_esc(s.title)}</a>" for s in sections)
+    body = []
+    for s in sections:
+        h = [f"<section id='{_esc(s.key)}'><h2>{_esc(s.title)}</h2>"]
+        if s.text:
+            h.append(f"<p>{s.text}</p>")
+        for cap, tab in s.tables:
+            h.append(f"<p>{cap}</p>{tab}" if cap else tab)
+        if s.html:
+            h.append(s.html)
+        for p, cap in s.figures:
+            h.append(f"<figure><img src='{_img_src(p, out, embed)}' alt='{_esc(p.stem)}'>"
+                     f"<figcaption>{cap} <a href='{p.relative_to(out).as_posix()}'>PNG</a></figcaption></figure>")
+        for n in s.notes:
+            h.append(f"<p class='note'>{n}</p>")
+        h.append("</section>")
+        body.append("".join(h))
+    flist = "".join(f"<li><a href='{f.relative_to(out).as_posix()}'>{_esc(f.relative_to(out).as_posix())}</a></li>" for f in files)
+    body.append(f"<section id='files'><h2>Files</h2><p>Every number of this page as CSV/JSON "
+                f"(figures are in <code>figures/</code>):</p><ul class='files'>{flist}</ul></section>")
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>{_esc(title)}</h1><p>{subtitle}</p></header>"
+            f"<nav>{nav}<a href='#files'>Files</a></nav><main>{''.join(body)}</main></body></html>")
+
+
+_SUMMARY_COLS = {
+    "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "m_tilde": "m&#771;", "kT_Q": "k<sub>B</sub>T<sub>Q</sub> (&epsilon;)",
+    "N_g": "N<sub>g</sub>", "N_TLS": "N<sub>TLS</sub>", "n0": "n<sub>0</sub> (&epsilon;<sup>-1</sup>/particle)",
+    "n0_err": "&plusmn;", "n0_SI": "n<sub>0</sub> (J<sup>-1</sup> m<sup>-3</sup>)", "n0_SI_err": "&plusmn;",
+    "n_TLS": "n<sub>TLS</sub> = n<sub>0</sub>k<sub>B</sub>T<sub>Q</sub>", "n_active": "n<sub>active</sub>",
+    "c1_over_pi2n0_6": "c<sub>1</sub> / (&pi;&sup2;n<sub>0</sub>/6)",
+}
+_TABLE1_COLS = {
+    "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "N_g": "N<sub>g</sub>", "tau_cg": "&tau;<sub>cg</sub>",
+    "N_cg": "N<sub>cg</sub>", "tau_total": "&tau;<sub>total</sub>", "N_IS": "N<sub>IS</sub>", "N_DW": "N<sub>DW</sub>",
+    "N_TLS": "N<sub>TLS</sub>", "N_IS_per_N_g": "N<sub>IS</sub>/N<sub>g</sub>", "N_DW_per_N_IS": "N<sub>DW</sub>/N<sub>IS</sub>",
+    "N_TLS_per_N_DW": "N<sub>TLS</sub>/N<sub>DW</sub>", "N_rejected": "rejected",
+}
+
+
+def _summary_json(S: st.Summary, tables: st.StudyTables | None, settings: dict) -> dict:
+    groups = []
+    by = {}
+    for _, r in S.table.iterrows():
+        g = {k: _clean(r[k]) if k in r.index else None for k in SUMMARY_KEYS}
+        for k in ("n0_lo95", "n0_hi95", "n0_upper95", "N_rejected", "ci_level", "count", "n_boot", "T_Q_K"):
+            if k in r.index:
+                g[k] = _clean(r[k])
+        groups.append(g)
+        by.setdefault(str(r["model"]), {}).setdefault(f"{float(r['T_f']):g}", {})[str(r["units"])] = g
+    from .. import __version__
+
+    return {"version": __version__, "generated": _dt.datetime.now().isoformat(timespec="seconds"),
+            "density_convention": st.DENSITY_CONVENTION, "settings": settings,
+            "n_samples": int(len(S.samples)), "incomplete_samples": list(tables.incomplete) if tables else [],
+            "groups": groups, "by_T_f": by}
+
+
+def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = None, samples=None,
+                 title: str | None = None, units: Mapping[str, Any] | None = None,
+                 plateau_emin: float | None = None, plateau_emax: float | None = None, order: int | None = None,
+                 bootstrap: int | None = None, confidence: float | None = None, seed: int | None = None,
+                 time: float | None = None, snapshot: Mapping[str, Any] | None = None, embed: bool = False,
+                 progress: bool = False, **_ignored) -> Path:
+    """Write the study report; returns the path of ``index.html``.
+
+    ``run_dir``: a run directory (``RUN/<model>/Tf_<T_f>/sample_<k>/...``), or
+    the tables themselves: a :class:`twolevel.stats.StudyTables` or a dict with
+    ``samples`` and ``tls`` (optional ``inherent_structures``, ``double_wells``).
+    ``out_dir``: the report directory (default ``RUN/report``). ``stats_dir``: a
+    stats stage directory whose ``stats.json`` settings (plateau range, order,
+    bootstrap, confidence, seed) are reused unless given here. ``config``: the
+    study configuration (dict or text) shown in the provenance section.
+    ``samples``: the pipeline's sample records (default: scan ``run_dir``).
+    ``snapshot``: positions/box/displacement (and diameters) for the real-space
+    picture when ``run_dir`` holds no configurations. ``embed``: inline the PNGs.
+
+    Output: ``index.html``, ``summary.json`` (n0, its error, N_TLS and the
+    ratios per model, T_f and unit system), ``figures/*.png`` and
+    ``data/*.csv``. Missing inputs become one-line notes.
+    """
+    src_dir = Path(run_dir) if isinstance(run_dir, (str, Path)) else None
+    if out_dir is None:
+        if src_dir is None:
+            raise InputError("write_report: give out_dir when the tables are passed in memory")
+        out_dir = src_dir / "report"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figs = _Figs(out)
+    tables, why = _tables_from(run_dir, samples)
+    prev = _stats_settings(stats_dir)
+    er = prev.get("e_range") or [None, None]
+    lo = plateau_emin if plateau_emin is not None else (er[0] if er and er[0] is not None else 0.0)
+    hi = plateau_emax if plateau_emax is not None else (er[1] if er and len(er) > 1 else None)
+    kw = dict(e_range=(lo, hi),
+              order=order if order is not None else int(prev.get("order", 0)),
+              n_boot=bootstrap if bootstrap is not None else int(prev.get("n_boot", st.DEFAULT_N_BOOT)),
+              ci=confidence if confidence is not None else float(prev.get("ci_level", 0.68)),
+              seed=seed if seed is not None else int(prev.get("seed", 0)), time=time, units=units)
+    sections: list[Section] = []
+    files: list[Path] = []
+    S = None
+    if tables is not None:
+        S = st.summarise(tables.samples, tables.tls, tables.inherent_structures, **kw)
+        settings = S.settings
+    else:
+        settings = {k: v for k, v in kw.items() if k != "units"}
+    title = title or (f"TLS report: {src_dir.name}" if src_dir is not None else "TLS report")
+    if S is not None:
+        sections += _stat_sections(S, tables, figs, snapshot)
+        d = out / "data"
+        for name, df in (("summary_table", S.table), ("n_of_E", S.curves), ("heat_capacity", S.heat_capacity),
+                         ("counts_vs_time", S.time), ("decomposition_eq3", S.decomposition), ("samples", S.samples)):
+            files.append(_write_csv(d / f"{name}.csv", df))
+        summ = _summary_json(S, tables, settings)
+        dw = _dw_table(tables)
+        if dw is not None and len(dw):
+            keep = [c for c in ("model", "T_f", "sample", "dw_id", "is_a", "is_b", "d", "dV", "V_a", "V_b", "PR",
+                                "d_over_sqrt_PR", "t_detect") if c in dw.columns]
+            files.append(_write_csv(d / "double_wells.csv", dw[keep]))
+        tk = [c for c in tables.tls.columns if c not in ("xi", "V", "levels", "_good", "_t")]
+        files.append(_write_csv(d / "tls.csv", tables.tls[tk]))
+    else:
+        s = Section("summary", "Summary", "")
+        s.notes.append(f"<span class='warn'>No landscape statistics: {_esc(why)}</span>")
+        sections.append(s)
+        summ = {"version": None, "density_convention": st.DENSITY_CONVENTION, "settings": settings, "groups": [],
+                "by_T_f": {}, "n_samples": 0, "error": why}
+    sections += _optional_sections(src_dir, out)
+    sections += _plugin_sections(src_dir, out)
+    sections.append(_provenance_section(src_dir, config, settings, tables))
+    sj = out / "summary.json"
+    _write_text(sj, json.dumps(summ, indent=1, default=_json_default) + "\n")
+    files.insert(0, sj)
+    sub = (f"{len(S.samples)} glass samples, {S.table['model'].nunique()} model(s), "
+           f"{S.table['T_f'].nunique()} preparation temperature(s)" if S is not None else "no statistics")
+    sub += f" &middot; generated {_dt.datetime.now():%Y-%m-%d %H:%M}"
+    index = out / "index.html"
+    _write_text(index, _render(title, sub, sections, out, embed, files))
+    return index
+
+
+def _dw_table(tables: st.StudyTables) -> pd.DataFrame | None:
+    """One row per double well with its classical parameters (catalogue, or the TLS rows of the first unit system)."""
+    dw = tables.double_wells
+    if dw is not None and len(dw):
+        return dw
+    t = tables.tls
+    if t is None or not len(t):
+        return None
+    lab = t["units"].astype(str).iloc[0]
+    return t[t["units"].astype(str) == lab]
+
+
+def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot) -> list[Section]:
+    secs = []
+    tab = S.table.dropna(subset=["units"]) if len(S.table) and "units" in S.table else S.table
+    labels = list(dict.fromkeys(tab["units"].astype(str))) if len(tab) else []
+    # summary
+    s = Section("summary", "Summary",
+                "The TLS density n<sub>0</sub>: the plateau of n(E)/E at small splitting E, per particle and per "
+                "&epsilon; (001 Fig. 3, 002 Eq. (1)), fitted over the window shown in the settings (default "
+                "0 &lt; E &le; k<sub>B</sub>T<sub>Q</sub> of each unit system), with a bootstrap error over glass "
+                "samples. In physical units n<sub>0</sub>&rho;/(&epsilon;&sigma;<sup>3</sup>); experiments give about "
+                "10<sup>46</sup> J<sup>-1</sup>m<sup>-3</sup> (001). N<sub>TLS</sub> = n<sub>active</sub> counts the "
+                "double wells with E &lt; k<sub>B</sub>T<sub>Q</sub>; the last column compares the low-T slope of the "
+                "TLS heat capacity with (&pi;&sup2;/6)n<sub>0</sub>.")
+    s.tables.append(("", _table_html(tab, _SUMMARY_COLS)))
+    s.notes.append(_esc(st.DENSITY_CONVENTION))
+    if len(tab) and (tab["N_TLS"] == 0).any():
+        s.notes.append("A group without double wells below k<sub>B</sub>T<sub>Q</sub> has n<sub>0</sub> = 0; "
+                       "summary.json gives its Poisson 95 % upper limit (n0_upper95).")
+    figs.draw(s, "n0_vs_Tf", sf.fig_n0_vs_tf, tab,
+              caption="n<sub>0</sub> against the preparation temperature T<sub>f</sub>, with the bootstrap interval "
+                      "(left: simulation units; right: J<sup>-1</sup>m<sup>-3</sup>, dashed: the experimental order of magnitude).")
+    secs.append(s)
+    # n(E)/E
+    s = Section("nE", "n(E)/E and the plateau n0",
+                "The cumulative distribution of tunnel splittings n(E) = N<sub>DW</sub>(E)/(N N<sub>g</sub>) divided by E "
+                "(001 Fig. 3, 002 Fig. 9a), one curve per T<sub>f</sub> with its bootstrap band (resampling glass samples). "
+                "The dotted segment is the fitted plateau n<sub>0</sub> over the fit window, the dashed line "
+                "k<sub>B</sub>T<sub>Q</sub>. A flat part at small E is what the tunnelling model predicts.")
+    for lab in labels:
+        figs.draw(s, f"n_over_E_{lab}", sf.fig_n_over_e, S.curves, tab, units=lab, caption=f"Unit system {_esc(lab)}.")
+    if not labels:
+        s.notes.append("no double wells")
+    secs.append(s)
+    # Table I and Eq. (3)
+    s = Section("table1", "Exploration statistics (002 Table I) and the decomposition of Eq. (3)",
+                "Per T<sub>f</sub>: the number of glass samples N<sub>g</sub>, the minimisation period &tau;<sub>cg</sub>, "
+                "the number of minimisations N<sub>cg</sub> and the exploration time &tau;<sub>total</sub> = "
+                "N<sub>cg</sub>&tau;<sub>cg</sub> (both summed over samples), the inherent structures, double wells and "
+                "TLS found, and the three ratios of 002 Eq. (3): "
+                "n(E) = (1/N)(N<sub>IS</sub>/N<sub>g</sub>)(N<sub>DW</sub>/N<sub>IS</sub>)(N<sub>DW</sub>(E)/N<sub>DW</sub>). "
+                "&lsquo;rejected&rsquo; counts catalogue rows without a usable splitting.")
+    s.tables.append(("", _table_html(tab, _TABLE1_COLS)))
+    if len(S.decomposition):
+        figs.draw(s, "decomposition_eq3", sf.fig_decomposition, S.decomposition,
+                  caption="The factors of 002 Eq. (3) at E = k<sub>B</sub>T<sub>Q</sub> against T<sub>f</sub>; their product "
+                          "is n(k<sub>B</sub>T<sub>Q</sub>).")
+    secs.append(s)
+    # time
+    s = Section("time", "Counts against exploration time (002 Fig. 4)",
+                "The numbers of inherent structures, double wells and TLS found up to exploration time t (summed over "
+                "samples, each sample's time running over its isoconfigurational runs) and the ratio "
+                "N<sub>DW</sub>/N<sub>IS</sub>. A double well counts from the time its pair had been seen in both "
+                "directions (or, without that record, from the later first visit of its two minima). Saturation of "
+                "N<sub>DW</sub> while N<sub>IS</sub> still grows means the double-well library is converging.")
+    if len(S.time):
+        lab0 = labels[0] if labels else None
+        figs.draw(s, "counts_vs_time", sf.fig_counts_vs_time, S.time, units=lab0,
+                  caption=f"TLS counted with k<sub>B</sub>T<sub>Q</sub> of {_esc(lab0)}.")
+    else:
+        s.notes.append("no first-seen times (explore/inherent_structures.parquet) in this run")
+    secs.append(s)
+    # distributions
+    s = Section("distributions", "Double-well parameters (001 Fig. 2)",
+                "Probability densities of the classical double-well parameters per T<sub>f</sub>: (a) asymmetry "
+                "&Delta;V, (b) barrier V<sub>b</sub> = V<sub>a</sub> - &Delta;V/2, (c) d/&radic;PR, the typical "
+                "displacement of a participating particle, (d) participation ratio PR.")
+    dw = _dw_table(tables)
+    if dw is not None and len(dw):
+        figs.draw(s, "dw_distributions", sf.fig_distributions, dw, caption="All double wells of the catalogue.")
+    else:
+        s.notes.append("no double-well catalogue")
+    secs.append(s)
+    # TLS statistics
+    s = Section("tls", "TLS statistics (002 Figs. 6, 7 and 14)",
+                "For each unit system: (Fig. 6) the splitting E against &radic;(&Delta;&sup2;+&Delta;<sub>0</sub>&sup2;) "
+                "of the two-level mapping, and the cumulative distributions of &Delta;<sub>0</sub> (inset: decay rate "
+                "&Gamma; against &Delta;<sub>0</sub>), of &Delta; and of E (linear below k<sub>B</sub>T<sub>Q</sub> in "
+                "the tunnelling model); (Fig. 7) asymmetry, barrier, decay rate and participation ratio against E, "
+                "with geometric means in bins of E; (Fig. 14) the path length d against E.")
+    for lab in labels:
+        t = tables.tls[tables.tls["units"].astype(str) == lab]
+        kq = float(tab.loc[tab["units"] == lab, "kT_Q"].iloc[0])
+        figs.draw(s, f"tls_fig6_{lab}", sf.fig_tls_quantities, t, kT_Q=kq, caption=f"002 Fig. 6, {_esc(lab)}.")
+        figs.draw(s, f"tls_fig7_{lab}", sf.fig_tls_vs_splitting, t, kT_Q=kq, caption=f"002 Fig. 7, {_esc(lab)}.")
+        if "d" in t.columns:
+            figs.draw(s, f"tls_fig14_{lab}", sf.fig_distance_vs_splitting, t, kT_Q=kq, caption=f"002 Fig. 14, {_esc(lab)}.")
+    secs.append(s)
+    # heat capacity
+    s = Section("heat", "Heat capacity of the TLS",
+                "C(T) per particle from the splittings, C = (1/(N N<sub>g</sub>)) &Sigma;<sub>i</sub> "
+                "(E<sub>i</sub>/2T)&sup2; sech&sup2;(E<sub>i</sub>/2T) (two-level heat capacity, 000 Eq. (7)), shown as "
+                "C/T. For a flat density of splittings C/T = (&pi;&sup2;/6)n<sub>0</sub> (dotted); it falls below at "
+                "temperatures under the smallest splittings found and above the plateau.")
+    for lab in labels:
+        figs.draw(s, f"heat_capacity_{lab}", sf.fig_heat_capacity, S.heat_capacity, units=lab, caption=f"{_esc(lab)}.")
+    secs.append(s)
+    secs.append(_lowest_tls_section(S, tables, figs, snapshot))
+    return secs
