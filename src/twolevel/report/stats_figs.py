@@ -112,14 +112,18 @@ def fig_n_over_e(curves: pd.DataFrame, table: pd.DataFrame, path, units: str) ->
     cols = tf_colors(t["T_f"]) if len(t) else {}
     kq = float(t["kT_Q"].iloc[0]) if len(t) else float("nan")
     drawn = False
+    ys = []
     for (model, T_f), g in c.groupby(["model", "T_f"], sort=True) if len(c) else []:
         g = g[(g["n_over_E"] > 0) & np.isfinite(g["n_over_E"])]
         if not len(g):
             continue
         col = cols.get(float(T_f), "k")
         ax.plot(g["E"], g["n_over_E"], color=col, lw=1.8, label=_key(model, T_f, many))
+        ys.append(g["n_over_E"].to_numpy(dtype=float))
         if "lo" in g and np.isfinite(g["lo"]).any():
-            ax.fill_between(g["E"], np.clip(g["lo"], 1e-300, None), g["hi"], color=col, alpha=0.2, lw=0)
+            # a lower band edge at 0 (too few samples with such small splittings) is left open
+            lo = np.where(g["lo"] > 0, g["lo"], np.nan)
+            ax.fill_between(g["E"], lo, g["hi"], color=col, alpha=0.2, lw=0)
         r = t[(t["model"] == model) & (t["T_f"] == T_f)]
         if len(r) and r["n0"].iloc[0] > 0:
             ax.hlines(r["n0"].iloc[0], max(r["e_lo"].iloc[0], g["E"].min()), r["e_hi"].iloc[0], colors=col, linestyles=":", lw=2)
@@ -129,6 +133,8 @@ def fig_n_over_e(curves: pd.DataFrame, table: pd.DataFrame, path, units: str) ->
     else:
         ax.set_xscale("log")
         ax.set_yscale("log")
+        yv = np.concatenate(ys)
+        ax.set_ylim(yv.min() / 5.0, yv.max() * 5.0)
         if np.isfinite(kq):
             ax.axvline(kq, color="0.3", ls="--", lw=1)
             ax.text(kq, 0.02, r" $k_BT_Q$", transform=ax.get_xaxis_transform(), color="0.3")
