@@ -333,6 +333,12 @@ def test_compare_routes_and_errors():
     assert list(out["label"]) == ["0.6"] and out["n0"].iloc[0] == 1e47
     with pytest.raises(InputError):
         compare_routes(h, [{"label": "0.5"}])
+    # a stats-style table keyed by T_f with several unit systems
+    h2 = [{"label": "a", "T_f": 0.509, "A4_omega_D5": 5.0}]
+    t2 = [{"T_f": 0.509, "units": "nip", "n0": 3e47}, {"T_f": 0.509, "units": "ar", "n0": 1e47}]
+    assert compare_routes(h2, t2, units="nip")["n0"].iloc[0] == 3e47
+    with pytest.raises(InputError):
+        compare_routes(h2, t2)
     with pytest.raises(InputError):
         symmetric_fraction([0.1], [0.2], [1.0, 2.0], 1.0)
 

@@ -60,7 +60,9 @@ def softpotential(
     f_low: float = typer.Option(0.04, "--f-low", help="Lower end of the omega_1/omega_D window for f."),
     f_high: float = typer.Option(0.16, "--f-high", help="Upper end of the omega_1/omega_D window for f."),
     tls: Optional[Path] = typer.Option(None, "--tls", help="TLS-route summary (JSON list or CSV/Parquet with "
-                                                           "label, n0[, n0_err]) for the A4 vs n0 comparison."),
+                                                           "label or T_f, n0[, n0_err]) for the A4 vs n0 comparison."),
+    tls_units: Optional[str] = typer.Option(None, "--tls-units", help="Unit system to take from a TLS table "
+                                                                      "holding several."),
     table1: bool = typer.Option(False, "--table1", help="Print 004 Table I recomputed from its printed inputs."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory for the table and figures."),
 ) -> None:
@@ -115,9 +117,9 @@ def softpotential(
             t = pd.read_csv(tls)
         else:
             t = pd.read_parquet(tls)
-        h = [{"label": s["label"], "A4_omega_D5": s.get("A4_omega_D5"),
+        h = [{"label": s["label"], "T_f": s.get("T_f"), "A4_omega_D5": s.get("A4_omega_D5"),
               "A4_omega_D5_err": s.get("A4_omega_D5_err")} for s in data]
-        cmp = compare_routes(h, t)
+        cmp = compare_routes(h, t, units=tls_units)
         print(cmp.to_string(index=False))
         if out is not None:
             from ..report.vibrations_figs import plot_a4_vs_n0

@@ -270,17 +270,26 @@ def table_i(material: Material = AMORPHOUS_SILICON) -> list[dict]:
 
 # -- comparison with the TLS route (002 Fig. 10b) ----------------------------------------------------
 
-def compare_routes(harmonic, tls, key: str = "label"):
+def compare_routes(harmonic, tls, key: str | None = None, units: str | None = None):
     """Join harmonic-route summaries (A4_omega_D5[, _err]) with TLS-route summaries (n0[, n0_err]).
 
-    harmonic, tls: iterables of dicts (or DataFrames) sharing ``key`` (e.g. the T_f label).
-    Returns a pandas DataFrame with columns key, A4_omega_D5, A4_omega_D5_err, n0, n0_err
+    harmonic, tls: iterables of dicts (or DataFrames) sharing ``key``; by default "label" when
+    the TLS side has it, else "T_f" (the table of :func:`twolevel.stats.summarise`, one row per
+    T_f and unit system; ``units`` selects the unit system when there are several).
+    Returns a pandas DataFrame with columns label, A4_omega_D5, A4_omega_D5_err, n0, n0_err
     (002_b660eabf4d6c7be7.txt Fig. 10b plots A4 omega_D^5 against n0).
     """
     import pandas as pd
 
     h = pd.DataFrame(list(harmonic) if not isinstance(harmonic, pd.DataFrame) else harmonic)
     t = pd.DataFrame(list(tls) if not isinstance(tls, pd.DataFrame) else tls)
+    if key is None:
+        key = "label" if "label" in t.columns else "T_f"
+    if "units" in t.columns and t["units"].nunique() > 1:
+        if units is None:
+            raise InputError(f"the TLS summary has several unit systems {sorted(map(str, t['units'].unique()))}; "
+                             f"choose one")
+        t = t[t["units"] == units]
     for df, need, what in ((h, "A4_omega_D5", "harmonic"), (t, "n0", "TLS")):
         if key not in df.columns or need not in df.columns:
             raise InputError(f"{what} summaries need columns {key!r} and {need!r}; got {list(df.columns)}")
@@ -288,9 +297,16 @@ def compare_routes(harmonic, tls, key: str = "label"):
         h["A4_omega_D5_err"] = np.nan
     if "n0_err" not in t.columns:
         t["n0_err"] = np.nan
-    h[key] = h[key].astype(str)
-    t[key] = t[key].astype(str)
-    out = h[[key, "A4_omega_D5", "A4_omega_D5_err"]].merge(t[[key, "n0", "n0_err"]], on=key, how="inner")
+
+    def norm(v):
+        try:
+            return f"{float(v):.6g}"
+        except (TypeError, ValueError):
+            return str(v)
+
+    h["_k"] = h[key].map(norm)
+    t["_k"] = t[key].map(norm)
+    out = h[["_k", "A4_omega_D5", "A4_omega_D5_err"]].merge(t[["_k", "n0", "n0_err"]], on="_k", how="inner")
     if out.empty:
         raise InputError(f"no common {key!r} between the harmonic and TLS summaries")
-    return out
+    return out.rename(columns={"_k": "label"})
