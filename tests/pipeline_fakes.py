@@ -50,6 +50,26 @@ def prepare(a: dict) -> dict:
     return {"info": {"n": a["n"]}}
 
 
+def prepare_quench(a: dict) -> dict:
+    """A stand-in for swap-MC preparation: lattice start, short Langevin MD at T_f, minimisation."""
+    from twolevel import io
+    from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
+    from twolevel.models import get_model
+
+    rng = _common(a)
+    conf = get_model(a["model"]).random_configuration(a["n"], density=a["density"], dim=a["dim"], seed=a["seed"] % 2**31)
+    pot = ParticleSystem(conf)
+    x0 = minimize(pot, conf.positions, ftol=1e-3).x
+    v = maxwell_boltzmann(conf.n, conf.dim, a["T_f"], rng)
+    pot.run_md(x0, v, 300, 0.005, thermostat="langevin", temperature=a["T_f"], seed=a["seed"] % 2**31)
+    res = minimize(pot, x0, ftol=1e-8)
+    io.write(Path(a["out_dir"]) / "glass.h5", pot.configuration(res.x))
+    with atomic_open(Path(a["out_dir"]) / "prepare.json", "w") as fh:
+        json.dump({"model": a["model"], "N": a["n"], "T_f": a["T_f"], "seed": a["seed"],
+                   "energy_per_particle": res.energy / conf.n, "equilibrated": False}, fh)
+    return {}
+
+
 def explore(a: dict) -> dict:
     import pandas as pd
 

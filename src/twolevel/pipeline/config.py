@@ -137,30 +137,40 @@ class PrepareParams(_Section):
 
 
 class ExploreParams(_Section):
-    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II C)."""
+    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II C; twolevel.explore)."""
 
     temperature: float | None = Field(None, gt=0, description="Exploration temperature (default per model: PSS T_MD = 0.04 (001), TLJ T_exp = 0.4 (002)).")
     dt: float | None = Field(None, gt=0, description="MD time step (default per model: TLJ 2.5e-3 (002 Sec. II C), PSS 0.01).")
-    tau_cg: float = Field(2.0, gt=0, description="Time between minimisations (002 Table I, dataset 2: 2-31).")
-    n_cg: int = Field(1000, ge=1, description="Minimisations per run; exploration time tau_total = n_cg tau_cg per run (002 Table I uses 1e4-1.6e5).")
+    tau_cg: float = Field(2.0, gt=0, description="Time between minimisations, in MD time units as in 002 Table I (dataset 2: 2-31); the explore stage gets round(tau_cg / dt) MD steps.")
+    n_cg: int = Field(1000, ge=1, description="Minimisations per run, N_cg of 002 Table I (1e4-1.6e5 there); exploration time tau_total = N_cg tau_cg per run.")
     runs: int = Field(1, ge=1, description="Isoconfigurational runs per glass, each with its own velocities (001: up to 200).")
-    thermostat: Literal["berendsen", "langevin", "nve"] = Field("berendsen", description="Thermostat (002 Sec. II C: Berendsen).")
-    tau_thermostat: float = Field(0.1, gt=0, description="Thermostat coupling time.")
-    minimizer: Literal["lbfgs", "fire"] = Field("lbfgs", description="Minimiser for the inherent structures (002 uses conjugate gradient; L-BFGS reaches the same minima).")
-    ftol: float = Field(1e-8, gt=0, description="Force tolerance of the minimisations.")
-    energy_tol: float = Field(1e-6, gt=0, description="Two minima with energies closer than this and the same structure are the same inherent structure.")
+    thermostat: Literal["berendsen", "langevin"] = Field("berendsen", description="Thermostat (002 Sec. II C: Berendsen).")
+    tau_t: float = Field(0.1, gt=0, description="Berendsen coupling time.")
+    gamma: float = Field(1.0, gt=0, description="Langevin friction (thermostat = langevin only).")
+    minimiser: Literal["lbfgs", "fire"] = Field("lbfgs", description="Minimiser of the inherent structures (002 uses conjugate gradient; L-BFGS reaches the same minima).")
+    ftol: float = Field(1e-8, gt=0, description="Minimiser tolerance: largest per-particle force.")
+    max_steps: int = Field(20000, ge=1, description="Step limit of one minimisation.")
+    e_tol: float = Field(1e-6, gt=0, description="Two minima are the same inherent structure if their energies differ by less than e_tol ...")
+    d_tol: float = Field(0.01, gt=0, description="... and no particle moved more than d_tol between them.")
+    bisect: bool = Field(False, description="Bisect MD segments between different IS to find the directly connected pairs.")
+    bisect_min_steps: int = Field(1, ge=1, description="Stop bisecting below this many MD steps.")
+    md_segment: int = Field(100, ge=1, description="Neighbour-list reset / snapshot interval (MD steps).")
+    plateau_tol: float = Field(0.5, gt=0, description="Growth of the mean-squared displacement between the two last quarters of a run that is flagged as diffusion (confinement check).")
 
 
 class PathsParams(_Section):
-    """``[paths]``: minimum-energy paths between the candidate pairs (002 Sec. II D)."""
+    """``[paths]``: minimum-energy paths between the candidate pairs (002 Sec. II D; twolevel.paths)."""
 
     images: int = Field(64, ge=3, description="Images of the band (002: N_images = 64).")
+    method: Literal["neb", "string"] = Field("neb", description="Climbing-image NEB (001) or the string method (002).")
     spring: float = Field(0.125, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
-    climbing: bool = Field(True, description="Climbing image at the saddle (001, 002).")
-    ftol: float = Field(1e-6, gt=0, description="Force tolerance of the band optimisation (FIRE).")
-    max_steps: int = Field(20_000, ge=1, description="Step limit of the band optimisation; a band that does not converge is kept with status 'not_converged'.")
+    ftol: float = Field(1e-4, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
+    max_steps: int = Field(20_000, ge=1, description="Step limit of the band optimisation (FIRE).")
     split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
-    max_pairs: int | None = Field(None, ge=1, description="At most this many candidate pairs per sample (lowest dE first); default all.")
+    max_depth: int = Field(4, ge=0, description="Recursion depth of the splitting.")
+    hessian: bool = Field(True, description="Lowest Hessian modes along the path (002 App. C).")
+    hessian_modes: int = Field(4, ge=1, description="Number of those modes.")
+    limit: int | None = Field(None, ge=1, description="At most this many candidate pairs per sample (in the order of pairs.parquet); default all.")
 
 
 class QuantumParams(_Section):

@@ -91,18 +91,23 @@ def execute_task(payload: dict) -> dict:
     mode = payload.get("integrity", "sha256")
     prev = read_json(out / TASK_FILE)
     same_task = isinstance(prev, dict) and prev.get("fingerprint") == fp
-    discarded = {}
-    for m in sorted(out.glob("*.done.json")):
-        art = m.with_name(m.name[: -len(".done.json")])
-        ok, why = verify(art, fp, mode)
-        if not ok:
-            discarded[art.name] = why
-            discard(art)
-    for name in payload["outputs"]:
-        p = out / name
-        if p.exists() and not marker_path(p).exists() and not same_task:
-            discarded[name] = "no completeness marker from an earlier attempt with other inputs"
-            discard(p)
+    discarded: dict[str, str] = {}
+    if not same_task or payload.get("fresh"):
+        why = "upstream recomputed" if same_task else "left by a task with other inputs"
+        for entry in out.iterdir():
+            discarded[entry.name] = why
+            discard(entry)
+    else:
+        # an earlier attempt of this very task: keep its atomically written partial work (the stage
+        # resumes from it) unless a completed artefact fails verification -- then start afresh
+        for m in sorted(out.glob("*.done.json")):
+            art = m.with_name(m.name[: -len(".done.json")])
+            ok, why = verify(art, fp, mode)
+            if not ok:
+                discarded[art.name] = why
+        if discarded:
+            for entry in out.iterdir():
+                discard(entry)
     for tmp in out.glob(".*.tmp*"):  # temporary files of a write cut by a kill (never renamed)
         try:
             tmp.unlink()
@@ -181,24 +186,78 @@ def prepare_stage(a: dict) -> dict:
     return {"info": keep, "result": None if res is None else str(type(res).__name__)}
 
 
+def _files(out: Path, exclude_dirs: tuple[str, ...] = ()) -> list[str]:
+    """Relative names of the files under ``out`` (no markers, no hidden or temporary files)."""
+    names = []
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out)
+        if not p.is_file() or p.name.endswith(".done.json") or any(part.startswith(".") for part in rel.parts):
+            continue
+        if rel.parts[0] in exclude_dirs:
+            continue
+        names.append(str(rel))
+    return names
+
+
 def explore_stage(a: dict) -> dict:
     """explore: MD at T_exp, minimisation every tau_cg (twolevel.explore.explore_glass)."""
     from .. import explore as mod
 
     p = dict(a["params"])
     glass = Path(a["inputs"]["prepare"]) / "glass.h5"
-    # config tau_cg is a time (002 Table I); explore_glass takes MD steps between minimisations
     dt = p.pop("dt")
+    # 002 Table I gives tau_cg as a time; explore_glass takes MD steps between minimisations
     steps = max(1, int(round(p.pop("tau_cg") / dt)))
-    kwargs = {"temperature": p.pop("temperature"), "tau_cg": steps, "n_min": p.pop("n_cg"), "runs": p.pop("runs"),
-              "seed": a["seed"], "model": a["model"], "dt": dt}
-    rename = {"tau_thermostat": "tau_t", "minimizer": "minimiser", "energy_tol": "e_tol"}
-    for k, v in p.items():
-        kwargs[rename.get(k, k)] = v
-    mod.explore_glass(glass, a["out_dir"], **kwargs)
+    res = mod.explore_glass(glass, a["out_dir"], p.pop("temperature"), steps, p.pop("n_cg"), p.pop("runs"),
+                            a["seed"], model=a["model"], dt=dt, progress=False, **p)
+    if not getattr(res, "complete", True):
+        raise RuntimeError(f"explore stopped before the end in {a['out_dir']}")
     info = read_json(Path(a["out_dir"]) / "explore.json") or {}
-    counts = info.get("counts", {}) if isinstance(info.get("counts"), dict) else {}
-    return {"info": {k: v for k, v in counts.items() if isinstance(v, (int, float))}}
+    counts = {k: v for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {"artefacts": _files(Path(a["out_dir"])), "info": dict(list(counts.items())[:12])}
+
+
+def _explore_view(mod, explore_dir: Path, out_dir: Path, glass: Path) -> Path:
+    """``explore_dir`` itself, or a view of it that ``twolevel.paths`` can read.
+
+    Work-around (reported): ``twolevel.explore`` stores inherent structures as
+    ``is_configs.h5:/is/<is_id>`` while ``twolevel.paths._ISStore`` looks for
+    ``/configs/<name>`` or root-level datasets. When the paths reader finds no
+    IS in the explore file, a hidden directory ``out_dir/.explore_view/`` is
+    made with symbolic links to the explore tables and an ``is_configs.h5``
+    whose ``/configs/is_<id>`` are HDF5 external links to ``/is/<id>`` (no
+    copy of the data).
+    """
+    import h5py
+
+    src = explore_dir / "is_configs.h5"
+    store_cls = getattr(mod, "_ISStore", None)
+    if store_cls is None or not src.is_file():
+        return explore_dir
+    store = store_cls(src, glass)
+    try:
+        if store.keys:
+            return explore_dir
+    finally:
+        store.close()
+    with h5py.File(src, "r") as f:
+        ids = sorted(f["is"].keys(), key=int) if "is" in f else []
+    if not ids:
+        return explore_dir
+    view = out_dir / ".explore_view"
+    view.mkdir(parents=True, exist_ok=True)
+    for q in explore_dir.iterdir():
+        if q.name != "is_configs.h5" and q.is_file() and not q.name.startswith("."):
+            link = view / q.name
+            if not link.exists():
+                link.symlink_to(q.resolve())
+    tmp = view / ".is_configs.h5.tmp"
+    with h5py.File(tmp, "w") as g:
+        grp = g.create_group("configs")
+        for k in ids:
+            grp[f"is_{k}"] = h5py.ExternalLink(str(src.resolve()), f"/is/{k}")
+    os.replace(tmp, view / "is_configs.h5")
+    return view
 
 
 def paths_stage(a: dict) -> dict:
@@ -206,12 +265,13 @@ def paths_stage(a: dict) -> dict:
     from .. import paths as mod
 
     p = dict(a["params"])
-    avail = {"explore_dir": a["inputs"]["explore"], "out_dir": a["out_dir"], "seed": a["seed"], **p}
-    res = _call_with(mod.paths_for_library, avail, "paths")
-    info = read_json(Path(a["out_dir"]) / "paths.json") or {}
-    counts = info.get("counts", {}) if isinstance(info.get("counts"), dict) else {}
-    return {"info": {k: v for k, v in counts.items() if isinstance(v, (int, float))},
-            "result": None if res is None else type(res).__name__}
+    glass = Path(a["inputs"]["prepare"]) / "glass.h5"
+    explore_dir = _explore_view(mod, Path(a["inputs"]["explore"]), Path(a["out_dir"]), glass)
+    summary = mod.paths_for_library(explore_dir, a["out_dir"], progress=False, glass=str(glass), **p)
+    counts = summary.get("counts", {}) if isinstance(summary, dict) else {}
+    info = {k: v for k, v in (counts.items() if isinstance(counts, dict) else ()) if isinstance(v, (int, float))}
+    # pairs/ holds the per-pair resumable units; the catalogue and its companions are the artefacts
+    return {"artefacts": _files(Path(a["out_dir"]), exclude_dirs=("pairs",)), "info": info}
 
 
 def quantum_stage(a: dict) -> dict:
@@ -261,10 +321,13 @@ def report_stage(a: dict) -> dict:
     """report: RUN/report/index.html with figures, CSV/JSON (twolevel.report.html.write_report)."""
     from ..report import html as mod
 
-    res = _call_with(mod.write_report, {"run_dir": a["run_dir"], "out_dir": a["out_dir"],
-                                        "stats_dir": a["inputs"].get("stats"), "config": a["config"],
-                                        "samples": a["samples"], **a["params"]}, "report")
-    return {"result": None if res is None else str(res)}
+    p = dict(a["params"])
+    p.pop("enabled", None)
+    title = p.pop("title", None) or a["study"]
+    index = mod.write_report(a["run_dir"], a["out_dir"], stats_dir=a["inputs"].get("stats"), config=a["config"],
+                             samples=[s for s in a["samples"] if s.get("ok", True)], title=title,
+                             seed=a["seed"] % 2**32, progress=False)
+    return {"artefacts": _files(Path(a["out_dir"])), "info": {"index": str(index)}}
 
 
 def default_stages() -> list[Stage]:

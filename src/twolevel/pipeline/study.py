@@ -344,6 +344,7 @@ class Study:
                 up_todo = [d for d in t.deps if by_key[d].status != "reused"]
                 if up_todo:
                     t.status, t.reason = "todo", f"upstream {up_todo[0]} runs"
+                    t.payload["fresh"] = True  # its inputs are rewritten: start from an empty directory
                     continue
                 ok, bad = task_done(t.payload)
                 if ok:
