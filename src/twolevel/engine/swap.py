@@ -1,0 +1,679 @@
+"""Swap Monte Carlo (PSS) and hybrid swap MC / MD (TLJ), compiled.
+
+Swap Monte Carlo (001_1b8b0be289dbb4b8.txt "Glass preparation"; Ninarello,
+Berthier, Coslovich, PRX 7, 021039 (2017)): Metropolis translational moves of
+one particle by a uniform displacement in [-delta, delta]^d, mixed with moves
+that exchange the diameters of two particles chosen at random (probability
+``p_swap``, usually 0.2). Both are accepted with min(1, exp(-Delta U / T)).
+
+Hybrid swap MC / MD for type mixtures (002_b660eabf4d6c7be7.txt Sec. II C):
+blocks of 10 MD steps (dt = 0.005) alternate with 1.75 N attempted exchanges of
+the types of two particles of different types.
+
+Energy differences are LOCAL: a move touches one or two particles, and the
+kernel sums only over their neighbours from a *full* Verlet list (each pair
+listed on both sides). The list cutoff is the largest pair cutoff the
+conserved diameter (or type) multiset can ever produce, x_c max s_ab, plus a
+skin, so that a swap never needs a rebuild; the list is rebuilt (cell list,
+O(N)) before any trial position that would leave the skin/2 sphere around
+the particle's position at the last build. Rebuilding changes no state, so
+the chain is exactly the Metropolis chain.
+
+Detailed balance: a translational proposal is symmetric (uniform cube); a
+diameter exchange picks an ordered pair (i, j != i) uniformly; a type exchange
+picks i uniformly and j uniformly among the N - n_{t_i} particles of another
+type -- after the exchange the type counts are the same, so the proposal
+probability of the reverse move is the same. The multiset of diameters (types)
+is conserved exactly: moves only exchange entries.
+
+Random numbers come from numba's generator, seeded at the start of every call
+(``seed``); a driver that derives the seed from its own call counter is
+deterministic and resumable from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..config import Configuration
+from ..errors import InputError
+from ..models import PairModel, get_model
+from .kernels import build_neighbors, energy_forces, max_cutoff_diam, min_image
+
+SWAP_NONE = 0
+SWAP_DIAMETERS = 1
+SWAP_TYPES = 2
+
+
+# ---------------------------------------------------------------------------------------
+# incremental full neighbour list
+#
+# Each particle i has a reference position ref[i] and a row nbr[i, :nn[i]] of every k with
+# |ref_i - ref_k| < rl = x_c max s_ab + skin (the largest pair cutoff the conserved diameter or
+# type multiset can produce). The row is partitioned: entries [0, nnear[i]) are the "near"
+# pairs, |ref_i - ref_k| < x_c s_ik + skin with the CURRENT diameters/types. While every
+# particle stays within skin/2 of its reference, a pair missing from the near part is beyond
+# its cutoff and a pair missing from the row is beyond any cutoff. When a trial position
+# leaves that sphere, only that particle's row is rebuilt (cell list over reference
+# positions) and it is removed from / added to the rows of its old / new neighbours;
+# after an accepted exchange the rows of the two particles are re-partitioned. No global
+# rebuild is ever needed (except to grow the arrays).
+# ---------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _sij(ti, tj, di, dj, mp):
+    # kernels.pair_se: s_ij = sigma[t_i, t_j] (d_i + d_j)/2 (1 - nonadditivity |d_i - d_j|)
+    return mp[1][ti, tj] * 0.5 * (di + dj) * (1.0 - mp[3] * abs(di - dj))
+
+
+@njit(cache=True, inline="always")
+def _v(r2, ti, tj, di, dj, mp):
+    """Pair energy e_ij f(r/s_ij) of the common form (models/base.py), 0 beyond x_c s_ij
+    (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5))."""
+    s = _sij(ti, tj, di, dj, mp)
+    u2 = r2 / (s * s)
+    w = mp[2][ti, tj] if u2 < mp[4] * mp[4] else 0.0   # a select, not a branch
+    inv2 = 1.0 / u2
+    inv6 = inv2 * inv2 * inv2
+    return w * (mp[5] * inv6 * inv6 - mp[6] * inv6 + mp[7] + (mp[8] + mp[9] * u2) * u2)
+
+
+@njit(cache=True, inline="always")
+def _d2(x, i, k, box, binv):
+    d = x.shape[1]
+    r2 = 0.0
+    for a in range(d):
+        t = min_image(x[i, a] - x[k, a], box[a], binv[a])
+        r2 += t * t
+    return r2
+
+
+@njit(cache=True, inline="always")
+def _is_near(i, k, ref, box, binv, types, diam, mp, skin):
+    rc = mp[4] * _sij(types[i], types[k], diam[i], diam[k], mp) + skin
+    return _d2(ref, i, k, box, binv) < rc * rc
+
+
+@njit(cache=True)
+def _row_remove(nbr, nn, nnear, k, i):
+    m = nn[k]
+    p = 0
+    while p < m and nbr[k, p] != i:
+        p += 1
+    if p == m:
+        return
+    if p < nnear[k]:
+        ln = nnear[k] - 1
+        nbr[k, p] = nbr[k, ln]
+        nbr[k, ln] = nbr[k, m - 1]
+        nnear[k] = ln
+    else:
+        nbr[k, p] = nbr[k, m - 1]
+    nn[k] = m - 1
+
+
+@njit(cache=True)
+def _row_add(nbr, nn, nnear, k, i, near):
+    m = nn[k]
+    if m >= nbr.shape[1]:
+        return False
+    if near:
+        nbr[k, m] = nbr[k, nnear[k]]
+        nbr[k, nnear[k]] = i
+        nnear[k] += 1
+    else:
+        nbr[k, m] = i
+    nn[k] = m + 1
+    return True
+
+
+@njit(cache=True)
+def _row_set(nbr, nn, nnear, k, i, near):
+    p = 0
+    while p < nn[k] and nbr[k, p] != i:
+        p += 1
+    if p == nn[k]:
+        return
+    cur = p < nnear[k]
+    if cur == near:
+        return
+    if cur:
+        q = nnear[k] - 1
+        nnear[k] = q
+    else:
+        q = nnear[k]
+        nnear[k] = q + 1
+    t = nbr[k, q]
+    nbr[k, q] = i
+    nbr[k, p] = t
+
+
+@njit(cache=True, inline="always")
+def _cell_of(x, i, box, binv, ncell):
+    d = x.shape[1]
+    c = 0
+    for a in range(d):
+        y = x[i, a] - box[a] * np.floor(x[i, a] * binv[a])
+        ca = int(y * binv[a] * ncell[a])
+        if ca >= ncell[a]:
+            ca = ncell[a] - 1
+        if ca < 0:
+            ca = 0
+        c = c * ncell[a] + ca
+    return c
+
+
+@njit(cache=True)
+def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, cell_of,
+              nbr, nn, nnear, mirror):
+    """Fill row i from the cells around ref[i]; with ``mirror`` also add i to each k's row.
+    Returns False on overflow."""
+    n, d = ref.shape
+    if ncell[0] == 0:
+        # small box: all pairs
+        for k in range(n):
+            if k != i and _d2(ref, i, k, box, binv) < rl2:
+                near = _is_near(i, k, ref, box, binv, types, diam, mp, skin)
+                if not _row_add(nbr, nn, nnear, i, k, near):
+                    return False
+                if mirror and not _row_add(nbr, nn, nnear, k, i, near):
+                    return False
+        return True
+    rem = cell_of[i]
+    c0 = 0
+    c1 = 0
+    c2 = 0
+    if d == 3:
+        c2 = rem % ncell[2]
+        rem //= ncell[2]
+    c1 = rem % ncell[1]
+    c0 = rem // ncell[1]
+    n2 = 3 if d == 3 else 1
+    for o0 in range(3):
+        a0 = (c0 + o0 - 1) % ncell[0]
+        for o1 in range(3):
+            a1 = (c1 + o1 - 1) % ncell[1]
+            for o2 in range(n2):
+                if d == 3:
+                    cc = (a0 * ncell[1] + a1) * ncell[2] + (c2 + o2 - 1) % ncell[2]
+                else:
+                    cc = a0 * ncell[1] + a1
+                for q in range(ccnt[cc]):
+                    k = cmem[cc, q]
+                    if k != i and _d2(ref, i, k, box, binv) < rl2:
+                        near = _is_near(i, k, ref, box, binv, types, diam, mp, skin)
+                        if not _row_add(nbr, nn, nnear, i, k, near):
+                            return False
+                        if mirror and not _row_add(nbr, nn, nnear, k, i, near):
+                            return False
+    return True
+
+
+@njit(cache=True)
+def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, cmem, ccnt,
+               cell_of, cpos):
+    """Rebuild everything from the current positions (ref = pos). False on overflow."""
+    n, d = pos.shape
+    binv = 1.0 / box
+    ref[:] = pos
+    nn[:] = 0
+    nnear[:] = 0
+    ccnt[:] = 0
+    if ncell[0] > 0:
+        for i in range(n):
+            c = _cell_of(ref, i, box, binv, ncell)
+            cell_of[i] = c
+            if ccnt[c] >= cmem.shape[1]:
+                return False
+            cmem[c, ccnt[c]] = i
+            cpos[i] = ccnt[c]
+            ccnt[c] += 1
+    for i in range(n):
+        if not _scan_row(i, ref, box, binv, types, diam, mp, skin, rl * rl, ncell, cmem, ccnt,
+                         cell_of, nbr, nn, nnear, False):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn, nnear, ncell,
+                     cmem, ccnt, cell_of, cpos):
+    """Move the reference of particle i to its current position and rebuild its pairs."""
+    for p in range(nn[i]):
+        _row_remove(nbr, nn, nnear, nbr[i, p], i)
+    nn[i] = 0
+    nnear[i] = 0
+    for a in range(pos.shape[1]):
+        ref[i, a] = pos[i, a]
+    if ncell[0] > 0:
+        c = _cell_of(ref, i, box, binv, ncell)
+        old = cell_of[i]
+        if c != old:
+            # swap-remove from the old cell, append to the new one
+            last = cmem[old, ccnt[old] - 1]
+            cmem[old, cpos[i]] = last
+            cpos[last] = cpos[i]
+            ccnt[old] -= 1
+            if ccnt[c] >= cmem.shape[1]:
+                return False
+            cmem[c, ccnt[c]] = i
+            cpos[i] = ccnt[c]
+            ccnt[c] += 1
+            cell_of[i] = c
+    return _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, cell_of,
+                     nbr, nn, nnear, True)
+
+
+@njit(cache=True)
+def _repartition(i, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf):
+    """Re-classify the pairs of row i after i's diameter/type changed (and mirror them)."""
+    m = nn[i]
+    old_near = nnear[i]
+    for p in range(m):
+        buf[p] = nbr[i, p]
+    a = 0
+    b = m - 1
+    for p in range(m):
+        k = buf[p]
+        near = _is_near(i, k, ref, box, binv, types, diam, mp, skin)
+        if near:
+            nbr[i, a] = k
+            a += 1
+        else:
+            nbr[i, b] = k
+            b -= 1
+        if near != (p < old_near):
+            _row_set(nbr, nn, nnear, k, i, near)
+    nnear[i] = a
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, nn):
+    """Energy change of i's pairs (except with j) when i goes from (ti, di) to (tj, dj)."""
+    xc2 = mp[4] * mp[4]
+    de = 0.0
+    for kk in range(nn[i]):
+        k = nbr[i, kk]
+        r2 = _d2(pos, i, k, box, binv)
+        tk = types[k]
+        dk = diam[k]
+        so = _sij(ti, tk, di, dk, mp)
+        sn = _sij(tj, tk, dj, dk, mp)
+        sm = max(so, sn)
+        if k != j and r2 < xc2 * sm * sm:
+            de += _v(r2, tj, tk, dj, dk, mp) - _v(r2, ti, tk, di, dk, mp)
+    return de
+
+
+# ---------------------------------------------------------------------------------------
+# the Monte Carlo kernel
+# ---------------------------------------------------------------------------------------
+@njit(cache=True, fastmath=True)
+def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmoves, seed,
+           swap_kind, group, slot, gstart, gcount, energy, force_build):
+    """Attempt up to ``nmoves`` Monte Carlo moves in place on pos (and diam or types).
+
+    state = (ref, nbr, nn, nnear, ncell, cmem, ccnt, cell_of, cpos): the incremental list.
+    swap_kind: 0 translations only, 1 diameter exchanges, 2 type exchanges.
+    group/slot/gstart/gcount: particles grouped by type (group[gstart[t]:gstart[t]+gcount[t]]),
+    slot[i] = position of i in group; used by type exchanges, kept consistent in place.
+    ``energy`` is the current total energy; the returned one is updated by the accepted
+    Delta U (compare with a full recomputation to check the local differences).
+
+    Returns (status, moves_done, energy, n_trans, acc_trans, n_swap, acc_swap, n_updates);
+    status 1 means an array overflowed: grow it, force a full build and call again.
+    """
+    ref, nbr, nn, nnear, ncell, cmem, ccnt, cell_of, cpos = state
+    np.random.seed(seed)
+    n, d = pos.shape
+    binv = 1.0 / box
+    lim = 0.25 * skin * skin
+    rl2 = rl * rl
+    nup = 0
+    if force_build or _needs_rebuild(pos, ref, skin):
+        if not full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, cmem,
+                          ccnt, cell_of, cpos):
+            return 1, 0, energy, 0, 0, 0, 0, nup
+    n_tr = 0
+    a_tr = 0
+    n_sw = 0
+    a_sw = 0
+    buf = np.empty(nbr.shape[1], nbr.dtype)
+    newx = np.empty(3)
+    for move in range(nmoves):
+        if swap_kind != SWAP_NONE and np.random.random() < p_swap:
+            n_sw += 1
+            i = np.random.randint(0, n)
+            if swap_kind == SWAP_DIAMETERS:
+                j = np.random.randint(0, n - 1)
+                if j >= i:
+                    j += 1
+            else:
+                ti = types[i]
+                r = np.random.randint(0, n - gcount[ti])
+                if r >= gstart[ti]:
+                    r += gcount[ti]
+                j = group[r]
+            ti = types[i]
+            tj = types[j]
+            di = diam[i]
+            dj = diam[j]
+            # i takes (tj, dj), j takes (ti, di); the i-j pair is unchanged (s_ij symmetric).
+            # The whole rows are needed: the new cutoffs can reach beyond the near parts.
+            de = _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, nn) \
+                + _exchange_delta(j, i, tj, ti, dj, di, pos, box, binv, types, diam, mp, nbr, nn)
+            if de <= 0.0 or np.random.random() < np.exp(-beta * de):
+                a_sw += 1
+                energy += de
+                if swap_kind == SWAP_DIAMETERS:
+                    diam[i] = dj
+                    diam[j] = di
+                else:
+                    types[i] = tj
+                    types[j] = ti
+                    si = slot[i]
+                    sj = slot[j]
+                    group[si] = j
+                    group[sj] = i
+                    slot[i] = sj
+                    slot[j] = si
+                _repartition(i, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf)
+                _repartition(j, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf)
+        else:
+            n_tr += 1
+            i = np.random.randint(0, n)
+            r2ref = 0.0
+            for a in range(d):
+                newx[a] = pos[i, a] + delta * (2.0 * np.random.random() - 1.0)
+                x = newx[a] - ref[i, a]
+                r2ref += x * x
+            if r2ref > lim:
+                # the trial position leaves the skin sphere: re-centre i's list first
+                nup += 1
+                if not _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr,
+                                        nn, nnear, ncell, cmem, ccnt, cell_of, cpos):
+                    return 1, move, energy, n_tr - 1, a_tr, n_sw, a_sw, nup
+            ti = types[i]
+            di = diam[i]
+            e_old = 0.0
+            e_new = 0.0
+            x0 = pos[i, 0]
+            x1 = pos[i, 1]
+            x2 = pos[i, 2] if d == 3 else 0.0
+            y0 = newx[0]
+            y1 = newx[1]
+            y2 = newx[2] if d == 3 else 0.0
+            for kk in range(nnear[i]):
+                k = nbr[i, kk]
+                p0 = pos[k, 0]
+                p1 = pos[k, 1]
+                a0 = min_image(x0 - p0, box[0], binv[0])
+                a1 = min_image(x1 - p1, box[1], binv[1])
+                b0 = min_image(y0 - p0, box[0], binv[0])
+                b1 = min_image(y1 - p1, box[1], binv[1])
+                ra = a0 * a0 + a1 * a1
+                rb = b0 * b0 + b1 * b1
+                if d == 3:
+                    p2 = pos[k, 2]
+                    a2 = min_image(x2 - p2, box[2], binv[2])
+                    b2 = min_image(y2 - p2, box[2], binv[2])
+                    ra += a2 * a2
+                    rb += b2 * b2
+                tk = types[k]
+                dk = diam[k]
+                e_old += _v(ra, ti, tk, di, dk, mp)
+                e_new += _v(rb, ti, tk, di, dk, mp)
+            de = e_new - e_old
+            if de <= 0.0 or np.random.random() < np.exp(-beta * de):
+                a_tr += 1
+                energy += de
+                for a in range(d):
+                    pos[i, a] = newx[a]
+    return 0, nmoves, energy, n_tr, a_tr, n_sw, a_sw, nup
+
+
+@njit(cache=True)
+def _needs_rebuild(pos, ref, skin):
+    n, d = pos.shape
+    lim = 0.25 * skin * skin
+    for i in range(n):
+        r2 = 0.0
+        for k in range(d):
+            x = pos[i, k] - ref[i, k]
+            r2 += x * x
+        if r2 > lim:
+            return True
+    return False
+
+
+@njit(cache=True)
+def list_energy(pos, box, types, diam, mp, nbr, nn):
+    """Total energy summed over the full rows (each pair twice, halved): checks the list."""
+    n = pos.shape[0]
+    binv = 1.0 / box
+    e = 0.0
+    for i in range(n):
+        for kk in range(nn[i]):
+            k = nbr[i, kk]
+            e += _v(_d2(pos, i, k, box, binv), types[i], types[k], diam[i], diam[k], mp)
+    return 0.5 * e
+
+
+@njit(cache=True)
+def energy_virial(pos, box, types, diam, mp, skin):
+    """(U, W) of a configuration from scratch (half list + the engine's force kernel)."""
+    start, idx = build_neighbors(pos, box, types, diam, mp, skin)
+    f = np.empty_like(pos)
+    return energy_forces(pos, box, types, diam, mp, start, idx, f)
+
+
+# ---------------------------------------------------------------------------------------
+# Python driver
+# ---------------------------------------------------------------------------------------
+class SwapMC:
+    """Swap Monte Carlo state for one configuration at temperature T.
+
+    Parameters
+    ----------
+    conf : starting configuration (copied)
+    temperature : T (k_B = 1)
+    model : PairModel or name (default conf.model)
+    swap : "diameters" (PSS), "types" (type mixtures) or "none"; default from the model
+    p_swap : fraction of attempted moves that are exchanges (0.2, Ninarello et al. 2017)
+    delta : maximal translational displacement per component
+    seed : base seed; call k of :meth:`run` uses the seed (seed, k)
+    skin : Verlet skin; raised to at least 2.2 sqrt(d) delta so a rebuild always covers a move
+
+    Time is counted in attempted moves; one sweep = N attempts.
+    """
+
+    def __init__(self, conf: Configuration, temperature: float, model: PairModel | str | None = None,
+                 swap: str | None = None, p_swap: float = 0.2, delta: float = 0.1, seed: int = 0,
+                 skin: float = 0.5):
+        model = model if model is not None else conf.model
+        if model is None:
+            raise InputError("SwapMC: no model given and the configuration names none")
+        self.model = get_model(model) if isinstance(model, str) else model
+        self.model.check_configuration(conf)
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise InputError(f"temperature must be positive, got {temperature}")
+        if not 0.0 <= p_swap <= 1.0:
+            raise InputError(f"p_swap must be in [0, 1], got {p_swap}")
+        if not (np.isfinite(delta) and delta > 0):
+            raise InputError(f"delta must be positive, got {delta}")
+        if swap is None:
+            swap = "diameters" if self.model.mode == 1 else "types"
+        kinds = {"none": SWAP_NONE, "diameters": SWAP_DIAMETERS, "types": SWAP_TYPES}
+        if swap not in kinds:
+            raise InputError(f"swap must be one of {', '.join(kinds)}, got {swap!r}")
+        if swap == "diameters" and self.model.mode != 1:
+            raise InputError(f"model {self.model.name} has types, not diameters: use swap='types'")
+        if swap == "types" and self.model.mode != 0:
+            raise InputError(f"model {self.model.name} has diameters, not types: use swap='diameters'")
+        self.swap_kind = kinds[swap]
+        self.conf0 = conf
+        self.n, self.dim = conf.positions.shape
+        self.box = conf.box.copy()
+        self.pos = conf.positions.copy()
+        if self.model.mode == 0:
+            self.types = conf.types.copy()
+            self.diam = np.ones(self.n)
+        else:
+            self.types = np.zeros(self.n, np.int64)
+            self.diam = conf.diameters.copy()
+        self.mp = self.model.kernel_params()
+        self.temperature = float(temperature)
+        self.p_swap = float(p_swap) if self.swap_kind != SWAP_NONE else 0.0
+        self.seed = int(seed)
+        self.calls = 0
+        self._skin0 = float(skin)
+        self.rcut = float(max_cutoff_diam(self.diam, self.mp))
+        if np.any(self.box < 2 * self.rcut):
+            raise InputError(f"box {self.box.tolist()} is smaller than twice the largest cutoff "
+                             f"{self.rcut:.3f} of model {self.model.name}")
+        self._width = 32
+        self._cellcap = 16
+        self._alloc()
+        self.set_delta(delta)
+        self._group_arrays()
+        self.energy = self.full_energy()
+        self.counts = np.zeros(5, np.int64)  # n_trans, acc_trans, n_swap, acc_swap, builds
+        self.attempted = 0
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def _group_arrays(self):
+        t = self.types
+        ntyp = int(t.max()) + 1
+        self.group = np.argsort(t, kind="stable").astype(np.int64)
+        self.slot = np.empty(self.n, np.int64)
+        self.slot[self.group] = np.arange(self.n)
+        self.gcount = np.bincount(t, minlength=ntyp).astype(np.int64)
+        self.gstart = np.concatenate([[0], np.cumsum(self.gcount)[:-1]]).astype(np.int64)
+        if self.swap_kind == SWAP_TYPES and np.count_nonzero(self.gcount) < 2:
+            raise InputError("type exchanges need at least two particle types present")
+
+    def _alloc(self) -> None:
+        n, d = self.n, self.dim
+        self.ref = self.pos.copy()
+        self.nbr = np.zeros((n, self._width), np.int32)
+        self.nn = np.zeros(n, np.int64)
+        self.nnear = np.zeros(n, np.int64)
+        self.cell_of = np.zeros(n, np.int64)
+        self.cpos = np.zeros(n, np.int64)
+        self._cells()
+
+    def _cells(self) -> None:
+        # cells at least rl wide, >= 3 per side; otherwise (small boxes) all pairs: ncell = 0
+        nc = np.floor(self.box / self.rl).astype(np.int64) if hasattr(self, "rl") else np.zeros(self.dim, np.int64)
+        if np.any(nc < 3):
+            nc[:] = 0
+        self.ncell = nc
+        ntot = int(np.prod(nc)) if nc[0] > 0 else 1
+        if nc[0] > 0:
+            per = self.n / ntot
+            self._cellcap = max(self._cellcap, int(2 * per + 16))
+        self.cmem = np.zeros((ntot, self._cellcap), np.int64)
+        self.ccnt = np.zeros(ntot, np.int64)
+
+    def _state(self):
+        return (self.ref, self.nbr, self.nn, self.nnear, self.ncell, self.cmem, self.ccnt,
+                self.cell_of, self.cpos)
+
+    def set_delta(self, delta: float) -> None:
+        delta = float(delta)
+        half = 0.5 * float(np.min(self.box)) / np.sqrt(self.dim)
+        self.delta = min(delta, half)
+        skin = max(self._skin0, 2.2 * np.sqrt(self.dim) * self.delta)
+        if not hasattr(self, "skin") or skin != self.skin:
+            self.skin = skin
+            self.rl = self.rcut + self.skin
+            self._cells()
+            self._force = True
+
+    def set_state(self, pos, diam=None, types=None) -> None:
+        """Replace positions (and diameters/types) from outside (MD, checkpoint)."""
+        self.pos[:] = pos
+        if diam is not None and self.model.mode == 1:
+            self.diam[:] = diam
+        if types is not None and self.model.mode == 0:
+            self.types[:] = types
+            self._group_arrays()
+        self._force = True
+        self.energy = self.full_energy()
+
+    def full_energy(self) -> float:
+        u, _ = energy_virial(self.pos, self.box, self.types, self.diam, self.mp, 0.3)
+        return float(u)
+
+    def energy_virial(self) -> tuple[float, float]:
+        u, w = energy_virial(self.pos, self.box, self.types, self.diam, self.mp, 0.3)
+        return float(u), float(w)
+
+    def pressure(self) -> float:
+        """P = rho T + W / (d V) (virial route) of the current configuration."""
+        _, w = self.energy_virial()
+        vol = float(np.prod(self.box))
+        return self.n * self.temperature / vol + w / (self.dim * vol)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, nmoves: int) -> dict:
+        """Attempt ``nmoves`` moves; returns the acceptance counts of this call."""
+        nmoves = int(nmoves)
+        if nmoves < 0:
+            raise InputError(f"number of moves must be non-negative, got {nmoves}")
+        total = np.zeros(5, np.int64)
+        left = nmoves
+        sub = 0
+        while True:
+            seed = int(np.random.SeedSequence([self.seed, self.calls, sub]).generate_state(1)[0])
+            out = mc_run(self.pos, self.box, self.types, self.diam, self.mp, self._state(), self.skin,
+                         self.rl, 1.0 / self.temperature, self.delta, self.p_swap, left, seed,
+                         self.swap_kind, self.group, self.slot, self.gstart, self.gcount, self.energy,
+                         self._force)
+            status, done = int(out[0]), int(out[1])
+            self.energy = float(out[2])
+            total += np.array(out[3:], dtype=np.int64)
+            left -= done
+            self._force = False
+            if status == 0:
+                break
+            # an array overflowed: grow rows and cells, rebuild from scratch, go on
+            self._width = int(self._width * 1.5) + 8
+            self._cellcap = int(self._cellcap * 1.5) + 8
+            self._alloc()
+            self._force = True
+            sub += 1
+        self.calls += 1
+        self.counts += total
+        self.attempted += nmoves
+        return {"trans": int(total[0]), "trans_acc": int(total[1]), "swap": int(total[2]),
+                "swap_acc": int(total[3]), "list_updates": int(total[4])}
+
+    def sweeps(self, k: float) -> dict:
+        return self.run(int(round(k * self.n)))
+
+    @property
+    def acceptance(self) -> dict:
+        c = self.counts
+        return {"translation": float(c[1] / c[0]) if c[0] else float("nan"),
+                "swap": float(c[3] / c[2]) if c[2] else float("nan")}
+
+    def configuration(self, **meta) -> Configuration:
+        types = self.types.copy() if self.model.mode == 0 else self.conf0.types.copy()
+        diam = self.diam.copy() if self.model.mode == 1 else self.conf0.diameters.copy()
+        return Configuration(self.pos.copy(), self.box.copy(), types, diam, self.model.name,
+                             {**self.conf0.meta, **meta})
+
+
+def tune_delta(mc: SwapMC, target: float = 0.3, rounds: int = 10, sweeps_per_round: float = 5.0) -> float:
+    """Adjust the translational step towards an acceptance ``target`` (equilibration only:
+    changing delta on the fly breaks detailed balance, so production runs keep it fixed)."""
+    for _ in range(rounds):
+        c = mc.sweeps(sweeps_per_round)
+        if c["trans"] == 0:
+            break
+        acc = c["trans_acc"] / c["trans"]
+        # multiplicative update, bounded so one noisy round cannot run away
+        fac = float(np.clip((acc + 0.02) / (target + 0.02), 0.5, 2.0))
+        mc.set_delta(mc.delta * fac)
+    return mc.delta
