@@ -103,7 +103,7 @@ def test_transitions_consistent_with_series(full):
 def test_bisection_replaces_composite_jumps(wells, tmp_path):
     """With a long tau_cg two wells can flip between minimisations (a composite jump, Hamming
     distance 2). Bisection re-runs the same trajectory exactly and inserts the intermediate IS."""
-    kw = dict(tau_cg=100, n_min=60, runs=2)
+    kw = dict(tau_cg=100, n_min=40, runs=2)
     plain = _run(wells, tmp_path / "plain", **kw)
     bis = _run(wells, tmp_path / "bis", bisect=True, **kw)
 
@@ -135,12 +135,12 @@ def _assert_same_library(a, b):
 
 
 def test_resume_gives_same_library(wells, tmp_path):
-    kw = dict(n_min=150, runs=3, checkpoint_every=40)
+    kw = dict(n_min=100, runs=3, checkpoint_every=30)
     ref = _run(wells, tmp_path / "ref", **kw)
-    r1 = _run(wells, tmp_path / "cut", stop_after=170, **kw)   # stops inside run 2
+    r1 = _run(wells, tmp_path / "cut", stop_after=110, **kw)   # stops inside run 2
     assert not r1.complete
     assert json.loads((tmp_path / "cut" / "explore.json").read_text())["status"] == "running"
-    r2 = _run(wells, tmp_path / "cut", stop_after=150, **kw)   # stops exactly at a run's end
+    r2 = _run(wells, tmp_path / "cut", stop_after=90, **kw)    # stops exactly at a run's end
     assert not r2.complete
     r3 = _run(wells, tmp_path / "cut", **kw)
     assert r3.complete and r3.n_is == ref.n_is and r3.n_pairs == ref.n_pairs
@@ -149,7 +149,7 @@ def test_resume_gives_same_library(wells, tmp_path):
     again = _run(wells, tmp_path / "cut", **kw)
     assert again.complete and again.minimisations == r3.minimisations
     with pytest.raises(InputError, match="different parameters"):
-        _run(wells, tmp_path / "cut", n_min=150, runs=3, temperature=0.3)
+        _run(wells, tmp_path / "cut", n_min=100, runs=3, temperature=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +169,7 @@ def small_glass(tmp_path_factory):
     return path
 
 
+@pytest.mark.filterwarnings("ignore:exploration not confined")  # runs of 1.5 time units: MSD still rising
 def test_particle_system_resume_and_cli(small_glass, tmp_path):
     """Exact resume for a particle system (neighbour lists rebuilt at every checkpoint boundary)
     and the CLI on the same glass."""

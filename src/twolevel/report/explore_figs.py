@@ -167,6 +167,10 @@ def explore_figures(explore_dir, fig_dir=None, max_is: int = 400) -> list[Path]:
 
     explore_dir = Path(explore_dir)
     fig_dir = Path(fig_dir) if fig_dir is not None else explore_dir / "figures"
+    from ..errors import InputError
+
+    if not (explore_dir / "explore.json").is_file():
+        raise InputError(f"{explore_dir}: no explore.json (not an exploration directory)")
     info = json.loads((explore_dir / "explore.json").read_text())
     params = ExploreParams(**info["params"])
     lib = read_library(explore_dir)
