@@ -215,19 +215,16 @@ class ExecutionParams(_Section):
         return v
 
 
-class LatticeParams(_Section):
-    """``[lattice]`` (optional): the DPLM route, 000 Sec. III (cooling) and the exact theory (App. A)."""
+def _lattice_config_cls():
+    """The lattice route's own schema (twolevel.lattice.config.LatticeConfig), reused as ``[lattice]``."""
+    try:
+        from ..lattice.config import LatticeConfig
+    except ImportError:  # pragma: no cover - the lattice route is part of the package
+        return dict
+    return LatticeConfig
 
-    enabled: bool = Field(True, description="Run the lattice route.")
-    lattice: Literal["square", "triangular", "cubic"] = Field("square", description="Lattice (000: square, z = 4).")
-    L: int = Field(32, ge=4, description="Linear size (000: L = 100).")
-    phi_v: float = Field(0.01, gt=0, lt=1, description="Void density (000 Sec. III: 1%).")
-    T_I: list[PosFloat] = Field(default_factory=lambda: [0.3], min_length=1, description="Initial (preparation) temperatures of the direct construction; the lattice analogue of T_f (000 Sec. III).")
-    samples: int = Field(2, ge=1, description="Independent samples per T_I.")
-    cooling_rate: float = Field(1e-4, gt=0, description="Cooling rate nu (000 Sec. III: 1e-4 ... 1e-6).")
-    T_end: float = Field(0.002, gt=0, description="Final temperature of the cooling.")
-    g: Literal["uniform", "linear", "uniform_delta", "fermi_gauss"] = Field("uniform", description="Family of the interaction distribution g(V) (000 Eqs. (12)-(15)).")
-    g_params: dict[str, float] = Field(default_factory=dict, description="Parameters of the g(V) family (e.g. V0, dV, G0, sigma_V).")
+
+LatticeParams = _lattice_config_cls()
 
 
 class HarmonicParams(_Section):
@@ -313,7 +310,7 @@ class StudyConfig(_Section):
     stats: StatsParams = Field(default_factory=StatsParams)
     report: ReportParams = Field(default_factory=ReportParams)
     execution: ExecutionParams = Field(default_factory=ExecutionParams)
-    lattice: LatticeParams | None = None
+    lattice: LatticeParams | None = Field(None, description="The lattice route (DPLM, 000): the tables of a `twolevel lattice cool` config ([lattice.lattice], [lattice.g], [lattice.start], [lattice.cooling], [lattice.measure], [lattice.run]); run.output is ignored (RUN/lattice/).")  # type: ignore[valid-type]
     harmonic: HarmonicParams | None = None
 
     @model_validator(mode="after")
@@ -323,6 +320,14 @@ class StudyConfig(_Section):
             if m.label in seen:
                 raise ValueError(f"models[{i}].name: {m.label!r} already used by models[{seen[m.label]}] (give each entry a unique name)")
             seen[m.label] = i
+        lat = self.lattice
+        if lat is not None and not isinstance(lat, dict) and lat.cooling.T_end >= lat.start.T_I:
+            raise ValueError(f"lattice.cooling.T_end: must be below lattice.start.T_I = {lat.start.T_I} (got {lat.cooling.T_end})")
+        if lat is not None and not isinstance(lat, dict):
+            try:
+                lat.make_g()
+            except InputError as exc:
+                raise ValueError(f"lattice.g: {exc}") from None
         ex = self.execution
         if ex.scheduler is not None and ex.dask_local is not None:
             raise ValueError("execution: give either scheduler or dask_local, not both")
@@ -545,7 +550,7 @@ def _to_toml(data: dict) -> str:
 
 
 def _is_section(key: str, v: dict) -> bool:
-    return key in ("prepare", "explore", "paths", "quantum", "stats", "report", "execution", "lattice", "harmonic")
+    return isinstance(v, dict)
 
 
 # --------------------------------------------------------------------------- docs
@@ -595,7 +600,6 @@ def render_markdown() -> str:
         ("stats", StatsParams, "[stats]"),
         ("report", ReportParams, "[report]"),
         ("execution", ExecutionParams, "[execution]"),
-        ("lattice", LatticeParams, "[lattice] (optional)"),
         ("harmonic", HarmonicParams, "[harmonic] (optional)"),
     ]
     out = []
@@ -612,6 +616,20 @@ def render_markdown() -> str:
             out.append(f"| `{name}` | {typ} | {_default_repr(f)} | {_bounds(f)} | {desc} |")
         if cls is ModelSpec:
             out.append("| `prepare`, `explore`, `paths`, `quantum` | table | none | | Per-model overrides of the study-wide stage tables (same keys). |")
+        out.append("")
+    lat = _lattice_config_cls()
+    if lat is not dict:
+        out.append("### `[lattice]` (optional)\n")
+        out.append("The lattice route (DPLM, 000_ac86d19d448073de.txt): the same tables as a `twolevel lattice cool` "
+                   "config, one level down (`[lattice.cooling]` here is `[cooling]` there). Run once per study into "
+                   "`RUN/lattice/` with the seed derived from the study seed; `run.output` and `run.progress` are ignored.\n")
+        out.append("| key | type | default | constraint |")
+        out.append("| --- | --- | --- | --- |")
+        for sec, f0 in lat.model_fields.items():
+            sub = f0.annotation
+            for name, f in getattr(sub, "model_fields", {}).items():
+                typ = _type_name(f.annotation).replace("|", "\\|")
+                out.append(f"| `{sec}.{name}` | {typ} | {_default_repr(f)} | {_bounds(f)} |")
         out.append("")
     out.append("Model-dependent defaults (used where a key above says *per model*):\n")
     out.append("| model | explore.temperature | explore.dt | prepare.dt | units |")

@@ -330,6 +330,21 @@ def report_stage(a: dict) -> dict:
     return {"artefacts": _files(Path(a["out_dir"])), "info": {"index": str(index)}}
 
 
+def lattice_stage(a: dict) -> dict:
+    """lattice: DPLM cooling runs and exact theory (twolevel.lattice.runner.run_cooling), RUN/lattice/."""
+    from ..lattice.config import LatticeConfig
+    from ..lattice.runner import run_cooling
+
+    raw = dict(a["config"]["lattice"])
+    raw["run"] = dict(raw.get("run", {}), seed=int(a["seed"] % 2**31), output=a["out_dir"], progress=False)
+    cfg = LatticeConfig.model_validate(raw)
+    res = run_cooling(cfg, a["out_dir"])
+    r = res.get("results", {}) if isinstance(res, dict) else {}
+    ff = r.get("fit_fluctuation", {}) if isinstance(r.get("fit_fluctuation"), dict) else {}
+    return {"artefacts": _files(Path(a["out_dir"])),
+            "info": {k: ff[k] for k in ("c1", "c3") if isinstance(ff.get(k), (int, float))}}
+
+
 def default_stages() -> list[Stage]:
     """The landscape route: prepare -> explore -> paths -> quantum per sample, then stats -> report."""
     here = __name__
@@ -347,6 +362,9 @@ def default_stages() -> list[Stage]:
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
         Stage("report", f"{here}:report_stage", ("index.html", "summary.json"), requires=("stats",), scope="study",
               enabled=lambda cfg: cfg.report.enabled, description="HTML report"),
+        Stage("lattice", f"{here}:lattice_stage", ("results.json", "summary.parquet"), scope="study",
+              enabled=lambda cfg: cfg.lattice is not None,
+              description="lattice route: DPLM cooling, C_v, c1, c3 against the exact theory (000)"),
     ]
 
 

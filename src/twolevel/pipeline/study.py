@@ -339,6 +339,8 @@ class Study:
             tasks.append(t)
             by_key[key] = t
             prev_study[st.name] = t
+        # study tasks that need nothing (the lattice route) go first: they start while the samples run
+        tasks = [t for t in tasks if t.sample is None and not t.deps] + [t for t in tasks if t.sample is not None or t.deps]
         if check:
             for t in tasks:  # topological order by construction
                 up_todo = [d for d in t.deps if by_key[d].status != "reused"]
@@ -520,6 +522,7 @@ class Study:
             "samples": per,
             "results": report_summary if report_summary is not None else stats,
             "report": "report/index.html" if (self.run_dir / "report" / "index.html").exists() else None,
+            "lattice": read_json(self.run_dir / "lattice" / "results.json"),
             "last_run": result.run_id,
         }
         write_json(self.run_dir / "summary.json", summary)
