@@ -82,6 +82,7 @@ def cool(model: DPLM, T_I: float, opts: CoolingOptions, progress=None) -> Coolin
     map_left = 0
     map_T = None
     t_wall = time.perf_counter()
+    t_cpu = time.process_time()
     ev0 = model.events
     for i in range(nst):
         Thi, Tlo = edges[i], edges[i + 1]
@@ -156,7 +157,9 @@ def cool(model: DPLM, T_I: float, opts: CoolingOptions, progress=None) -> Coolin
                      "classes": classify_voids(w, model.slot_dE(), model.void_site, model.geom.nbr, model.T)})
     steps = {**cols, **icols}
     wall = time.perf_counter() - t_wall
+    cpu = time.process_time() - t_cpu
     meta = {"events": int(model.events - ev0), "wall_s": wall, "events_per_s": (model.events - ev0) / max(wall, 1e-9),
+            "cpu_s": cpu, "events_per_cpu_s": (model.events - ev0) / max(cpu, 1e-9),
             "E_exact_end": model.energy_exact(), "E_running_end": model.E, "N": model.N, "nv": model.nv,
             "steps": nst}
     return CoolingRun(steps, {k: np.array(v) for k, v in Dwin.items()}, maps, meta)
@@ -173,6 +176,7 @@ def run_fixed(model: DPLM, T: float, duration: float | None = None, events: int 
     ev_per = None if events is None else max(1, events // chunks)
     p0 = model.pdisp.copy()
     wall0 = time.perf_counter()
+    cpu0 = time.process_time()
     ev0 = model.events
     for c in range(chunks):
         t0 = model.t
@@ -199,4 +203,6 @@ def run_fixed(model: DPLM, T: float, duration: float | None = None, events: int 
     out["D_total"] = _msd(model, p0) / (2 * model.geom.dim * tot) if tot > 0 else np.nan
     out["events_per_s"] = (model.events - ev0) / max(wall, 1e-9)
     out["wall_s"] = wall
+    out["cpu_s"] = time.process_time() - cpu0
+    out["events_per_cpu_s"] = (model.events - ev0) / max(out["cpu_s"], 1e-9)
     return out
