@@ -29,7 +29,7 @@ landscapes, :mod:`twolevel.landscapes`).
 
 Artefacts in ``out_dir`` (the ``explore/`` directory of a sample)::
 
-    is_configs.h5               one dataset /is/<is_id> per IS (+ /meta: box, types, diameters, model)
+    is_configs.h5               one dataset /configs/<is_id> per IS (+ /box, /types, /diameters, attr model)
     series.parquet              every minimisation: run, step, kind, is_id, energy, max_force, msd, ...
     inherent_structures.parquet is_id, energy, e_per_particle, first_seen(_time), first_run, visits, ...
     transitions.parquet         is_a -> is_b, count, first_time
@@ -469,6 +469,9 @@ def _write_parquet(path: Path, df) -> None:
         df.to_parquet(tmp, index=False)
 
 
+_IS_GROUP = "configs"  # is_configs.h5: /configs/<is_id>
+
+
 def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> int:
     """Append IS n_written.. to is_configs.h5 (copy + append + atomic rename)."""
     import h5py
@@ -484,14 +487,14 @@ def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> in
             mode = "w"
             n_written = 0
         with h5py.File(tmp, mode) as f:
-            if "meta" not in f:
-                g = f.create_group("meta")
+            if "n_particles" not in f.attrs:
+                # system description at the root (box, types, diameters datasets; model attribute)
                 for k, v in meta.items():
                     if isinstance(v, np.ndarray):
-                        g.create_dataset(k, data=v)
+                        f.create_dataset(k, data=v)
                     elif v is not None:
-                        g.attrs[k] = v
-            grp = f.require_group("is")
+                        f.attrs[k] = v
+            grp = f.require_group(_IS_GROUP)
             for k in range(n_written, n):
                 name = str(k)
                 if name in grp:  # stale entry from an interrupted run: replace
@@ -511,7 +514,7 @@ def read_is(out_dir, is_id: int) -> np.ndarray:
     if not path.is_file():
         raise InputError(f"{path}: no such file (run the exploration first)")
     with h5py.File(path, "r") as f:
-        key = f"is/{int(is_id)}"
+        key = f"{_IS_GROUP}/{int(is_id)}"
         if key not in f:
             raise InputError(f"{path}: no inherent structure {is_id}")
         return f[key][()]
@@ -526,13 +529,12 @@ def is_configuration(out_dir, is_id: int):
     path = Path(out_dir) / "is_configs.h5"
     x = read_is(out_dir, is_id)
     with h5py.File(path, "r") as f:
-        if "meta" not in f or "box" not in f["meta"]:
-            raise InputError(f"{path}: not a particle-system exploration (no /meta/box)")
-        g = f["meta"]
-        model = g.attrs.get("model")
+        if "box" not in f:
+            raise InputError(f"{path}: not a particle-system exploration (no /box)")
+        model = f.attrs.get("model")
         model = model.decode() if isinstance(model, bytes) else model
-        return Configuration(x.reshape(-1, g["box"].shape[0]), g["box"][()], g["types"][()],
-                             g["diameters"][()], model, {"is_id": int(is_id), "source": str(path)})
+        return Configuration(x.reshape(-1, f["box"].shape[0]), f["box"][()], f["types"][()],
+                             f["diameters"][()], model, {"is_id": int(is_id), "source": str(path)})
 
 
 def _read_table(out_dir, name):
@@ -665,7 +667,7 @@ class _Explorer:
                 self.series[c] = df[c].tolist()
             with h5py.File(self.out / "is_configs.h5", "r") as f:
                 for k in range(n_is):
-                    ds = f[f"is/{k}"]
+                    ds = f[f"{_IS_GROUP}/{k}"]
                     self.lib.add(ds[()], float(ds.attrs["energy"]), float(ds.attrs["max_force"]))
         except Exception as exc:  # noqa: BLE001
             raise InputError(f"{self.out}: resume state inconsistent with the stored library ({exc}); "

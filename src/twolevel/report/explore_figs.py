@@ -187,9 +187,9 @@ def explore_figures(explore_dir, fig_dir=None, max_is: int = 400) -> list[Path]:
     keep = np.sort(keep)
     remap = {int(k): i for i, k in enumerate(keep)}
     with h5py.File(explore_dir / "is_configs.h5", "r") as f:
-        configs = [f[f"is/{int(k)}"][()] for k in keep]
-        box = f["meta/box"][()] if "meta" in f and "box" in f["meta"] else None
-        dim = int(f["meta"].attrs.get("dim", 1)) if "meta" in f else 1
+        configs = [f[f"configs/{int(k)}"][()] for k in keep]
+        box = f["box"][()] if "box" in f else None
+        dim = int(f.attrs.get("dim", 1))
     dm = distance_matrix(configs, box, dim)
     trs = [(remap[a], remap[b], c) for a, b, c in tr[["is_a", "is_b", "count"]].itertuples(index=False)
            if a in remap and b in remap]
