@@ -484,12 +484,15 @@ class DaskExecutor(Executor):
 
     @property
     def slots(self) -> int:
-        # refresh: workers may join or leave an external cluster
-        try:
-            n = sum(self.client.nthreads().values())
-        except Exception:  # pragma: no cover
-            n = self.workers
-        self.workers = max(1, n)
+        # refresh (at most every 5 s): workers may join or leave an external cluster
+        now = time.monotonic()
+        if now - getattr(self, "_slots_t", 0.0) > 5.0:
+            self._slots_t = now
+            try:
+                n = sum(self.client.nthreads().values())
+            except Exception:  # pragma: no cover
+                n = self.workers
+            self.workers = max(1, n)
         return self.workers
 
     def _submit(self, fn, payload, key):

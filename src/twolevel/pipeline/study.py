@@ -459,7 +459,8 @@ class Study:
             if kind == "done":
                 v = res.value or {}
                 result.ran.append(task.key)
-                log("ran", task.key, stage=stage, attempts=res.attempts, wall=round(res.wall, 3), host=res.host,
+                log("ran", task.key, stage=stage, attempts=res.attempts, wall=round(res.wall, 3),
+                    stage_wall=round(float(v.get("stage_wall", 0.0)), 3), host=res.host,
                     pid=res.pid, info=v.get("info"), discarded=v.get("discarded"))
             elif kind == "failed":
                 result.failed.append({"task": task.key, "error": res.error, "attempts": res.attempts})
