@@ -677,3 +677,80 @@ def tune_delta(mc: SwapMC, target: float = 0.3, rounds: int = 10, sweeps_per_rou
         fac = float(np.clip((acc + 0.02) / (target + 0.02), 0.5, 2.0))
         mc.set_delta(mc.delta * fac)
     return mc.delta
+
+
+class HybridSwapMD:
+    """Hybrid swap MC / MD for type mixtures (002_b660eabf4d6c7be7.txt Sec. II C).
+
+    Blocks of ``md_steps`` MD steps (default 10, dt = 0.005) alternate with
+    ``swap_factor`` N attempted exchanges of the types of two particles of different types
+    (default 1.75 N). The MD part is Langevin (BAOAB, friction ``gamma``): it samples the
+    canonical ensemble, as the exchanges do, so the alternation keeps the Boltzmann
+    distribution (002 used a Nosé-Hoover thermostat; any canonical thermostat will do).
+    Exchanges keep the velocities (equal masses). Time is MD time: blocks x md_steps x dt.
+    """
+
+    def __init__(self, conf: Configuration, temperature: float, model: PairModel | str | None = None,
+                 dt: float = 0.005, md_steps: int = 10, swap_factor: float = 1.75, gamma: float = 1.0,
+                 seed: int = 0, skin: float = 0.5, velocities: np.ndarray | None = None):
+        from .system import maxwell_boltzmann
+
+        self.mc = SwapMC(conf, temperature, model=model, swap="types", p_swap=1.0, delta=0.01,
+                         seed=seed, skin=skin)
+        if dt <= 0 or md_steps < 1 or swap_factor < 0 or gamma <= 0:
+            raise InputError("hybrid swap MD needs dt > 0, md_steps >= 1, swap_factor >= 0, gamma > 0")
+        self.dt = float(dt)
+        self.md_steps = int(md_steps)
+        self.n_swaps = int(round(swap_factor * self.mc.n))
+        self.gamma = float(gamma)
+        self.seed = int(seed)
+        self.blocks = 0
+        self.md_skin = 0.3
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7]))
+        self.vel = (maxwell_boltzmann(self.mc.n, self.mc.dim, temperature, rng) if velocities is None
+                    else np.array(velocities, dtype=np.float64))
+        self._md_list = None
+
+    @property
+    def pos(self):
+        return self.mc.pos
+
+    @property
+    def time(self) -> float:
+        return self.blocks * self.md_steps * self.dt
+
+    def run_blocks(self, nblocks: int) -> dict:
+        from .md import LANGEVIN, md_loop
+
+        mc = self.mc
+        acc = 0
+        att = 0
+        for _ in range(int(nblocks)):
+            if self._md_list is None:
+                start, idx = build_neighbors(mc.pos, mc.box, mc.types, mc.diam, mc.mp, self.md_skin)
+                self._md_list = (start, idx, mc.pos.copy())
+            start, idx, ref = self._md_list
+            seed = int(np.random.SeedSequence([self.seed, 11, self.blocks]).generate_state(1)[0])
+            start, idx, samples, _, _ = md_loop(
+                mc.pos, self.vel, mc.box, mc.types, mc.diam, mc.mp, start, idx, ref, self.md_skin,
+                self.dt, self.md_steps, LANGEVIN, mc.temperature, 0.1, self.gamma, seed,
+                float(mc.dim * mc.n), self.md_steps)
+            self._md_list = (start, idx, ref)
+            mc.energy = float(samples[-1, 0])
+            if self.n_swaps:
+                c = mc.run(self.n_swaps)
+                att += c["swap"]
+                acc += c["swap_acc"]
+                if c["swap_acc"]:
+                    self._md_list = None     # types changed: the MD list cutoffs with them
+            self.blocks += 1
+        if not np.all(np.isfinite(mc.pos)):
+            from ..errors import PhysicsError
+            raise PhysicsError("hybrid swap MD blew up: positions are no longer finite")
+        return {"swap": att, "swap_acc": acc}
+
+    def run_time(self, t: float) -> dict:
+        return self.run_blocks(int(np.ceil(t / (self.md_steps * self.dt) - 1e-9)))
+
+    def configuration(self, **meta) -> Configuration:
+        return self.mc.configuration(**meta)

@@ -1,0 +1,184 @@
+"""Structural relaxation: self-intermediate scattering function F_s(k, t) and tau_alpha.
+
+    F_s(k, t) = < (1/N) sum_j exp(i k . [r_j(t) - r_j(0)]) >
+
+averaged over the directions of k analytically: sin(k r)/(k r) in 3D, J_0(k r) in 2D.
+tau_alpha is where F_s first crosses 1/e: 001_1b8b0be289dbb4b8.txt ("F_s(k = 7.0,
+tau_alpha) = e^-1", PSS) and 002_b660eabf4d6c7be7.txt Sec. II C ("F_s(q = 7.2, t = tau_alpha)
+= 1/e", TLJ). Displacements use unwrapped positions (the MC kernel and the MD loop
+never wrap).
+
+Dynamics measured here: swap Monte Carlo (time in sweeps = N attempted moves),
+translational-only Monte Carlo, hybrid swap MC/MD and plain MD (time in reduced MD
+units, Langevin thermostat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import j0
+
+from .config import Configuration
+from .errors import InputError
+
+#: wave vector of the structure-factor peak used for tau_alpha, per model
+K_ALPHA = {"pss": 7.0, "tlj": 7.2, "ka2": 7.2, "ka": 7.25, "ka-ts": 7.25}
+#: MD time step per model (PSS: Ninarello et al. 2017 use 0.01; TLJ 002 Sec. II C: 0.005)
+MD_DT = {"pss": 0.01, "tlj": 0.005, "ka2": 0.005, "ka": 0.005, "ka-ts": 0.005}
+
+
+def k_alpha(model: str) -> float:
+    return K_ALPHA.get(str(model).lower(), 7.0)
+
+
+def fs_self(disp: np.ndarray, k: float) -> float:
+    """F_s(k) of one displacement field (N, d), isotropically averaged over k directions."""
+    disp = np.asarray(disp, dtype=float)
+    r = np.sqrt(np.sum(disp * disp, axis=1))
+    kr = k * r
+    if disp.shape[1] == 3:
+        return float(np.mean(np.sinc(kr / np.pi)))     # sin(kr)/(kr)
+    if disp.shape[1] == 2:
+        return float(np.mean(j0(kr)))
+    return float(np.mean(np.cos(kr)))
+
+
+def crossing_time(t: np.ndarray, f: np.ndarray, level: float = np.exp(-1.0)) -> float | None:
+    """First time where f drops below ``level``, interpolated linearly in log t; None if never."""
+    t = np.asarray(t, dtype=float)
+    f = np.asarray(f, dtype=float)
+    below = np.nonzero(f < level)[0]
+    if below.size == 0:
+        return None
+    m = int(below[0])
+    if m == 0:
+        return float(t[0])
+    t0, t1, f0, f1 = t[m - 1], t[m], f[m - 1], f[m]
+    if t0 <= 0:
+        return float(t0 + (f0 - level) / (f0 - f1) * (t1 - t0))
+    w = (f0 - level) / (f0 - f1)
+    return float(np.exp(np.log(t0) + w * (np.log(t1) - np.log(t0))))
+
+
+def log_times(t_max: float, t_min: float, per_decade: int = 8) -> np.ndarray:
+    """Increasing, roughly log-spaced times in (0, t_max]."""
+    if t_max <= 0 or t_min <= 0:
+        raise InputError("time window must be positive")
+    n = max(2, int(np.ceil(per_decade * np.log10(max(t_max / t_min, 1.0 + 1e-9)))) + 1)
+    return np.unique(np.geomspace(t_min, t_max, n))
+
+
+@dataclass
+class Relaxation:
+    """F_s(k, t) of one dynamics at one temperature, and tau_alpha (None: not reached)."""
+
+    dynamics: str
+    temperature: float
+    k: float
+    times: np.ndarray
+    fs: np.ndarray
+    tau_alpha: float | None
+    time_unit: str
+    meta: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"dynamics": self.dynamics, "temperature": self.temperature, "k": self.k,
+                "times": self.times.tolist(), "fs": self.fs.tolist(), "tau_alpha": self.tau_alpha,
+                "time_unit": self.time_unit, **self.meta}
+
+
+def _measure(advance, positions, times, k, origins: int) -> np.ndarray:
+    """Average F_s over ``origins`` successive time origins; ``advance(dt)`` moves time on."""
+    out = np.zeros(len(times))
+    for _ in range(origins):
+        x0 = positions().copy()
+        now = 0.0
+        for m, t in enumerate(times):
+            advance(t - now)
+            now = t
+            out[m] += fs_self(positions() - x0, k)
+    return out / origins
+
+
+def relax_mc(conf: Configuration, temperature: float, *, swap: bool = True, t_max: float = 100.0,
+             k: float | None = None, p_swap: float = 0.2, delta: float | None = None, seed: int = 0,
+             equilibrate: float = 0.0, origins: int = 1, per_decade: int = 8) -> Relaxation:
+    """F_s(k, t) under (swap) Monte Carlo; times in sweeps. ``equilibrate`` sweeps first
+    (with step-size tuning, which stops before the measurement)."""
+    from .engine.swap import SwapMC, tune_delta
+
+    k = k_alpha(conf.model) if k is None else float(k)
+    mc = SwapMC(conf, temperature, swap=None if swap else "none", p_swap=p_swap,
+                delta=0.1 if delta is None else delta, seed=seed)
+    if delta is None:
+        tune_delta(mc, 0.3, rounds=8, sweeps_per_round=2)
+    if equilibrate > 0:
+        mc.sweeps(equilibrate)
+    times = log_times(t_max, 1.0, per_decade)
+    fs = _measure(lambda dt: mc.run(int(round(dt * mc.n))), lambda: mc.pos, times, k, origins)
+    return Relaxation("swap MC" if swap else "MC", float(temperature), k, times, fs,
+                      crossing_time(times, fs), "sweeps",
+                      {"acceptance": mc.acceptance, "delta": mc.delta, "energy": mc.energy / mc.n,
+                       "final": mc.configuration()})
+
+
+def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k: float | None = None,
+             dt: float | None = None, gamma: float = 0.1, seed: int = 0, equilibrate: float = 0.0,
+             origins: int = 1, per_decade: int = 8) -> Relaxation:
+    """F_s(k, t) under plain MD (Langevin BAOAB with weak friction gamma, which leaves the
+    structural relaxation of a dense liquid essentially Newtonian); times in MD units."""
+    from .engine import ParticleSystem, maxwell_boltzmann
+
+    k = k_alpha(conf.model) if k is None else float(k)
+    dt = MD_DT.get(str(conf.model).lower(), 0.005) if dt is None else float(dt)
+    ps = ParticleSystem(conf)
+    pos = conf.positions.copy()
+    vel = maxwell_boltzmann(conf.n, conf.dim, temperature, np.random.default_rng(seed))
+    calls = [0]
+
+    def advance(t):
+        nsteps = int(round(t / dt))
+        if nsteps > 0:
+            calls[0] += 1
+            ps.run_md(pos, vel, nsteps, dt, thermostat="langevin", temperature=temperature,
+                      gamma=gamma, seed=seed * 1000003 + calls[0])
+
+    if equilibrate > 0:
+        advance(equilibrate)
+    times = log_times(t_max, max(dt, 0.05), per_decade)
+    times = np.unique(np.maximum(np.round(times / dt), 1) * dt)
+    fs = _measure(advance, lambda: pos, times, k, origins)
+    return Relaxation("MD", float(temperature), k, times, fs, crossing_time(times, fs), "MD time",
+                      {"dt": dt, "gamma": gamma, "final": ps.configuration(pos)})
+
+
+def relax_hybrid(conf: Configuration, temperature: float, *, t_max: float = 100.0, k: float | None = None,
+                 seed: int = 0, equilibrate: float = 0.0, origins: int = 1, per_decade: int = 8,
+                 **hybrid) -> Relaxation:
+    """F_s(k, t) under hybrid swap MC / MD (002 Sec. II C); times in MD units."""
+    from .engine.swap import HybridSwapMD
+
+    k = k_alpha(conf.model) if k is None else float(k)
+    h = HybridSwapMD(conf, temperature, seed=seed, **hybrid)
+    if equilibrate > 0:
+        h.run_time(equilibrate)
+    tb = h.md_steps * h.dt
+    times = log_times(t_max, tb, per_decade)
+    times = np.unique(np.maximum(np.round(times / tb), 1) * tb)
+    fs = _measure(lambda t: h.run_blocks(int(round(t / tb))), lambda: h.pos, times, k, origins)
+    return Relaxation("swap MC/MD", float(temperature), k, times, fs, crossing_time(times, fs), "MD time",
+                      {"acceptance": h.mc.acceptance, "final": h.configuration()})
+
+
+def angell_data(relaxations: list[Relaxation], tau_onset: float | None = None) -> dict:
+    """Group tau_alpha by dynamics for an Angell plot: {dynamics: (T array, tau array)}."""
+    out: dict[str, tuple[list, list]] = {}
+    for r in relaxations:
+        if r.tau_alpha is None:
+            continue
+        ts, taus = out.setdefault(r.dynamics, ([], []))
+        ts.append(r.temperature)
+        taus.append(r.tau_alpha / (tau_onset or 1.0))
+    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}
