@@ -40,6 +40,7 @@ def fig_cv(summary, results, T_I, path, label=None):
     ax[1].set_xlabel("T^2")
     ax[1].set_ylabel("C_v / T")
     ax[1].set_xlim(0, (results["fit_window"][1] * 1.5) ** 2)
+    ax[1].ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
     ax[1].set_ylim(0, None)
     ax[0].legend(fontsize=7)
     ax[1].legend(fontsize=7)
