@@ -1,0 +1,96 @@
+"""Figures of the prepare stage: energy during equilibration, F_s(k, t), Angell plot.
+
+Each function takes data and a path, writes the figure (matplotlib, Agg) and returns the path.
+The Angell plot follows 002_b660eabf4d6c7be7.txt Fig. 1: tau_alpha against 1/T for plain
+and swap dynamics, with the onset and mode-coupling temperatures marked.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path) -> Path:
+    from ..io.atomic import atomic_path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def energy_trace(t, energy, path: str | os.PathLike, tau_alpha: float | None = None, unit: str = "sweeps",
+                 title: str | None = None) -> Path:
+    """Potential energy per particle against time during equilibration; the second half of the
+    run (the window of the stationarity test) is shaded."""
+    plt = _plt()
+    t = np.asarray(t, float)
+    e = np.asarray(energy, float)
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    ax.plot(t, e, lw=0.8)
+    if len(t):
+        ax.axvspan(0.5 * t[-1], t[-1], color="0.9", zorder=0, label="stationarity window")
+    ax.set_xlabel(f"time ({unit})" + (f"   [tau_alpha = {tau_alpha:.3g}]" if tau_alpha else ""))
+    ax.set_ylabel("U / N")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def fs_curves(relaxations, path: str | os.PathLike) -> Path:
+    """F_s(k, t) for each relaxation (swap and plain dynamics, several T); 1/e marked."""
+    plt = _plt()
+    dyn = sorted({r.dynamics for r in relaxations})
+    fig, axes = plt.subplots(1, len(dyn), figsize=(5 * len(dyn), 3.6), squeeze=False)
+    for ax, d in zip(axes[0], dyn):
+        rs = sorted((r for r in relaxations if r.dynamics == d), key=lambda r: -r.temperature)
+        cmap = plt.get_cmap("viridis")
+        for m, r in enumerate(rs):
+            ax.semilogx(r.times, r.fs, "-o", ms=2.5, color=cmap(m / max(1, len(rs) - 1)),
+                        label=f"T = {r.temperature:g}")
+        ax.axhline(np.exp(-1), color="0.5", ls=":", lw=0.8)
+        ax.set_xlabel(f"t ({rs[0].time_unit})")
+        ax.set_ylabel(f"F_s(k = {rs[0].k:g}, t)")
+        ax.set_title(d)
+        ax.set_ylim(-0.05, 1.05)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def angell(relaxations, path: str | os.PathLike, reference_temperatures: dict | None = None,
+           tau_onset: float | None = None) -> Path:
+    """log10 tau_alpha against 1/T for each dynamics (002 Fig. 1); onset and mode-coupling
+    temperatures as dashed lines. Taus in each dynamics' own unit unless ``tau_onset`` scales them."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    dyn = sorted({r.dynamics for r in relaxations})
+    for d in dyn:
+        rs = sorted((r for r in relaxations if r.dynamics == d and r.tau_alpha), key=lambda r: r.temperature)
+        if not rs:
+            continue
+        inv = np.array([1.0 / r.temperature for r in rs])
+        tau = np.array([r.tau_alpha for r in rs]) / (tau_onset or 1.0)
+        ax.semilogy(inv, tau, "o-", label=f"{d} ({rs[0].time_unit})")
+    for name, style in (("onset", "--"), ("mode_coupling", "-.")):
+        if reference_temperatures and name in reference_temperatures:
+            ax.axvline(1.0 / reference_temperatures[name], color="0.5", ls=style, lw=0.8,
+                       label=f"T_{name[:5]} = {reference_temperatures[name]:g}")
+    ax.set_xlabel("1 / T")
+    ax.set_ylabel("tau_alpha" + (" / tau_o" if tau_onset else ""))
+    ax.legend(fontsize=7)
+    return _save(fig, path)
