@@ -28,9 +28,11 @@ def _root() -> None:
 
 
 # Command modules: each one does `from . import app` and decorates its commands.
+from . import prepare_cmd  # noqa: E402,F401
 from . import lattice_cmd  # noqa: E402,F401
 from . import explore_cmd  # noqa: E402,F401
 from . import quantum_cmd  # noqa: E402,F401
+from . import paths_cmd  # noqa: E402,F401
 from . import run_cmd  # noqa: E402,F401
 from . import vibrations_cmd  # noqa: E402,F401
 # (command modules are imported here as they land)
