@@ -1,0 +1,123 @@
+"""The prepare stage: files, verdict, resumption, quench, warnings; F_s and tau_alpha helpers."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy.special import j0
+
+from twolevel import io as tio
+from twolevel.dynamics import crossing_time, fs_self
+from twolevel.engine import ParticleSystem
+from twolevel.errors import InputError
+from twolevel.prepare import (FILES, block_mean_error, prepare_sample, prepare_samples, sample_dir,
+                              sample_seed, stationarity)
+
+FAST = dict(n_tau=6.0, min_segment=20.0, tune_sweeps=20)
+
+
+def test_fs_and_tau_helpers():
+    # isotropic average of exp(i k.r): sin(kr)/(kr) in 3D, J0(kr) in 2D
+    rng = np.random.default_rng(0)
+    r = rng.uniform(0, 1, 50)
+    u = rng.normal(size=(50, 3))
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    assert fs_self(u * r[:, None], 7.0) == pytest.approx(np.mean(np.sin(7 * r) / (7 * r)), rel=1e-12)
+    assert fs_self(u[:, :2] / np.linalg.norm(u[:, :2], axis=1)[:, None] * r[:, None], 7.0) == pytest.approx(
+        np.mean(j0(7 * r)), rel=1e-12)
+    # the 1/e crossing of an exponential on a log grid is its time constant
+    t = np.geomspace(0.1, 1000, 200)
+    assert crossing_time(t, np.exp(-t / 37.0)) == pytest.approx(37.0, rel=1e-3)
+    assert crossing_time(t, np.full_like(t, 0.9)) is None
+
+
+def test_block_statistics():
+    rng = np.random.default_rng(1)
+    t = np.arange(100000.0)
+    x = rng.normal(size=t.size)
+    m, s, nb = block_mean_error(t, x, 1000.0)
+    assert nb == 100 and abs(m) < 4 * 0.00316 and s == pytest.approx(1 / np.sqrt(t.size), rel=0.25)
+    assert stationarity(t, x, 0.0, 1000.0)["z"] < 4
+    assert stationarity(t, x + 1e-4 * t, 0.0, 1000.0)["z"] > 10        # a drifting energy fails
+
+
+def test_prepare_sample_files_verdict_and_noop(tmp_path):
+    out = tmp_path / "prep"
+    with pytest.warns(UserWarning, match="onset"):
+        meta = prepare_sample(out, "pss", 128, 0.3, 5, **FAST)
+    for f in FILES:
+        assert (out / f).exists()
+    assert not (out / "checkpoint.npz").exists()
+    stored = json.loads((out / "prepare.json").read_text())
+    assert stored["equilibrated"] is True and meta["equilibrated"] is True
+    assert stored["run_tau"] >= 6.0 and stored["drift_z"] <= 3.0
+    assert stored["tau_alpha"] > 0 and stored["time_unit"] == "sweeps"
+    assert 0.1 < stored["acceptance_translation"] < 0.6 and stored["acceptance_swap"] > 0.05
+    for key in ("model", "N", "T_f", "seed", "attempted_moves", "quench"):
+        assert key in stored
+    eq = tio.read(out / "equilibrium.h5")
+    glass = tio.read(out / "glass.h5")
+    assert eq.n == glass.n == 128 and eq.meta["T_f"] == 0.3
+    assert np.array_equal(np.sort(eq.diameters), np.sort(glass.diameters))
+    # the MD quench lands at the exploration temperature's energy, far below the liquid's
+    assert stored["quench"]["energy_per_particle"] < stored["energy_per_particle"]
+    mtime = (out / "glass.h5").stat().st_mtime_ns
+    assert prepare_sample(out, "pss", 128, 0.3, 5, **FAST)["tau_alpha"] == stored["tau_alpha"]
+    assert (out / "glass.h5").stat().st_mtime_ns == mtime            # rerun is a no-op
+    with pytest.raises(InputError):
+        prepare_sample(out, "pss", 128, 0.3, 6, **FAST)               # another sample's folder
+
+
+def test_failure_is_reported_and_resumed(tmp_path):
+    out = tmp_path / "fail"
+    with pytest.warns(UserWarning, match="NOT equilibrated"):
+        meta = prepare_sample(out, "pss", 128, 0.3, 1, **{**FAST, "max_time": 150.0})
+    assert meta["equilibrated"] is False
+    assert "tau_alpha" in meta["reason"]
+    assert (out / "checkpoint.npz").exists()
+    t_before = meta["time_run"]
+    meta2 = prepare_sample(out, "pss", 128, 0.3, 1, **FAST)        # bigger budget: continues
+    assert meta2["equilibrated"] is True and meta2["time_run"] > t_before
+
+
+def test_interrupted_run_continues_from_checkpoint(tmp_path):
+    out = tmp_path / "int"
+    calls = []
+
+    def stop(frac, info):
+        calls.append(info["time"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prepare_sample(out, "pss", 128, 0.3, 2, progress=stop, **FAST)
+    assert (out / "checkpoint.npz").exists() and not (out / "prepare.json").exists()
+    seen = []
+    meta = prepare_sample(out, "pss", 128, 0.3, 2, progress=lambda f, i: seen.append(i["time"]), **FAST)
+    assert meta["equilibrated"] and seen[0] > calls[-1]           # went on, did not restart
+    assert meta["segments"] == 2 + len(seen)
+
+
+def test_minimisation_quench_and_samples(tmp_path):
+    metas = prepare_samples(tmp_path, "pss", 100, 0.3, 2, 9, **{**FAST, "quench": "minimize", "dim": 2})
+    assert [m["seed"] for m in metas] == [sample_seed(9, 0), sample_seed(9, 1)]
+    assert metas[0]["seed"] != metas[1]["seed"]
+    d = sample_dir(tmp_path, "pss", 0.3, 1) / "prepare"
+    glass = tio.read(d / "glass.h5")
+    _, f = ParticleSystem(glass).energy_forces(glass.positions)
+    assert np.abs(f).max() < 1e-6 and metas[1]["quench"]["converged"]
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(InputError):
+        prepare_sample(tmp_path / "a", "pss", 128, -0.1, 1)
+    with pytest.raises(InputError):
+        prepare_sample(tmp_path / "b", "pss", 128, 0.1, 1, n_taus=3)
+    with pytest.raises(InputError):
+        prepare_sample(tmp_path / "c", "nope", 128, 0.1, 1)
+    with pytest.raises(InputError):
+        prepare_sample(tmp_path / "d", "pss", 128, 0.1, 1, quench="anneal")
+    with pytest.warns(UserWarning, match="below the lowest"):
+        with pytest.warns(UserWarning, match="NOT equilibrated"):
+            m = prepare_sample(tmp_path / "e", "pss", 128, 0.05, 1, **{**FAST, "max_time": 40.0})
+    assert m["equilibrated"] is False
