@@ -124,7 +124,7 @@ def test_defaults_come_from_the_papers():
     # 001 / 002 unit systems
     assert model_units(cfg, pss) == ["pss-ar", "pss-ni"] and model_units(cfg, tlj) == ["tlj-ar", "tlj-nip"]
     # the quench goes to the exploration temperature unless given
-    assert resolved_stage_params(cfg, pss, "prepare")["quench_temperature"] == 0.04
+    assert resolved_stage_params(cfg, pss, "prepare")["T_quench"] == 0.04
     assert cfg.output_dir() == Path("runs/t")
 
 

@@ -69,11 +69,11 @@ PosFloat = Annotated[float, Field(gt=0)]
 #    literature the letter 001 builds on, Ninarello et al. PRX 2017).
 #  * unit systems: PSS Ar and Ni (001 "Discussion"), TLJ Ar and NiP (002 Sec. IV B).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "pss": {"explore.temperature": 0.04, "explore.dt": 0.01, "prepare.dt": 0.01, "units": ["pss-ar", "pss-ni"]},
-    "tlj": {"explore.temperature": 0.4, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
-    "ka2": {"explore.temperature": 0.4, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
-    "ka": {"explore.temperature": 0.3, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
-    "ka-ts": {"explore.temperature": 0.3, "explore.dt": 0.0025, "prepare.dt": 0.005, "units": ["tlj-ar", "tlj-nip"]},
+    "pss": {"explore.temperature": 0.04, "explore.dt": 0.01, "units": ["pss-ar", "pss-ni"]},
+    "tlj": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
+    "ka2": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
+    "ka": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
+    "ka-ts": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
 }
 MODEL_KINDS = tuple(MODEL_DEFAULTS)
 
@@ -126,14 +126,24 @@ def _check_units(names: list[str]) -> None:
 
 # --------------------------------------------------------------------------- stages
 class PrepareParams(_Section):
-    """``[prepare]``: equilibrium liquid at T_f by swap Monte Carlo, then a quench to the glass."""
+    """``[prepare]``: equilibrium liquid at T_f by swap Monte Carlo (PSS) or hybrid swap MC/MD (TLJ), then a quench (twolevel.prepare)."""
 
-    swap_probability: float = Field(0.2, ge=0, le=1, description="Fraction of swap moves among MC moves (diameter exchanges; 001 via Ninarello et al. 2017: 0.2).")
-    tau_alpha_multiple: float = Field(10.0, gt=0, description="Equilibrate for this many structural relaxation times tau_alpha (measured on the fly) before the glass is taken.")
-    max_sweeps: int = Field(200_000, ge=1, description="Upper bound on MC sweeps for equilibration; a sample that is not equilibrated by then is flagged in prepare.json.")
-    quench_temperature: float | None = Field(None, gt=0, description="Temperature the glass is quenched to by MD; default: the exploration temperature (001: T_MD; 002: T_exp).")
-    quench_steps: int = Field(1000, ge=0, description="MD steps of the quench.")
-    dt: float | None = Field(None, gt=0, description="MD time step (default per model: PSS 0.01, TLJ 0.005, 002 Sec. II B).")
+    diameters: Literal["random", "quantiles"] = Field("random", description="PSS diameters: i.i.d. draws of P(s) ~ s^-3, or its deterministic quantiles (as the reference data).")
+    n_tau: float = Field(30.0, gt=0, description="Required run length after start-up, in structural relaxation times tau_alpha (measured on the fly); a sample is `equilibrated` only then.")
+    z_max: float = Field(3.0, gt=0, description="Stationarity test: allowed energy drift between the two halves of the run, in standard errors.")
+    p_swap: float = Field(0.2, ge=0, le=1, description="PSS: fraction of diameter-exchange attempts (Ninarello et al. 2017, used by 001).")
+    target_acceptance: float = Field(0.3, gt=0, lt=1, description="PSS: translational acceptance aimed at while tuning the step.")
+    tune_sweeps: int = Field(100, ge=0, description="Start-up (melting the lattice start, tuning), in sweeps.")
+    min_segment: float | None = Field(None, gt=0, description="Shortest segment: default 50 sweeps (MC) or 5 time units (hybrid).")
+    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 1e6 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
+    max_seconds: float | None = Field(None, gt=0, description="Wall-clock budget per sample (default unlimited).")
+    quench: Literal["md", "minimize"] = Field("md", description="Quench by MD at T_quench (001, 002) or by direct minimisation.")
+    T_quench: float | None = Field(None, gt=0, description="Quench temperature; default the exploration temperature (001: T_MD; 002: T_exp).")
+    quench_time: float = Field(10.0, gt=0, description="MD time of the quench (Berendsen).")
+    md_steps: int = Field(10, ge=1, description="TLJ hybrid: MD steps per block (002 Sec. II C: 10).")
+    md_dt: float = Field(0.005, gt=0, description="TLJ hybrid: MD time step (002: 5e-3).")
+    swap_factor: float = Field(1.75, gt=0, description="TLJ hybrid: type-exchange attempts per block, in units of N (002: 1.75 N).")
+    gamma: float = Field(1.0, gt=0, description="Friction of the hybrid dynamics' thermostat.")
 
 
 class ExploreParams(_Section):
@@ -245,7 +255,6 @@ class ModelSpec(_Section):
     density: float | None = Field(None, gt=0, description="Number density (default: the model's, PSS 1.0, TLJ 1.35).")
     tf: list[PosFloat] = Field(min_length=1, description="Preparation (fictive) temperatures T_f.")
     samples: int | list[int] = Field(1, description="Glass samples per T_f: one number, or one per T_f (001: N_g = 200, 50, 15).")
-    composition: list[PosFloat] | None = Field(None, description="Type fractions for type models (default the model's).")
     units: list[str] | None = Field(None, description="Unit systems for this model (overrides study.units).")
     prepare: PrepareParams | None = None
     explore: ExploreParams | None = None
@@ -363,8 +372,8 @@ def resolved_stage_params(cfg: StudyConfig, spec: ModelSpec, stage: str) -> dict
         st, _, field = key.partition(".")
         if st == stage and out.get(field) is None:
             out[field] = val
-    if stage == "prepare" and out.get("quench_temperature") is None:
-        out["quench_temperature"] = resolved_stage_params(cfg, spec, "explore")["temperature"]
+    if stage == "prepare" and out.get("T_quench") is None:
+        out["T_quench"] = resolved_stage_params(cfg, spec, "explore")["temperature"]
     return out
 
 
@@ -632,10 +641,10 @@ def render_markdown() -> str:
                 out.append(f"| `{sec}.{name}` | {typ} | {_default_repr(f)} | {_bounds(f)} |")
         out.append("")
     out.append("Model-dependent defaults (used where a key above says *per model*):\n")
-    out.append("| model | explore.temperature | explore.dt | prepare.dt | units |")
-    out.append("| --- | --- | --- | --- | --- |")
+    out.append("| model | explore.temperature | explore.dt | units |")
+    out.append("| --- | --- | --- | --- |")
     for k, d in MODEL_DEFAULTS.items():
-        out.append(f"| `{k}` | {d['explore.temperature']} | {d['explore.dt']} | {d['prepare.dt']} | {', '.join(d['units'])} |")
+        out.append(f"| `{k}` | {d['explore.temperature']} | {d['explore.dt']} | {', '.join(d['units'])} |")
     out.append("")
     return "\n".join(out)
 

@@ -11,7 +11,7 @@ whole study, ``RUN/<stage>/``).
 
     out_dir      this task's directory (created)
     inputs       {upstream stage: its directory}
-    model, label, n, dim, density, composition   the [[models]] entry
+    model, label, n, dim, density   the [[models]] entry
     T_f, sample  preparation temperature, sample index
     seed         the task's seed (twolevel.pipeline.executors.task_seed)
     params       the stage's resolved parameter table (config.resolved_stage_params)
@@ -176,14 +176,15 @@ def prepare_stage(a: dict) -> dict:
     """prepare: equilibrium liquid at T_f, then the glass (twolevel.prepare.prepare_sample)."""
     from .. import prepare as mod
 
-    p = dict(a["params"])
-    res = _call_with(mod.prepare_sample, {"out_dir": a["out_dir"], "model": a["model"], "n": a["n"],
-                                          "T_f": a["T_f"], "seed": a["seed"], "dim": a["dim"],
-                                          "density": a["density"], "composition": a["composition"], **p},
-                     "prepare")
-    info = read_json(Path(a["out_dir"]) / "prepare.json") or {}
-    keep = {k: info[k] for k in ("tau_alpha", "equilibrated", "steps", "sweeps") if k in info}
-    return {"info": keep, "result": None if res is None else str(type(res).__name__)}
+    p = {k: v for k, v in a["params"].items() if v is not None}
+    kw = {"dim": a["dim"], **p}
+    if a["density"] is not None:
+        kw["density"] = a["density"]
+    meta = mod.prepare_sample(a["out_dir"], a["model"], a["n"], a["T_f"], a["seed"], **kw)
+    meta = meta if isinstance(meta, dict) else (read_json(Path(a["out_dir"]) / "prepare.json") or {})
+    info = {k: meta[k] for k in ("equilibrated", "tau_alpha", "sweeps", "time", "message")
+            if k in meta and isinstance(meta[k], (int, float, str, bool))}
+    return {"artefacts": _files(Path(a["out_dir"])), "info": info}
 
 
 def _files(out: Path, exclude_dirs: tuple[str, ...] = ()) -> list[str]:
@@ -268,8 +269,9 @@ def paths_stage(a: dict) -> dict:
     glass = Path(a["inputs"]["prepare"]) / "glass.h5"
     explore_dir = _explore_view(mod, Path(a["inputs"]["explore"]), Path(a["out_dir"]), glass)
     summary = mod.paths_for_library(explore_dir, a["out_dir"], progress=False, glass=str(glass), **p)
-    counts = summary.get("counts", {}) if isinstance(summary, dict) else {}
-    info = {k: v for k, v in (counts.items() if isinstance(counts, dict) else ()) if isinstance(v, (int, float))}
+    summary = summary if isinstance(summary, dict) else {}
+    info = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+            and k in ("pairs", "pairs_done", "double_wells", "new_minima")}
     # pairs/ holds the per-pair resumable units; the catalogue and its companions are the artefacts
     return {"artefacts": _files(Path(a["out_dir"]), exclude_dirs=("pairs",)), "info": info}
 
@@ -349,7 +351,7 @@ def default_stages() -> list[Stage]:
     """The landscape route: prepare -> explore -> paths -> quantum per sample, then stats -> report."""
     here = __name__
     return [
-        Stage("prepare", f"{here}:prepare_stage", ("glass.h5", "prepare.json"),
+        Stage("prepare", f"{here}:prepare_stage", ("equilibrium.h5", "glass.h5", "prepare.json"),
               description="equilibrium liquid at T_f by swap Monte Carlo, quench to the glass"),
         Stage("explore", f"{here}:explore_stage",
               ("inherent_structures.parquet", "is_configs.h5", "transitions.parquet", "pairs.parquet", "explore.json"),

@@ -111,7 +111,7 @@ class RunResult:
 
 # --------------------------------------------------------------------------- config from kwargs
 _STUDY_KEYS = ("name", "seed", "output", "units", "description")
-_MODEL_KEYS = ("model", "n", "dim", "density", "tf", "samples", "composition")
+_MODEL_KEYS = ("model", "n", "dim", "density", "tf", "samples")
 
 
 def _config_from_kwargs(kw: dict) -> dict:
@@ -245,7 +245,7 @@ class Study:
                 for k in range(spec.samples_for(i)):
                     d = self.run_dir / spec.label / f"Tf_{C.format_tf(tf)}" / f"sample_{k}"
                     out.append(SampleRef(spec.label, spec.model, spec.n, spec.dim, spec.density,
-                                         tuple(spec.composition) if spec.composition else None, float(tf), k, d,
+                                         None, float(tf), k, d,
                                          units))
         return out
 
