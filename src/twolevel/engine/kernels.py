@@ -96,6 +96,8 @@ def build_neighbors(pos, box, types, diam, mp, skin):
     xc = mp[4]
     sig = mp[1]
     na = mp[3]
+    poly = mp[0] == 1
+    rl2_tab = (xc * sig + skin) ** 2
     ncell = np.empty(d, np.int64)
     use_cells = True
     for k in range(d):
@@ -182,10 +184,14 @@ def build_neighbors(pos, box, types, diam, mp, skin):
                 dx1 = min_image(w[i, 1] - w[j, 1], b1, i1)
                 dx2 = min_image(w[i, 2] - w[j, 2], b2, i2)
                 r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
-                dj = diam[j]
-                rl = xc * sig[ti, types[j]] * 0.5 * (di + dj) * (1.0 - na * abs(di - dj)) + skin
+                if poly:
+                    dj = diam[j]
+                    rl = xc * 0.5 * (di + dj) * (1.0 - na * abs(di - dj)) + skin
+                    rl2 = rl * rl
+                else:
+                    rl2 = rl2_tab[ti, types[j]]
                 idx[m] = j
-                m += 1 if r2 < rl * rl else 0
+                m += 1 if r2 < rl2 else 0
     start[n] = m
     return start, idx[:m].copy()
 
@@ -228,10 +234,19 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     i0 = 1.0 / b0
     i1 = 1.0 / b1
     i2 = 1.0 / b2
+    # Type models run with unit diameters and the sigma table; PSS with one type and
+    # the diameter rule (see pair_se). Only one of the two branches below is used.
+    poly = mp[0] == 1
+    na = mp[3]
+    e0 = mp[2][0, 0]
+    eps_tab = mp[2]
+    s2inv_tab = 1.0 / (mp[1] * mp[1])
     forces[:] = 0.0
     energy = 0.0
     virial = 0.0
     for i in range(n):
+        ti = types[i]
+        di = diam[i]
         xi0 = pos[i, 0]
         xi1 = pos[i, 1]
         xi2 = pos[i, 2] if three else 0.0
@@ -244,8 +259,17 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
             dx1 = min_image(xi1 - pos[j, 1], b1, i1)
             dx2 = min_image(xi2 - pos[j, 2], b2, i2) if three else 0.0
             r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
-            s, e = pair_se(i, j, types, diam, mp)
-            si = 1.0 / (s * s)
+            # loop-invariant choice (LLVM unswitches the loop): per-particle diameters
+            # (PSS mixing rule) or precomputed type tables
+            if poly:
+                dj = diam[j]
+                s = 0.5 * (di + dj) * (1.0 - na * abs(di - dj))
+                si = 1.0 / (s * s)
+                e = e0
+            else:
+                tj = types[j]
+                si = s2inv_tab[ti, tj]
+                e = eps_tab[ti, tj]
             u2 = r2 * si
             w = e if u2 < xc2 else 0.0
             inv2 = 1.0 / u2

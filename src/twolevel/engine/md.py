@@ -29,7 +29,7 @@ def _kinetic(vel):
     return 0.5 * np.sum(vel * vel)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
             thermostat, t0, tau, gamma, seed, dof, sample_every):
     """Run ``nsteps`` steps in place on pos, vel. Returns the (possibly rebuilt)

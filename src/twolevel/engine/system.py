@@ -95,6 +95,16 @@ class ParticleSystem:
             self.list_builds += 1
         return self._start, self._idx
 
+    def reset_neighbors(self) -> None:
+        """Forget the neighbour list: the next call rebuilds it from scratch.
+
+        The list only decides which pairs are visited, not the result, but the order of
+        summation changes the last bits; resetting at fixed points makes runs bit-reproducible.
+        """
+        self._ref = None
+        self._start = None
+        self._idx = None
+
     def _check_energy(self, e: float, pos) -> None:
         if not np.isfinite(e) or e > OVERLAP_ENERGY * self.n:
             start, idx = self.neighbors(pos)
