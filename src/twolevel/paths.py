@@ -275,6 +275,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                   max_move: float = 0.1, n_delay: int = 5, f_inc: float = 1.1, f_dec: float = 0.5,
                   alpha0: float = 0.25, f_alpha: float = 0.99, climb_after: float | None = None,
                   energies_ends: tuple[float, float] | None = None, record: bool = False,
+                  image_reset: bool = False,
                   callback: Callable | None = None) -> BandResult:
     """Relax a band (M, *shape) with fixed ends by FIRE 2.0 on the NEB or string forces.
 
@@ -334,6 +335,12 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             raise PhysicsError(f"band blew up after {it} FIRE steps: energies or forces are not finite "
                                "(time step or max_move too large for this landscape?)")
         E[1:-1] = Ei
+        if it == 0:
+            e_cap = Ei.max() + max(1.0, Ei.max() - min(ea, eb))
+        elif Ei.max() > e_cap:
+            raise ConvergenceError(f"band diverged after {it} FIRE steps: the highest image rose to "
+                                   f"{Ei.max() - min(ea, eb):.3g} above the lower end, far above the initial "
+                                   "band (try a smaller dt/max_move or method='string')")
         tau = improved_tangents(X, E)
         fpar = (F * tau).sum(axis=1)
         Fp = F - fpar[:, None] * tau
@@ -380,6 +387,9 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                 alpha = alpha0
             X[1:-1] -= 0.5 * dt * v
             v[:] = 0.0
+        if image_reset:
+            # an image whose velocity points against its own force stops (per-image restart)
+            v[(G * v).sum(axis=1) < 0.0] = 0.0
         v += dt * G
         vn = math.sqrt(float(np.vdot(v, v)))
         gn = math.sqrt(float(np.vdot(G, G)))

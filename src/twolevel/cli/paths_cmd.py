@@ -1,0 +1,39 @@
+"""``twolevel paths``: minimum energy paths for every candidate pair of an IS library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+
+
+@app.command("paths")
+def paths(
+    library: Path = typer.Argument(..., help="Exploration directory: pairs.parquet, is_configs.h5 "
+                                             "(and inherent_structures.parquet)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (the paths/ stage directory)."),
+    images: int = typer.Option(64, "--images", "-n", help="Images per band, ends included (002: 64)."),
+    method: str = typer.Option("neb", "--method", "-m", help="neb (climbing-image NEB) or string."),
+    spring: float = typer.Option(0.125, "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
+    ftol: float = typer.Option(1e-4, "--ftol", help="Largest per-particle perpendicular / climbing force."),
+    max_steps: int = typer.Option(20000, "--max-steps", help="FIRE steps per band."),
+    split: bool = typer.Option(True, "--split/--no-split", help="Split at intermediate minima."),
+    hessian: bool = typer.Option(True, "--hessian/--no-hessian",
+                                 help="Lowest Hessian eigenvalues at the minima and the saddle."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N pairs."),
+    glass: Optional[Path] = typer.Option(None, "--glass", help="Glass file giving box/types/diameters "
+                                         "(default LIBRARY/../prepare/glass.h5, if is_configs.h5 lacks them)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Climbing-image NEB (or string method) for every candidate pair, split into elementary double wells."""
+    from ..paths import paths_for_library
+
+    s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
+                          max_steps=max_steps, split=split, hessian=hessian, limit=limit, glass=glass,
+                          progress=progress)
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(s["status_counts"].items()))
+    print(f"{s['pairs_done']}/{s['pairs']} pairs -> {s['double_wells']} double wells ({counts}); "
+          f"{s['new_minima']} new minima -> {out}")

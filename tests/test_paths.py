@@ -1,0 +1,364 @@
+"""Minimum energy paths: climbing-image NEB, string method, splitting, double-well records.
+
+The reference values do not come from the band code: stationary points of the analytic
+surfaces are found here by Newton's method on grad V = 0 with the analytic Hessian,
+starting from the literature values (Müller & Brown, Theor. Chim. Acta 53, 75 (1979)),
+and the saddle character is checked through the Hessian spectrum.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from twolevel.errors import InputError
+from twolevel.paths import (
+    band_energies_forces,
+    find_path,
+    hessian_spectrum,
+    neb,
+    path_between,
+    path_curvature,
+    paths_for_library,
+    string_method,
+)
+
+
+# ----------------------------------------------------------------------------- analytic surfaces
+class MullerBrown:
+    """V = sum_k A_k exp(a_k (x-x0_k)^2 + b_k (x-x0_k)(y-y0_k) + c_k (y-y0_k)^2)."""
+
+    A = np.array([-200.0, -100.0, -170.0, 15.0])
+    a = np.array([-1.0, -1.0, -6.5, 0.7])
+    b = np.array([0.0, 0.0, 11.0, 0.6])
+    c = np.array([-10.0, -10.0, -6.5, 0.7])
+    x0 = np.array([1.0, 0.0, -0.5, -1.0])
+    y0 = np.array([0.0, 0.5, 1.5, 1.0])
+
+    def _terms(self, p):
+        X, Y = p[0] - self.x0, p[1] - self.y0
+        t = self.A * np.exp(self.a * X * X + self.b * X * Y + self.c * Y * Y)
+        gx = 2 * self.a * X + self.b * Y
+        gy = self.b * X + 2 * self.c * Y
+        return t, gx, gy
+
+    def energy_forces(self, p):
+        t, gx, gy = self._terms(np.asarray(p))
+        return float(t.sum()), -np.array([(t * gx).sum(), (t * gy).sum()])
+
+    def energy(self, p):
+        return self.energy_forces(p)[0]
+
+    def grad_hess(self, p):
+        t, gx, gy = self._terms(np.asarray(p))
+        g = np.array([(t * gx).sum(), (t * gy).sum()])
+        h = np.array([[(t * (gx * gx + 2 * self.a)).sum(), (t * (gx * gy + self.b)).sum()],
+                      [(t * (gx * gy + self.b)).sum(), (t * (gy * gy + 2 * self.c)).sum()]])
+        return g, h
+
+    def distance(self, x, y):
+        return np.asarray(y, float) - np.asarray(x, float)
+
+
+class TripleWell:
+    """V = x^2 (x^2 - 1)^2 + tilt x + kappa (y - q x^2)^2: minima near x = -1, 0, 1 on a curved valley."""
+
+    tilt, kappa, q = 0.05, 2.0, 0.3
+
+    def energy_forces(self, p):
+        x, y = p
+        u = y - self.q * x * x
+        e = x * x * (x * x - 1) ** 2 + self.tilt * x + self.kappa * u * u
+        gx = 2 * x * (x * x - 1) ** 2 + 4 * x ** 3 * (x * x - 1) + self.tilt - 4 * self.kappa * self.q * x * u
+        gy = 2 * self.kappa * u
+        return float(e), -np.array([gx, gy])
+
+    def energy(self, p):
+        return self.energy_forces(p)[0]
+
+    def grad_hess(self, p, h=1e-6):  # exact enough for Newton: central differences of the analytic gradient
+        g = -self.energy_forces(p)[1]
+        H = np.empty((2, 2))
+        for i in range(2):
+            e = np.zeros(2)
+            e[i] = h
+            H[:, i] = (-self.energy_forces(p + e)[1] + self.energy_forces(p - e)[1]) / (2 * h)
+        return g, 0.5 * (H + H.T)
+
+    def distance(self, x, y):
+        return np.asarray(y, float) - np.asarray(x, float)
+
+
+def newton(surface, p0, tol=1e-13):
+    p = np.array(p0, float)
+    for _ in range(100):
+        g, h = surface.grad_hess(p)
+        step = np.linalg.solve(h, g)
+        p -= step
+        if np.abs(step).max() < tol:
+            break
+    g, h = surface.grad_hess(p)
+    assert np.abs(g).max() < 1e-8
+    return p, surface.energy(p), np.linalg.eigvalsh(h)
+
+
+MB = MullerBrown()
+# literature estimates (Müller & Brown 1979), refined below by Newton
+MB_A, MB_B, MB_C = (-0.558, 1.442), (0.623, 0.028), (-0.050, 0.467)
+MB_S1, MB_S2 = (-0.822, 0.624), (0.212, 0.293)
+MB_BAND = dict(spring=200.0, dt=1e-3, max_move=0.01)  # MB energies are ~100: stiffer springs, smaller steps
+
+
+@pytest.fixture(scope="module")
+def mb_points():
+    pts = {k: newton(MB, v) for k, v in dict(A=MB_A, B=MB_B, C=MB_C, S1=MB_S1, S2=MB_S2).items()}
+    for k in "ABC":
+        assert np.all(pts[k][2] > 0)
+    for k in ("S1", "S2"):
+        assert (pts[k][2] < 0).sum() == 1
+    return pts
+
+
+def test_mueller_brown_climbing_image_on_saddle(mb_points):
+    xs, es, _ = mb_points["S2"]
+    (xc, ec, _), (xb, eb, _) = mb_points["C"], mb_points["B"]
+    r = neb(MB, xc, xb, images=16, ftol=1e-6, **MB_BAND)
+    assert r.converged
+    assert np.linalg.norm(r.saddle - xs) < 1e-6
+    assert abs(r.energies.max() - es) < 1e-9 * abs(es)
+    assert r.climbing == int(np.argmax(r.energies))
+    # the double-well numbers from the profile are the true ones
+    res = find_path(MB, xc, xb, images=16, ftol=1e-6, **MB_BAND)
+    (dw,) = res.double_wells
+    assert dw.ok and not res.split
+    assert dw.V_a == pytest.approx(es - eb, rel=1e-9)  # B is deeper than C: xi = 0 at B
+    assert dw.dV == pytest.approx(ec - eb, rel=1e-9)
+    assert dw.V_b == pytest.approx(dw.V_a - dw.dV / 2, rel=1e-12)
+    assert dw.reversed and dw.xi[0] == 0 and dw.xi[-1] == 1 and dw.V[0] == 0
+
+
+def test_string_method_climbing_image_on_saddle(mb_points):
+    xs, es, _ = mb_points["S1"]
+    r = string_method(MB, mb_points["A"][0], mb_points["C"][0], images=16, ftol=1e-6, dt=1e-3, max_move=0.01)
+    assert r.converged
+    assert np.linalg.norm(r.saddle - xs) < 1e-6
+    assert abs(r.energies.max() - es) < 1e-9 * abs(es)
+    # string images stay evenly spaced on each side of the climbing image
+    X = r.images
+    seg = np.linalg.norm(np.diff(X, axis=0), axis=1)
+    c = r.climbing
+    for part in (seg[:c], seg[c:]):
+        if len(part) > 2:
+            assert part.std() / part.mean() < 0.05
+
+
+def test_mueller_brown_split_at_intermediate_minimum(mb_points):
+    (xa, ea, _), (xb, eb, _), (xc, ec, _) = mb_points["A"], mb_points["B"], mb_points["C"]
+    res = find_path(MB, xa, xb, images=24, method="string", ftol=1e-6, dt=1e-3, max_move=0.01, curvature=True)
+    assert res.split and len(res.double_wells) == 2 and len(res.new_minima) == 1
+    assert np.linalg.norm(res.minima[res.new_minima[0]] - xc) < 1e-6
+    dw1, dw2 = res.double_wells
+    assert dw1.ok and dw2.ok
+    # A-C: A deeper, barrier through S1; C-B: B deeper, barrier through S2
+    assert dw1.V_a == pytest.approx(mb_points["S1"][1] - ea, rel=1e-9)
+    assert dw1.dV == pytest.approx(ec - ea, rel=1e-9)
+    assert dw2.V_a == pytest.approx(mb_points["S2"][1] - eb, rel=1e-9)
+    assert dw2.dV == pytest.approx(ec - eb, rel=1e-9)
+    for dw, s in ((dw1, "S1"), (dw2, "S2")):
+        assert dw.curvature["n_negative_saddle"] == 1
+        assert dw.curvature["hess_saddle"][0] == pytest.approx(mb_points[s][2][0], rel=1e-4)
+
+
+def test_triple_well_neb_split_true_barriers():
+    tw = TripleWell()
+    m = [newton(tw, (x, tw.q * x * x)) for x in (-1.0, 0.0, 1.0)]
+    s = [newton(tw, (x, tw.q * x * x)) for x in (-0.577, 0.577)]
+    assert all((mi[2] > 0).all() for mi in m) and all((si[2] < 0).sum() == 1 for si in s)
+    res = find_path(tw, m[0][0], m[2][0], images=32, method="neb", spring=1.0, ftol=1e-7)
+    assert res.split and len(res.double_wells) == 2
+    got = sorted((dw.E_saddle, dw.E_low, dw.E_high) for dw in res.double_wells)
+    want = sorted((s[i][1], min(m[i][1], m[i + 1][1]), max(m[i][1], m[i + 1][1])) for i in range(2))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    for dw in res.double_wells:
+        assert dw.ok and dw.band.converged
+
+
+def test_curvature_along_path_tangent_is_unstable_mode(mb_points):
+    r = neb(MB, mb_points["C"][0], mb_points["B"][0], images=16, ftol=1e-6, **MB_BAND)
+    cur = path_curvature(MB, r, n_modes=2, n_project=2)
+    c = r.climbing
+    assert cur["n_negative"][c] == 1
+    assert cur["n_negative"][0] == 0 and cur["n_negative"][-1] == 0
+    # at the saddle the MEP runs along the unstable eigenvector (002 App. C, Fig. 13b)
+    assert cur["projections"][c, 0] == pytest.approx(1.0, abs=1e-3)  # discrete tangent, 16 images
+    assert cur["eigenvalues"][c, 0] == pytest.approx(mb_points["S2"][2][0], rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- a glass double well
+def _glass_pair(n=64, seed=2, T_exp=0.08, every=200):
+    """Two adjacent inherent structures of a small 2D PSS glass: melt, quench, MD + minimisation."""
+    from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
+    from twolevel.models import get_model
+
+    conf = get_model("pss").random_configuration(n, dim=2, seed=seed)
+    s = ParticleSystem(conf)
+    rng = np.random.default_rng(seed)
+    x = minimize(s, conf.positions, method="fire", ftol=1e-2, max_steps=2000).x
+    v = maxwell_boltzmann(n, 2, 1.0, rng)
+    s.run_md(x, v, 1500, 0.005, thermostat="langevin", temperature=1.0, seed=seed)
+    r0 = minimize(s, x, ftol=1e-10)
+    x = r0.x.copy()
+    v = maxwell_boltzmann(n, 2, T_exp, rng)
+    for _ in range(100):
+        s.run_md(x, v, every, 0.005, thermostat="berendsen", temperature=T_exp)
+        r = minimize(s, x, ftol=1e-8)
+        if np.sqrt((s.distance(r0.x, r.x) ** 2).sum(axis=1)).max() > 0.05:
+            return s, r0.x, r.x
+    raise RuntimeError("no transition found")  # pragma: no cover
+
+
+@pytest.fixture(scope="module")
+def glass():
+    return _glass_pair()
+
+
+def test_band_kernel_matches_single_evaluations(glass):
+    s, xa, xb = glass
+    from twolevel.paths import interpolate
+
+    band = interpolate(s, xa, xb, 8)
+    E, F = band_energies_forces(s, band)
+    for i in range(8):
+        e, f = s.energy_forces(band[i])
+        assert E[i] == pytest.approx(e, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(F[i], f, rtol=1e-10, atol=1e-10)
+    # minimum image: the straight band never stretches a particle across the box
+    step = np.abs(np.diff(band, axis=0)).max()
+    assert step < 0.5 * s.box.min() / 7
+
+
+def test_string_and_neb_agree_on_glass_double_well(glass):
+    s, xa, xb = glass
+    r_neb = find_path(s, xa, xb, images=32, method="neb", ftol=1e-4, curvature=True)
+    dws = [dw for dw in r_neb.double_wells if dw.ok]
+    assert dws
+    dw = dws[0]
+    assert dw.curvature["n_negative_saddle"] == 1  # a first-order saddle
+    assert all(e > 0 for e in dw.curvature["hess_low"]) and all(e > 0 for e in dw.curvature["hess_high"])
+    r_str = find_path(s, dw.x_low, dw.x_high, images=32, method="string", ftol=1e-4, split=False)
+    (dw2,) = r_str.double_wells
+    assert dw2.ok
+    assert dw2.V_a == pytest.approx(dw.V_a, rel=1e-6)
+    assert dw2.dV == pytest.approx(dw.dV, rel=1e-9, abs=1e-12)
+    assert dw2.d == pytest.approx(dw.d, rel=2e-2)  # different discretisations of the same curve
+    # record identities: 002 Eq. (16) bounds, path length above the straight-line distance
+    assert 1.0 <= dw.PR <= s.n
+    assert dw.d >= dw.d_direct * (1 - 1e-12)
+    assert np.sum(dw.displacement ** 2) == pytest.approx(dw.d_direct ** 2)
+    assert np.all(np.diff(dw.xi) > 0)
+
+
+def test_refuses_same_minimum_and_different_glasses(glass):
+    s, xa, xb = glass
+    with pytest.raises(InputError, match="same minimum"):
+        find_path(s, xa, xa.copy(), images=8)
+    from twolevel.models import get_model
+
+    ca = s.configuration(xa)
+    other = get_model("pss").random_configuration(s.n, dim=2, seed=99)
+    with pytest.raises(InputError, match="different glasses"):
+        path_between(ca, other, images=8)
+    bigger = get_model("pss").random_configuration(s.n + 4, dim=2, seed=2)
+    with pytest.raises(InputError, match="different glasses"):
+        path_between(ca, bigger, images=8)
+
+
+# ----------------------------------------------------------------------------- the stage and the CLI
+def _library(tmp_path, s, xs, pairs):
+    import h5py
+    import pandas as pd
+
+    ex = tmp_path / "explore"
+    ex.mkdir()
+    with h5py.File(ex / "is_configs.h5", "w") as f:
+        f["box"] = s.box
+        f["types"] = s.conf.types
+        f["diameters"] = s.conf.diameters
+        f.attrs["model"] = "pss"
+        for i, x in enumerate(xs):
+            f[str(i)] = x
+    pd.DataFrame({"is_id": range(len(xs)), "energy": [s.energy(x) for x in xs]}).to_parquet(
+        ex / "inherent_structures.parquet")
+    pd.DataFrame({"is_a": [p[0] for p in pairs], "is_b": [p[1] for p in pairs],
+                  "n_ab": 1, "n_ba": 1}).to_parquet(ex / "pairs.parquet")
+    return ex
+
+
+def test_stage_catalogue_resumable_and_read_by_quantum(glass, tmp_path):
+    from twolevel.quantum import run_catalogue, validate_catalogue
+    import pandas as pd
+
+    s, xa, xb = glass
+    ex = _library(tmp_path, s, [xa, xb], [(0, 1)])
+    out = tmp_path / "paths"
+    summ = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
+    assert summ["complete"] and summ["pairs_done"] == 1
+    cat = pd.read_parquet(out / "double_wells.parquet")
+    validate_catalogue(cat)
+    assert len(cat) >= 1 and set(cat["status"]) == {"ok"}
+    row = cat.iloc[0]
+    assert row["V_b"] == pytest.approx(row["V_a"] - row["dV"] / 2)
+    res = pd.read_parquet(out / "path_results.parquet")
+    assert len(res) >= len(cat)
+    q = run_catalogue(cat, masses=[1000.0])
+    assert len(q) == len(cat) and np.all(np.isfinite(q["E"]))
+    # rerun: a no-op; a lost pair file is recomputed, the rest is kept
+    mtime = (out / "double_wells.parquet").stat().st_mtime_ns
+    assert paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False) == json.loads(
+        (out / "paths.json").read_text())
+    assert (out / "double_wells.parquet").stat().st_mtime_ns == mtime
+    (out / "paths.json").unlink()
+    again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
+    assert again["pairs_computed_this_run"] == 0 and again["double_wells"] == summ["double_wells"]
+
+
+def test_stage_refuses_bad_libraries(glass, tmp_path):
+    import pandas as pd
+
+    s, xa, xb = glass
+    ex = _library(tmp_path, s, [xa, xb], [(1, 1)])
+    with pytest.raises(InputError, match="with itself"):
+        paths_for_library(ex, tmp_path / "out", images=8, progress=False)
+    pd.DataFrame({"first": [0], "second": [1]}).to_parquet(ex / "pairs.parquet")
+    with pytest.raises(InputError, match="missing column 'is_a'"):
+        paths_for_library(ex, tmp_path / "out", images=8, progress=False)
+    with pytest.raises(InputError, match="not found"):
+        paths_for_library(tmp_path / "nowhere", tmp_path / "out", progress=False)
+
+
+def test_cli_paths_errors_are_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from twolevel.cli import app
+
+    r = CliRunner().invoke(app, ["paths", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert isinstance(r.exception, InputError) or "not found" in r.output
+
+
+def test_figures(glass, mb_points, tmp_path):
+    from twolevel.report.paths_figs import (curvature_figure, displacement_figure, distributions_figure,
+                                            profile_figure)
+
+    s, xa, xb = glass
+    res = find_path(s, xa, xb, images=16, method="string", ftol=1e-3)
+    dw = res.double_wells[0]
+    assert profile_figure(dw.xi, dw.V, tmp_path / "p.png", d=dw.d, m_tilde=1000.0).stat().st_size > 0
+    cat = [dict(dV=w.dV, V_b=w.V_b, d=w.d, PR=w.PR, T_f=t) for w in res.double_wells for t in (0.06, 0.09)]
+    assert distributions_figure(cat, tmp_path / "dist.png", group="T_f").stat().st_size > 0
+    assert displacement_figure(dw.x_low.reshape(-1, 2), s.box, dw.displacement, s.conf.diameters,
+                               tmp_path / "real.png", pr=dw.PR).stat().st_size > 0
+    r = neb(MB, mb_points["C"][0], mb_points["B"][0], images=8, ftol=1e-3, **MB_BAND)
+    assert curvature_figure(path_curvature(MB, r, n_modes=2, n_project=2), tmp_path / "c.png").stat().st_size > 0
