@@ -32,6 +32,7 @@ from . import prepare_cmd  # noqa: E402,F401
 from . import lattice_cmd  # noqa: E402,F401
 from . import explore_cmd  # noqa: E402,F401
 from . import quantum_cmd  # noqa: E402,F401
+from . import paths_cmd  # noqa: E402,F401
 from . import run_cmd  # noqa: E402,F401
 from . import vibrations_cmd  # noqa: E402,F401
 # (command modules are imported here as they land)
