@@ -418,9 +418,16 @@ class ProcessPoolExecutor(Executor):
             self._pool = None
 
     def _cancel(self, handles):
+        """Interrupted (Ctrl-C): stop the workers now; their partial work is atomic and unmarked."""
         for h in handles:
             h.cancel()
         if self._pool is not None:
+            procs = list(getattr(self._pool, "_processes", {}).values())  # no public handle on the workers
+            for p in procs:
+                try:
+                    p.terminate()
+                except Exception:  # pragma: no cover - already gone
+                    pass
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 

@@ -133,6 +133,7 @@ class StudyProgress:
             "elapsed_s": time.time() - self.t0,
             "eta_s": self.eta(),
             "workers": self.workers,
+            "stage_order": self.stages,
             "stages": {s: {**{k: v for k, v in self.c[s].items() if k != "wall"},
                            "wall_s": round(self.c[s]["wall"], 3), "eta_s": self.stage_eta(s)} for s in self.stages},
             "failed": self.failed,
@@ -190,11 +191,17 @@ def read_status(run_dir: str | os.PathLike) -> dict | None:
 
 def format_status(st: dict) -> str:
     """A plain-text table of a status.json."""
+    elapsed = st.get("elapsed_s") or 0
+    if st.get("state") == "running" and isinstance(st.get("started"), (int, float)):
+        elapsed = time.time() - st["started"]
     lines = [f"study {st.get('study')}  run {st.get('run_id')}  state {st.get('state')}  "
-             f"elapsed {_fmt_s(st.get('elapsed_s') or 0)}"
+             f"elapsed {_fmt_s(elapsed)}"
              + (f"  left ~{_fmt_s(st['eta_s'])}" if st.get("eta_s") not in (None, 0) and st.get('state') == 'running' else "")]
     lines.append(f"{'stage':<9} {'total':>6} {'reused':>6} {'done':>6} {'running':>7} {'failed':>6} {'skipped':>7} {'wall_s':>9}")
-    for s, c in (st.get("stages") or {}).items():
+    stages = st.get("stages") or {}
+    order = [s for s in st.get("stage_order") or [] if s in stages] + [s for s in stages if s not in (st.get("stage_order") or [])]
+    for s in order:
+        c = stages[s]
         lines.append(f"{s:<9} {c.get('total', 0):>6} {c.get('reused', 0):>6} {c.get('done', 0):>6} "
                      f"{c.get('running', 0):>7} {c.get('failed', 0):>6} {c.get('skipped', 0):>7} {c.get('wall_s', 0):>9.1f}")
     for f in st.get("failed") or []:

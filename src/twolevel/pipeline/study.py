@@ -220,7 +220,8 @@ class Study:
         elif kwargs:
             raise InputError(f"give a config or keyword arguments, not both (got {', '.join(kwargs)})")
         self.config, self.source_text = _as_config(config)
-        self.run_dir = Path(out) if out is not None else self.config.output_dir()
+        # absolute: workers of a remote Dask cluster do not share our working directory
+        self.run_dir = (Path(out) if out is not None else self.config.output_dir()).absolute()
         self.stages: list[Stage] = list(stages) if stages is not None else list(STAGES)
         self._by_name = {s.name: s for s in self.stages}
         for s in self.stages:
