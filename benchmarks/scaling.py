@@ -128,10 +128,12 @@ def measure(name: str, make, tmp: Path, args) -> dict:
     r["workers"] = ex.workers
     r["framework_in_task_per_task"] = (r["task_wall"] - r["stage_wall"]) / r["tasks"]
     r["driver_overhead_per_task"] = max(0.0, r["wall"] * ex.workers - r["task_wall"]) / r["tasks"]
+    r["busy_fraction"] = r["task_wall"] / (r["wall"] * ex.workers)
     print(f"{name:>10}: {r['wall']:7.2f} s for {r['tasks']} tasks on {ex.workers} worker(s) "
           f"(warm-up {warm:.1f} s); in-task framework {1e3 * r['framework_in_task_per_task']:.1f} ms/task, "
           f"idle+driver {1e3 * r['driver_overhead_per_task']:.0f} ms/task, no-op round trip "
-          f"{1e3 * r['noop_per_task']:.2f} ms/task", flush=True)
+          f"{1e3 * r['noop_per_task']:.2f} ms/task; workers busy {100 * r['busy_fraction']:.0f}% "
+          f"(sum of task walls {r['task_wall']:.1f} s)", flush=True)
     return r
 
 
@@ -186,6 +188,7 @@ def main() -> None:
     if args.quick:
         args.samples, args.n_cg, args.limit, args.noop = 2, 60, 3, 50
     tmp = Path(tempfile.mkdtemp(prefix="twolevel-scaling-"))
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"scaling: 2D PSS N=64, 2 T_f x {args.samples} samples, n_cg={args.n_cg}, <= {args.limit} pairs/glass; "
           f"{os.cpu_count()} cores (shared machine: timings are noisy)")
     try:
@@ -224,6 +227,11 @@ def main() -> None:
                                   "dask-2": round(1e3 * rd["noop_per_task"], 2) if rd else None},
             "warmup_s": {"pool-1": round(r1["warmup"], 1), "pool-2": round(r2["warmup"], 1),
                          "dask-2": round(rd["warmup"], 1) if rd else None},
+            "busy_fraction": {"pool-1": round(r1["busy_fraction"], 3), "pool-2": round(r2["busy_fraction"], 3),
+                              "dask-2": round(rd["busy_fraction"], 3) if rd else None},
+            "sum_task_wall_s": {"pool-1": round(r1["task_wall"], 2), "pool-2": round(r2["task_wall"], 2),
+                                "dask-2": round(rd["task_wall"], 2) if rd else None},
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "peer_wall_2_workers_s": round(rp, 3), "ratio_ours_over_peer": round(rp / r2["wall"], 3),
             "identical_results": same,
         }
