@@ -32,10 +32,28 @@ import numpy as np
 from twolevel.config import Configuration
 from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
 from twolevel.models import get_model
-from twolevel.paths import interpolate, optimize_band
+from twolevel.paths import find_path, interpolate, optimize_band
 
 
 def make_pair(n: int, seed: int = 5):
+    """An elementary double well: a transition seen in MD, split at its intermediate minima by a
+    coarse string-method path (16 images), keeping the elementary piece with the highest barrier."""
+    path = os.path.join(tempfile.gettempdir(), f"twolevel_bench_paths_pss{n}_seed{seed}_elem.npz")
+    if os.path.exists(path):
+        z = np.load(path)
+        return Configuration(z["x0"], z["box"], None, z["diam"], "pss"), z["x0"], z["x1"]
+    conf, x0, x1 = _transition(n, seed)
+    s = ParticleSystem(conf)
+    res = find_path(s, x0, x1, images=16, method="string", ftol=1e-2, max_steps=2000)
+    ok = [dw for dw in res.double_wells if dw.ok] or res.double_wells
+    dw = max(ok, key=lambda w: w.V_b)
+    print(f"elementary double well: V_a={dw.V_a:.4f} dV={dw.dV:.4f} PR={dw.PR:.1f} "
+          f"({len(res.double_wells)} pieces)", flush=True)
+    np.savez(path, x0=dw.x_low, x1=dw.x_high, box=s.box, diam=s.conf.diameters)
+    return conf, dw.x_low, dw.x_high
+
+
+def _transition(n: int, seed: int):
     path = os.path.join(tempfile.gettempdir(), f"twolevel_bench_paths_pss{n}_seed{seed}.npz")
     if os.path.exists(path):
         z = np.load(path)

@@ -875,6 +875,7 @@ class _ISStore:
         model = obj.attrs.get("model", r["model"])
         if isinstance(model, bytes):
             model = model.decode()
+        pos = np.asarray(pos, dtype=np.float64).reshape(-1, len(r["box"]))  # stored (N, d) or flat
         return Configuration(pos, r["box"], r["types"], r["diameters"], model, {"is_id": int(is_id)})
 
     def close(self):
@@ -1146,6 +1147,7 @@ def _identify(x, e, lib_E, explore_dir, new_rows, new_x, system, e_tol: float = 
                     try:
                         y = store.base[store.keys[i]]
                         y = y["positions"][()] if hasattr(y, "keys") else y[()]
+                        y = np.asarray(y).reshape(np.shape(x))
                     except KeyError:
                         continue
                     if _same(system, x, y, same_tol):
