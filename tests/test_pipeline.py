@@ -326,3 +326,77 @@ def test_study_from_keyword_arguments(tmp_path):
     assert all(read_marker(s.dir / "prepare" / "glass.h5") for s in st.samples())
     assert marker_path(st.samples()[0].dir / "prepare" / "glass.h5").name == "glass.h5.done.json"
     assert {k.split("/")[-1] for k, _ in st.pending()} == {"explore", "paths", "quantum", "stats"}
+
+
+# --------------------------------------------------------------------------- the real stages, end to end
+def test_twolevel_run_end_to_end_with_the_real_stages(tmp_path):
+    """`twolevel run` on a tiny config with every real stage (prepare, explore, paths, quantum, stats, report,
+    lattice), then again: the second run does no work."""
+    from typer.testing import CliRunner
+
+    from twolevel.cli import app
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(f"""
+[study]
+name = "tiny"
+seed = 5
+output = "{tmp_path / 'run'}"
+units = ["pss-ar"]
+
+[[models]]
+model = "pss"
+n = 32
+dim = 2
+tf = [0.15]
+samples = 1
+
+[prepare]
+max_seconds = 2.0
+tune_sweeps = 20
+
+[explore]
+temperature = 0.1
+tau_cg = 0.3
+n_cg = 40
+
+[paths]
+images = 8
+limit = 2
+hessian = false
+max_steps = 3000
+
+[quantum]
+n_xi = 400
+
+[stats]
+bootstrap = 50
+
+[lattice.lattice]
+L = 12
+phi_v = 0.05
+[lattice.start]
+T_I = 0.3
+[lattice.cooling]
+nu = 0.05
+T_end = 0.03
+dT_rel = 0.1
+dT_max = 0.05
+[lattice.run]
+figures = false
+""")
+    r = CliRunner().invoke(app, ["run", str(cfg), "--in-process", "--quiet"])
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "run"
+    summ = json.loads((run / "summary.json").read_text())
+    assert summ["complete"] and summ["report"] == "report/index.html"
+    assert (run / "report" / "index.html").is_file()
+    assert summ["lattice"]["samples"] == 1
+    st = Study(cfg)
+    assert set(e["task"] for e in read_log(run, "last") if e["event"] == "ran") == {t.key for t in st.plan(check=False)}
+    cat = st.catalogue()
+    assert {"dw_id", "d", "xi", "V"} <= set(cat.columns)
+    groups = summ["results"]["groups"]
+    assert groups and groups[0]["N_g"] == 1 and groups[0]["N_DW"] == len(cat)
+    r = CliRunner().invoke(app, ["run", str(cfg), "--in-process", "--quiet"])
+    assert r.exit_code == 0 and "ran 0 task(s)" in r.output
