@@ -400,3 +400,20 @@ figures = false
     assert groups and groups[0]["N_g"] == 1 and groups[0]["N_DW"] == len(cat)
     r = CliRunner().invoke(app, ["run", str(cfg), "--in-process", "--quiet"])
     assert r.exit_code == 0 and "ran 0 task(s)" in r.output
+
+
+def test_harmonic_route_on_the_prepared_glasses(tmp_path):
+    """[harmonic]: one study task runs twolevel.vibrations on the glasses of each model and T_f."""
+    from twolevel.pipeline import default_stages
+    from twolevel.pipeline.stages import Stage
+
+    stages = [Stage("prepare", "pipeline_fakes:prepare_quench", ("glass.h5", "prepare.json"))] + [
+        s for s in default_stages() if s.name == "harmonic"]
+    cfg = F.tiny_config(tmp_path / "run", harmonic={"elastic_samples": 1, "max_nonlinear": 2, "figures": False})
+    res = run_study(cfg, InProcessExecutor(), stage_specs=stages, progress=False)
+    assert res.complete and "harmonic" in res.ran
+    h = res.summary["harmonic"]
+    assert set(h["pss"]) == {"0.1", "0.2"}
+    s = h["pss"]["0.1"]["summary"]
+    assert s["n_glasses"] == 2 and s["n"] == 16 and s["omega_D"] > 0 and s["G"] > 0
+    assert run_study(cfg, InProcessExecutor(), stage_specs=stages, progress=False).ran == []

@@ -347,6 +347,28 @@ def lattice_stage(a: dict) -> dict:
             "info": {k: ff[k] for k in ("c1", "c3") if isinstance(ff.get(k), (int, float))}}
 
 
+def harmonic_stage(a: dict) -> dict:
+    """harmonic: modes, moduli, A4, nonlinear modes of the prepared glasses of each model and T_f
+    (twolevel.vibrations.analysis.analyse_glasses), RUN/harmonic/<model>/Tf_<T_f>/ and harmonic.json."""
+    from ..vibrations.analysis import analyse_glasses
+
+    p = dict(a["params"])
+    p["a4_window"] = tuple(p["a4_window"])
+    p["f_window"] = tuple(p["f_window"])
+    groups: dict[tuple, list[str]] = {}
+    for s in a["samples"]:
+        if s.get("ok", True):
+            groups.setdefault((s["label"], s["T_f"]), []).append(str(Path(s["dir"]) / "prepare" / "glass.h5"))
+    out = Path(a["out_dir"])
+    index: dict = {}
+    for (label, tf), files in sorted(groups.items()):
+        d = out / label / f"Tf_{tf!r}"
+        summary = analyse_glasses(files, d, label=f"{label} T_f={tf!r}", progress=False, **p)
+        index.setdefault(label, {})[repr(tf)] = {"dir": str(d.relative_to(out)), "summary": summary}
+    write_json(out / "harmonic.json", index)
+    return {"artefacts": _files(out), "info": {"groups": len(groups)}}
+
+
 def default_stages() -> list[Stage]:
     """The landscape route: prepare -> explore -> paths -> quantum per sample, then stats -> report."""
     here = __name__
@@ -364,6 +386,9 @@ def default_stages() -> list[Stage]:
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
         Stage("report", f"{here}:report_stage", ("index.html", "summary.json"), requires=("stats",), scope="study",
               enabled=lambda cfg: cfg.report.enabled, description="HTML report"),
+        Stage("harmonic", f"{here}:harmonic_stage", ("harmonic.json",), requires=("prepare",), scope="study",
+              enabled=lambda cfg: cfg.harmonic is not None,
+              description="harmonic route: modes, moduli, A4, nonlinear modes of the prepared glasses (004)"),
         Stage("lattice", f"{here}:lattice_stage", ("results.json", "summary.parquet"), scope="study",
               enabled=lambda cfg: cfg.lattice is not None,
               description="lattice route: DPLM cooling, C_v, c1, c3 against the exact theory (000)"),

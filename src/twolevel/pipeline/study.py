@@ -525,6 +525,7 @@ class Study:
             "results": report_summary if report_summary is not None else stats,
             "report": "report/index.html" if (self.run_dir / "report" / "index.html").exists() else None,
             "lattice": read_json(self.run_dir / "lattice" / "results.json"),
+            "harmonic": read_json(self.run_dir / "harmonic" / "harmonic.json"),
             "last_run": result.run_id,
         }
         write_json(self.run_dir / "summary.json", summary)
