@@ -107,6 +107,8 @@ def test_sparse_shift_invert_matches_dense(glass):
     assert np.allclose(s.eigenvalues, d.eigenvalues[:8], rtol=1e-9)
     ov = np.abs(np.sum(s.vectors * d.vectors[:, :8], axis=0))
     assert np.all(ov > 1 - 1e-6)
+    lz = normal_modes(ps, glass.positions, k=4, method="lanczos")
+    assert np.allclose(lz.eigenvalues, d.eigenvalues[:4], rtol=1e-7)
     # PR: 1 for a uniform displacement pattern, 1/N for a single particle
     e = np.zeros((glass.n, 2))
     e[3, 0] = 1

@@ -109,7 +109,9 @@ def normal_modes(system, x=None, k: int | None = None, method: str = "auto", sig
     system: a :class:`~twolevel.engine.ParticleSystem` or a :class:`Configuration`
     (its model is used). k: number of lowest non-zero modes wanted (default all, which
     needs the dense method). method: "dense", "sparse" or "auto" (dense up to
-    3000 degrees of freedom or when all modes are wanted). sigma: shift of the
+    3000 degrees of freedom or when all modes are wanted); "lanczos" is the
+    factorisation-free alternative (ARPACK on the smallest algebraic eigenvalues, only
+    matrix-vector products: no fill-in memory, more iterations). sigma: shift of the
     shift-invert Lanczos (default -1e-3 times the mean diagonal, just below zero so
     that H - sigma I is positive definite despite the translational zero modes).
     """
@@ -132,11 +134,14 @@ def normal_modes(system, x=None, k: int | None = None, method: str = "auto", sig
         if k is not None:
             lam, vec = lam[:k], vec[:, :k]
         return Modes(lam, vec, n, dim, complete=k is None or k == nd - dim)
-    if method != "sparse":
-        raise InputError(f"mode method must be 'dense', 'sparse' or 'auto', got {method!r}")
+    if method not in ("sparse", "lanczos"):
+        raise InputError(f"mode method must be 'dense', 'sparse', 'lanczos' or 'auto', got {method!r}")
     if k is None:
-        raise InputError("the sparse method needs the number of modes k")
-    lam, vec = lowest_modes_sparse(H, k + dim, sigma=sigma, tol=tol)
+        raise InputError(f"the {method} method needs the number of modes k")
+    if method == "lanczos":
+        lam, vec = lowest_modes_lanczos(H, k + dim, tol=tol)
+    else:
+        lam, vec = lowest_modes_sparse(H, k + dim, sigma=sigma, tol=tol)
     lam, vec = _remove_translations(lam, vec, n, dim)
     return Modes(lam[:k], vec[:, :k], n, dim, complete=False)
 
@@ -162,6 +167,19 @@ def lowest_modes_sparse(H: sp.spmatrix, k: int, sigma: float | None = None, tol:
         lam, vec = spla.eigsh(H, k=k, sigma=sigma, which="LM", OPinv=op, tol=tol)
     except spla.ArpackNoConvergence as exc:
         raise ConvergenceError(f"ARPACK did not converge for the lowest {k} modes: {exc}") from None
+    order = np.argsort(lam)
+    return lam[order], vec[:, order]
+
+
+def lowest_modes_lanczos(H: sp.spmatrix, k: int, tol: float = 0.0, ncv: int | None = None):
+    """Lowest k eigenpairs by implicitly restarted Lanczos without inversion (which="SA")."""
+    nd = H.shape[0]
+    ncv = min(nd, max(2 * k + 40, 120)) if ncv is None else ncv
+    try:
+        lam, vec = spla.eigsh(sp.csr_matrix(H), k=k, which="SA", tol=tol if tol > 0 else 1e-10, ncv=ncv,
+                              maxiter=100 * nd)
+    except spla.ArpackNoConvergence as exc:
+        raise ConvergenceError(f"ARPACK (Lanczos, SA) did not converge for the lowest {k} modes: {exc}") from None
     order = np.argsort(lam)
     return lam[order], vec[:, order]
 
