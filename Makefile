@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench-setup setup clean clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,8 @@ bench-setup: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# numba's on-disk cache is keyed on each function's own source file: after editing a
+# module that other compiled functions call (engine/kernels.py above all), clear it.
+clean-cache:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete
