@@ -80,13 +80,15 @@ def _save(fig, path) -> Path:
 
 
 def tf_colors(tfs) -> dict:
-    """A colour per T_f: low T_f (stable glasses) blue, high T_f red."""
+    """A colour per T_f: low T_f (stable glasses) dark blue, high T_f orange."""
     plt = _plt()
     tfs = sorted(set(float(t) for t in tfs))
-    cmap = plt.get_cmap("coolwarm")
+    # ultrastable (low T_f) dark blue -> poorly annealed (high T_f) orange; a colormap
+    # without a pale middle (coolwarm's middle is almost white on a white background)
+    cmap = plt.get_cmap("plasma")
     if len(tfs) == 1:
-        return {tfs[0]: cmap(0.85)}
-    return {t: cmap(0.05 + 0.9 * i / (len(tfs) - 1)) for i, t in enumerate(tfs)}
+        return {tfs[0]: cmap(0.6)}
+    return {t: cmap(0.05 + 0.75 * i / (len(tfs) - 1)) for i, t in enumerate(tfs)}
 
 
 def _key(model, T_f, many_models):
