@@ -26,6 +26,10 @@ from ..engine import ParticleSystem
 from ..errors import ConvergenceError, InputError
 
 DENSE_MAX_DOF = 3000
+# Beyond this many degrees of freedom "auto" uses Lanczos without factorisation: the sparse LU of
+# a 3D Hessian with the TLJ cutoff fills in badly (N = 12000: > 12 CPU min and > 4 GB unfinished,
+# against 240 CPU s for the 50 lowest modes by Lanczos; N = 1500: LU 5 s, Lanczos 17 s).
+SHIFT_INVERT_MAX_DOF = 15000
 
 
 @dataclass
@@ -108,8 +112,8 @@ def normal_modes(system, x=None, k: int | None = None, method: str = "auto", sig
 
     system: a :class:`~twolevel.engine.ParticleSystem` or a :class:`Configuration`
     (its model is used). k: number of lowest non-zero modes wanted (default all, which
-    needs the dense method). method: "dense", "sparse" or "auto" (dense up to
-    3000 degrees of freedom or when all modes are wanted); "lanczos" is the
+    needs the dense method). method: "dense", "sparse" (shift-invert) or "auto" (dense up to
+    3000 degrees of freedom or when all modes are wanted, shift-invert up to 15000, Lanczos beyond); "lanczos" is the
     factorisation-free alternative (ARPACK on the smallest algebraic eigenvalues, only
     matrix-vector products: no fill-in memory, more iterations). sigma: shift of the
     shift-invert Lanczos (default -1e-3 times the mean diagonal, just below zero so
@@ -127,7 +131,10 @@ def normal_modes(system, x=None, k: int | None = None, method: str = "auto", sig
     if k is not None and (k < 1 or k > nd - dim):
         raise InputError(f"number of modes k must be in 1..{nd - dim}, got {k}")
     if method == "auto":
-        method = "dense" if (k is None or nd <= DENSE_MAX_DOF) else "sparse"
+        if k is None or nd <= DENSE_MAX_DOF:
+            method = "dense"
+        else:
+            method = "sparse" if nd <= SHIFT_INVERT_MAX_DOF else "lanczos"
     if method == "dense":
         lam, vec = np.linalg.eigh(H.toarray())
         lam, vec = _remove_translations(lam, vec, n, dim)
