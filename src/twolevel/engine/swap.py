@@ -60,13 +60,13 @@ SWAP_TYPES = 2
 # after an accepted exchange the rows of the two particles are re-partitioned. No global
 # rebuild is ever needed (except to grow the arrays).
 # ---------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _sij(ti, tj, di, dj, mp):
     # kernels.pair_se: s_ij = sigma[t_i, t_j] (d_i + d_j)/2 (1 - nonadditivity |d_i - d_j|)
     return mp[1][ti, tj] * 0.5 * (di + dj) * (1.0 - mp[3] * abs(di - dj))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _v(r2, ti, tj, di, dj, mp):
     """Pair energy e_ij f(r/s_ij) of the common form (models/base.py), 0 beyond x_c s_ij
     (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5))."""
@@ -78,7 +78,7 @@ def _v(r2, ti, tj, di, dj, mp):
     return w * (mp[5] * inv6 * inv6 - mp[6] * inv6 + mp[7] + (mp[8] + mp[9] * u2) * u2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _d2(x, i, k, box, binv):
     d = x.shape[1]
     r2 = 0.0
@@ -88,13 +88,13 @@ def _d2(x, i, k, box, binv):
     return r2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _is_near(i, k, ref, box, binv, types, diam, mp, skin):
     rc = mp[4] * _sij(types[i], types[k], diam[i], diam[k], mp) + skin
     return _d2(ref, i, k, box, binv) < rc * rc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_remove(nbr, nn, nnear, k, i):
     m = nn[k]
     p = 0
@@ -112,7 +112,7 @@ def _row_remove(nbr, nn, nnear, k, i):
     nn[k] = m - 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_add(nbr, nn, nnear, k, i, near):
     m = nn[k]
     if m >= nbr.shape[1]:
@@ -127,7 +127,7 @@ def _row_add(nbr, nn, nnear, k, i, near):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_set(nbr, nn, nnear, k, i, near):
     p = 0
     while p < nn[k] and nbr[k, p] != i:
@@ -148,7 +148,7 @@ def _row_set(nbr, nn, nnear, k, i, near):
     nbr[k, p] = t
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _cell_of(x, i, box, binv, ncell):
     d = x.shape[1]
     c = 0
@@ -163,7 +163,7 @@ def _cell_of(x, i, box, binv, ncell):
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, cell_of,
               nbr, nn, nnear, mirror):
     """Fill row i from the cells around ref[i]; with ``mirror`` also add i to each k's row.
@@ -209,7 +209,7 @@ def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, cmem, ccnt,
                cell_of, cpos):
     """Rebuild everything from the current positions (ref = pos). False on overflow."""
@@ -235,7 +235,7 @@ def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn, nnear, ncell,
                      cmem, ccnt, cell_of, cpos):
     """Move the reference of particle i to its current position and rebuild its pairs."""
@@ -264,7 +264,7 @@ def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn
                      nbr, nn, nnear, True)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _repartition(i, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf):
     """Re-classify the pairs of row i after i's diameter/type changed (and mirror them)."""
     m = nn[i]
@@ -287,28 +287,53 @@ def _repartition(i, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf):
     nnear[i] = a
 
 
-@njit(cache=True, fastmath=True, inline="always")
-def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, nn):
-    """Energy change of i's pairs (except with j) when i goes from (ti, di) to (tj, dj)."""
-    xc2 = mp[4] * mp[4]
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _f_inv(inv2, u2, mp):
+    """f(u) of the common form (models/base.py) from 1/u^2 and u^2, 0 beyond x_c: a select,
+    not a branch (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5))."""
+    inv6 = inv2 * inv2 * inv2
+    f = mp[5] * inv6 * inv6 - mp[6] * inv6 + mp[7] + (mp[8] + mp[9] * u2) * u2
+    return f if u2 < mp[4] * mp[4] else 0.0
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, m):
+    """Energy change of i's pairs (except with j) when i goes from (ti, di) to (tj, dj),
+    summed over the first m entries of row i. Branch-free: every listed pair is evaluated
+    (the cutoff is a select inside _f_inv; the i-j pair is multiplied by 0)."""
     de = 0.0
-    for kk in range(nn[i]):
+    x0 = pos[i, 0]
+    x1 = pos[i, 1]
+    x2 = pos[i, 2] if pos.shape[1] == 3 else 0.0
+    for kk in range(m):
         k = nbr[i, kk]
-        r2 = _d2(pos, i, k, box, binv)
+        a0 = min_image(x0 - pos[k, 0], box[0], binv[0])
+        a1 = min_image(x1 - pos[k, 1], box[1], binv[1])
+        r2 = a0 * a0 + a1 * a1
+        if pos.shape[1] == 3:
+            a2 = min_image(x2 - pos[k, 2], box[2], binv[2])
+            r2 += a2 * a2
         tk = types[k]
         dk = diam[k]
         so = _sij(ti, tk, di, dk, mp)
         sn = _sij(tj, tk, dj, dk, mp)
-        sm = max(so, sn)
-        if k != j and r2 < xc2 * sm * sm:
-            de += _v(r2, tj, tk, dj, dk, mp) - _v(r2, ti, tk, di, dk, mp)
+        so2 = so * so
+        sn2 = sn * sn
+        # one division: q = 1/(r2 so2 sn2) gives 1/u_old^2, 1/u_new^2 and both u^2
+        q = 1.0 / (r2 * so2 * sn2)
+        uo = r2 * r2 * sn2 * q      # r2 / so2
+        un = r2 * r2 * so2 * q      # r2 / sn2
+        io = so2 * so2 * sn2 * q    # so2 / r2
+        iN = sn2 * sn2 * so2 * q    # sn2 / r2
+        w = 0.0 if k == j else 1.0
+        de += w * (mp[2][tj, tk] * _f_inv(iN, un, mp) - mp[2][ti, tk] * _f_inv(io, uo, mp))
     return de
 
 
 # ---------------------------------------------------------------------------------------
 # the Monte Carlo kernel
 # ---------------------------------------------------------------------------------------
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmoves, seed,
            swap_kind, group, slot, gstart, gcount, energy, force_build):
     """Attempt up to ``nmoves`` Monte Carlo moves in place on pos (and diam or types).
@@ -360,8 +385,8 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
             dj = diam[j]
             # i takes (tj, dj), j takes (ti, di); the i-j pair is unchanged (s_ij symmetric).
             # The whole rows are needed: the new cutoffs can reach beyond the near parts.
-            de = _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, nn) \
-                + _exchange_delta(j, i, tj, ti, dj, di, pos, box, binv, types, diam, mp, nbr, nn)
+            de = _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, nn[i]) \
+                + _exchange_delta(j, i, tj, ti, dj, di, pos, box, binv, types, diam, mp, nbr, nn[j])
             if de <= 0.0 or np.random.random() < np.exp(-beta * de):
                 a_sw += 1
                 energy += de
@@ -420,9 +445,17 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                     ra += a2 * a2
                     rb += b2 * b2
                 tk = types[k]
-                dk = diam[k]
-                e_old += _v(ra, ti, tk, di, dk, mp)
-                e_new += _v(rb, ti, tk, di, dk, mp)
+                s = _sij(ti, tk, di, diam[k], mp)
+                s2 = s * s
+                # one division: q = 1/(ra rb s2) gives 1/u_a^2, 1/u_b^2 and both u^2
+                q = 1.0 / (ra * rb * s2)
+                ua = ra * ra * rb * q       # ra / s2
+                ub = rb * rb * ra * q       # rb / s2
+                ia = s2 * s2 * rb * q       # s2 / ra
+                ib = s2 * s2 * ra * q       # s2 / rb
+                e = mp[2][ti, tk]
+                e_old += e * _f_inv(ia, ua, mp)
+                e_new += e * _f_inv(ib, ub, mp)
             de = e_new - e_old
             if de <= 0.0 or np.random.random() < np.exp(-beta * de):
                 a_tr += 1
@@ -432,7 +465,7 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     return 0, nmoves, energy, n_tr, a_tr, n_sw, a_sw, nup
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _needs_rebuild(pos, ref, skin):
     n, d = pos.shape
     lim = 0.25 * skin * skin
@@ -446,7 +479,7 @@ def _needs_rebuild(pos, ref, skin):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def list_energy(pos, box, types, diam, mp, nbr, nn):
     """Total energy summed over the full rows (each pair twice, halved): checks the list."""
     n = pos.shape[0]
@@ -459,7 +492,7 @@ def list_energy(pos, box, types, diam, mp, nbr, nn):
     return 0.5 * e
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def energy_virial(pos, box, types, diam, mp, skin):
     """(U, W) of a configuration from scratch (half list + the engine's force kernel)."""
     start, idx = build_neighbors(pos, box, types, diam, mp, skin)
