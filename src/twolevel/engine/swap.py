@@ -51,14 +51,22 @@ SWAP_TYPES = 2
 #
 # Each particle i has a reference position ref[i] and a row nbr[i, :nn[i]] of every k with
 # |ref_i - ref_k| < rl = x_c max s_ab + skin (the largest pair cutoff the conserved diameter or
-# type multiset can produce). The row is partitioned: entries [0, nnear[i]) are the "near"
-# pairs, |ref_i - ref_k| < x_c s_ik + skin with the CURRENT diameters/types. While every
-# particle stays within skin/2 of its reference, a pair missing from the near part is beyond
-# its cutoff and a pair missing from the row is beyond any cutoff. When a trial position
-# leaves that sphere, only that particle's row is rebuilt (cell list over reference
-# positions) and it is removed from / added to the rows of its old / new neighbours;
-# after an accepted exchange the rows of the two particles are re-partitioned. No global
-# rebuild is ever needed (except to grow the arrays).
+# type multiset can produce). The row is partitioned in three segments:
+#   [0, nnear[i])        "near": |ref_i - ref_k| < x_c s_ik + skin with the CURRENT values;
+#   [nnear[i], nmid[i])  "mid":  |ref_i - ref_k| < x_c smax[k] + skin, where smax[k] is the
+#                        largest s between k and any (type, diameter) of the conserved multiset;
+#   [nmid[i], nn[i])     "far":  the rest.
+# While every particle stays within skin/2 of its reference, a pair missing from the near part
+# is beyond its cutoff (translations scan the near part), and a pair missing from the near +
+# mid parts is beyond its cutoff whatever value i takes in an exchange (exchanges scan
+# [0, nmid[i])): the partner k keeps its value, and i's new value belongs to the multiset.
+# The classification is per side (row i uses smax[k], row k uses smax[i]). smax is a value of
+# the particle's diameter/type, so it is exchanged with it.
+# When a trial position leaves the skin/2 sphere, only that particle's row is rebuilt (cell
+# list over reference positions) and it is removed from / added to the rows of its old / new
+# neighbours; after an accepted exchange the rows of the two particles are re-classified and
+# their entries in the neighbours' rows with them. No global rebuild is ever needed (except to
+# grow the arrays).
 # ---------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", inline="always")
 def _sij(ti, tj, di, dj, mp):
@@ -78,6 +86,40 @@ def _v(r2, ti, tj, di, dj, mp):
     return w * (mp[5] * inv6 * inv6 - mp[6] * inv6 + mp[7] + (mp[8] + mp[9] * u2) * u2)
 
 
+@njit(cache=True, error_model="numpy")
+def partner_smax(types, diam, mp):
+    """smax[k] = max over the multiset of (type, diameter) values v of s(v, value of k).
+    Exact over the distinct values (O(U N)); the row classification only needs an upper bound."""
+    n = types.shape[0]
+    # distinct (type, diameter) values
+    ut = np.empty(n, np.int64)
+    ud = np.empty(n)
+    nu = 0
+    order = np.argsort(diam)
+    for q in range(n):
+        i = order[q]
+        new = True
+        for u in range(nu - 1, -1, -1):
+            if ud[u] != diam[i]:
+                break
+            if ut[u] == types[i]:
+                new = False
+                break
+        if new:
+            ut[nu] = types[i]
+            ud[nu] = diam[i]
+            nu += 1
+    out = np.empty(n)
+    sig = mp[1]
+    nad = mp[3]
+    for k in range(n):
+        m = 0.0
+        for u in range(nu):
+            m = max(m, _s_loc(ut[u], types[k], ud[u], diam[k], sig, nad))
+        out[k] = m
+    return out
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _d2(x, i, k, box, binv):
     d = x.shape[1]
@@ -89,63 +131,82 @@ def _d2(x, i, k, box, binv):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _is_near(i, k, ref, box, binv, types, diam, mp, skin):
-    rc = mp[4] * _sij(types[i], types[k], diam[i], diam[k], mp) + skin
-    return _d2(ref, i, k, box, binv) < rc * rc
+def _s_loc(ti, tj, di, dj, sig, nad):
+    # kernels.pair_se, as _sij, with the sigma table and nonadditivity passed directly
+    return sig[ti, tj] * 0.5 * (di + dj) * (1.0 - nad * abs(di - dj))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _cls_v(ti, tk, di, dk, smk, r2, sig, nad, xc, skin):
+    """Class (0 near, 1 mid, 2 far) of a partner k with values (tk, dk, smax smk) in the row
+    of a particle with values (ti, di), at squared reference distance r2."""
+    rc = xc * _s_loc(ti, tk, di, dk, sig, nad) + skin
+    if r2 < rc * rc:
+        return 0
+    rm = xc * smk + skin
+    return 1 if r2 < rm * rm else 2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _cls(i, k, r2, types, diam, smax, sig, nad, xc, skin):
+    """Class of k in row i (0 near, 1 mid, 2 far) at squared reference distance r2."""
+    return _cls_v(types[i], types[k], diam[i], diam[k], smax[k], r2, sig, nad, xc, skin)
 
 
 @njit(cache=True, error_model="numpy")
-def _row_remove(nbr, nn, nnear, k, i):
+def _row_remove(nbr, nn, nnear, nmid, k, i):
+    """Remove i from row k (keeping the three segments contiguous); returns its old class or -1."""
     m = nn[k]
     p = 0
     while p < m and nbr[k, p] != i:
         p += 1
     if p == m:
-        return
+        return -1
+    c = 2
     if p < nnear[k]:
+        c = 0
         ln = nnear[k] - 1
         nbr[k, p] = nbr[k, ln]
-        nbr[k, ln] = nbr[k, m - 1]
+        p = ln
         nnear[k] = ln
-    else:
-        nbr[k, p] = nbr[k, m - 1]
+    if p < nmid[k]:
+        if c == 2:
+            c = 1
+        lm = nmid[k] - 1
+        nbr[k, p] = nbr[k, lm]
+        p = lm
+        nmid[k] = lm
+    nbr[k, p] = nbr[k, m - 1]
     nn[k] = m - 1
+    return c
 
 
 @njit(cache=True, error_model="numpy")
-def _row_add(nbr, nn, nnear, k, i, near):
+def _row_add(nbr, nn, nnear, nmid, k, i, c):
+    """Append i to row k in class c. False on overflow."""
     m = nn[k]
     if m >= nbr.shape[1]:
         return False
-    if near:
-        nbr[k, m] = nbr[k, nnear[k]]
-        nbr[k, nnear[k]] = i
+    p = m
+    if c <= 1:
+        nbr[k, p] = nbr[k, nmid[k]]
+        p = nmid[k]
+        nmid[k] += 1
+    if c == 0:
+        nbr[k, p] = nbr[k, nnear[k]]
+        p = nnear[k]
         nnear[k] += 1
-    else:
-        nbr[k, m] = i
+    nbr[k, p] = i
     nn[k] = m + 1
     return True
 
 
 @njit(cache=True, error_model="numpy")
-def _row_set(nbr, nn, nnear, k, i, near):
-    p = 0
-    while p < nn[k] and nbr[k, p] != i:
-        p += 1
-    if p == nn[k]:
-        return
-    cur = p < nnear[k]
-    if cur == near:
-        return
-    if cur:
-        q = nnear[k] - 1
-        nnear[k] = q
-    else:
-        q = nnear[k]
-        nnear[k] = q + 1
-    t = nbr[k, q]
-    nbr[k, q] = i
-    nbr[k, p] = t
+def _row_set(nbr, nn, nnear, nmid, k, i, c):
+    """Move i to class c in row k (if it is listed there)."""
+    old = _row_remove(nbr, nn, nnear, nmid, k, i)
+    if old >= 0:
+        _row_add(nbr, nn, nnear, nmid, k, i, c)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -165,18 +226,22 @@ def _cell_of(x, i, box, binv, ncell):
 
 @njit(cache=True, error_model="numpy")
 def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, cell_of,
-              nbr, nn, nnear, mirror):
+              nbr, nn, nnear, nmid, smax, mirror):
     """Fill row i from the cells around ref[i]; with ``mirror`` also add i to each k's row.
     Returns False on overflow."""
     n, d = ref.shape
+    sig = mp[1]
+    nad = mp[3]
+    xc = mp[4]
     if ncell[0] == 0:
         # small box: all pairs
         for k in range(n):
-            if k != i and _d2(ref, i, k, box, binv) < rl2:
-                near = _is_near(i, k, ref, box, binv, types, diam, mp, skin)
-                if not _row_add(nbr, nn, nnear, i, k, near):
+            r2 = _d2(ref, i, k, box, binv)
+            if k != i and r2 < rl2:
+                if not _row_add(nbr, nn, nnear, nmid, i, k, _cls(i, k, r2, types, diam, smax, sig, nad, xc, skin)):
                     return False
-                if mirror and not _row_add(nbr, nn, nnear, k, i, near):
+                if mirror and not _row_add(nbr, nn, nnear, nmid, k, i,
+                                           _cls(k, i, r2, types, diam, smax, sig, nad, xc, skin)):
                     return False
         return True
     rem = cell_of[i]
@@ -200,17 +265,19 @@ def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, 
                     cc = a0 * ncell[1] + a1
                 for q in range(ccnt[cc]):
                     k = cmem[cc, q]
-                    if k != i and _d2(ref, i, k, box, binv) < rl2:
-                        near = _is_near(i, k, ref, box, binv, types, diam, mp, skin)
-                        if not _row_add(nbr, nn, nnear, i, k, near):
+                    r2 = _d2(ref, i, k, box, binv)
+                    if k != i and r2 < rl2:
+                        if not _row_add(nbr, nn, nnear, nmid, i, k,
+                                        _cls(i, k, r2, types, diam, smax, sig, nad, xc, skin)):
                             return False
-                        if mirror and not _row_add(nbr, nn, nnear, k, i, near):
+                        if mirror and not _row_add(nbr, nn, nnear, nmid, k, i,
+                                                   _cls(k, i, r2, types, diam, smax, sig, nad, xc, skin)):
                             return False
     return True
 
 
 @njit(cache=True, error_model="numpy")
-def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, cmem, ccnt,
+def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, smax, ncell, cmem, ccnt,
                cell_of, cpos):
     """Rebuild everything from the current positions (ref = pos). False on overflow."""
     n, d = pos.shape
@@ -218,6 +285,7 @@ def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, 
     ref[:] = pos
     nn[:] = 0
     nnear[:] = 0
+    nmid[:] = 0
     ccnt[:] = 0
     if ncell[0] > 0:
         for i in range(n):
@@ -230,19 +298,20 @@ def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, 
             ccnt[c] += 1
     for i in range(n):
         if not _scan_row(i, ref, box, binv, types, diam, mp, skin, rl * rl, ncell, cmem, ccnt,
-                         cell_of, nbr, nn, nnear, False):
+                         cell_of, nbr, nn, nnear, nmid, smax, False):
             return False
     return True
 
 
 @njit(cache=True, error_model="numpy")
-def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn, nnear, ncell,
+def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn, nnear, nmid, smax, ncell,
                      cmem, ccnt, cell_of, cpos):
     """Move the reference of particle i to its current position and rebuild its pairs."""
     for p in range(nn[i]):
-        _row_remove(nbr, nn, nnear, nbr[i, p], i)
+        _row_remove(nbr, nn, nnear, nmid, nbr[i, p], i)
     nn[i] = 0
     nnear[i] = 0
+    nmid[i] = 0
     for a in range(pos.shape[1]):
         ref[i, a] = pos[i, a]
     if ncell[0] > 0:
@@ -261,43 +330,74 @@ def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn
             ccnt[c] += 1
             cell_of[i] = c
     return _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, cell_of,
-                     nbr, nn, nnear, True)
+                     nbr, nn, nnear, nmid, smax, True)
 
 
 @njit(cache=True, error_model="numpy")
-def _repartition(i, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf):
-    """Re-classify the pairs of row i after i's diameter/type changed (and mirror them)."""
+def _repartition(i, ti0, di0, sm0, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, nmid,
+                 smax, buf, cbuf):
+    """Re-classify the pairs of row i after i's values changed from (ti0, di0, smax sm0), and
+    i's entries in the rows of its neighbours (their class depends on i's values through s_ik
+    and smax[i]; moved only where it changed)."""
+    sig = mp[1]
+    nad = mp[3]
+    xc = mp[4]
     m = nn[i]
-    old_near = nnear[i]
+    cnt0 = 0
+    cnt1 = 0
     for p in range(m):
-        buf[p] = nbr[i, p]
-    a = 0
-    b = m - 1
+        k = nbr[i, p]
+        buf[p] = k
+        r2 = _d2(ref, i, k, box, binv)
+        c = _cls(i, k, r2, types, diam, smax, sig, nad, xc, skin)
+        cbuf[p] = c
+        if c == 0:
+            cnt0 += 1
+        elif c == 1:
+            cnt1 += 1
+        cn = _cls(k, i, r2, types, diam, smax, sig, nad, xc, skin)
+        if cn != _cls_v(types[k], ti0, diam[k], di0, sm0, r2, sig, nad, xc, skin):
+            _row_set(nbr, nn, nnear, nmid, k, i, cn)
+    a0 = 0
+    a1 = cnt0
+    a2 = cnt0 + cnt1
     for p in range(m):
-        k = buf[p]
-        near = _is_near(i, k, ref, box, binv, types, diam, mp, skin)
-        if near:
-            nbr[i, a] = k
-            a += 1
+        c = cbuf[p]
+        if c == 0:
+            nbr[i, a0] = buf[p]
+            a0 += 1
+        elif c == 1:
+            nbr[i, a1] = buf[p]
+            a1 += 1
         else:
-            nbr[i, b] = k
-            b -= 1
-        if near != (p < old_near):
-            _row_set(nbr, nn, nnear, k, i, near)
-    nnear[i] = a
+            nbr[i, a2] = buf[p]
+            a2 += 1
+    nnear[i] = cnt0
+    nmid[i] = cnt0 + cnt1
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", inline="always")
-def _f_inv(inv2, u2, mp):
+def _f_inv(inv2, u2, cf):
     """f(u) of the common form (models/base.py) from 1/u^2 and u^2, 0 beyond x_c: a select,
-    not a branch (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5))."""
+    not a branch (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5)).
+    cf = (nonadditivity, x_c^2, a12, a6, c0, c2, c4): plain floats, see _coefs."""
     inv6 = inv2 * inv2 * inv2
-    f = mp[5] * inv6 * inv6 - mp[6] * inv6 + mp[7] + (mp[8] + mp[9] * u2) * u2
-    return f if u2 < mp[4] * mp[4] else 0.0
+    f = cf[2] * inv6 * inv6 - cf[3] * inv6 + cf[4] + (cf[5] + cf[6] * u2) * u2
+    return f if u2 < cf[1] else 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _coefs(mp):
+    """The scalar model parameters as a tuple of floats. Hot loops use these and local
+    references to the sigma/eps tables instead of indexing the mixed tuple ``mp`` (each
+    array taken out of it inside a loop costs a reference-count update)."""
+    return (mp[3], mp[4] * mp[4], mp[5], mp[6], mp[7], mp[8], mp[9])
+
+
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", inline="always")
-def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, m):
+def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, sig, eps, cf, nbr, m):
     """Energy change of i's pairs (except with j) when i goes from (ti, di) to (tj, dj),
     summed over the first m entries of row i. Branch-free: every listed pair is evaluated
     (the cutoff is a select inside _f_inv; the i-j pair is multiplied by 0)."""
@@ -315,8 +415,8 @@ def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, 
             r2 += a2 * a2
         tk = types[k]
         dk = diam[k]
-        so = _sij(ti, tk, di, dk, mp)
-        sn = _sij(tj, tk, dj, dk, mp)
+        so = _s_loc(ti, tk, di, dk, sig, cf[0])
+        sn = _s_loc(tj, tk, dj, dk, sig, cf[0])
         so2 = so * so
         sn2 = sn * sn
         # one division: q = 1/(r2 so2 sn2) gives 1/u_old^2, 1/u_new^2 and both u^2
@@ -326,7 +426,7 @@ def _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, 
         io = so2 * so2 * sn2 * q    # so2 / r2
         iN = sn2 * sn2 * so2 * q    # sn2 / r2
         w = 0.0 if k == j else 1.0
-        de += w * (mp[2][tj, tk] * _f_inv(iN, un, mp) - mp[2][ti, tk] * _f_inv(io, uo, mp))
+        de += w * (eps[tj, tk] * _f_inv(iN, un, cf) - eps[ti, tk] * _f_inv(io, uo, cf))
     return de
 
 
@@ -338,7 +438,8 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
            swap_kind, group, slot, gstart, gcount, energy, force_build):
     """Attempt up to ``nmoves`` Monte Carlo moves in place on pos (and diam or types).
 
-    state = (ref, nbr, nn, nnear, ncell, cmem, ccnt, cell_of, cpos): the incremental list.
+    state = (ref, nbr, nn, nnear, nmid, smax, ncell, cmem, ccnt, cell_of, cpos): the incremental
+    list (smax: see partner_smax; exchanged with the diameters/types).
     swap_kind: 0 translations only, 1 diameter exchanges, 2 type exchanges.
     group/slot/gstart/gcount: particles grouped by type (group[gstart[t]:gstart[t]+gcount[t]]),
     slot[i] = position of i in group; used by type exchanges, kept consistent in place.
@@ -348,15 +449,18 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     Returns (status, moves_done, energy, n_trans, acc_trans, n_swap, acc_swap, n_updates);
     status 1 means an array overflowed: grow it, force a full build and call again.
     """
-    ref, nbr, nn, nnear, ncell, cmem, ccnt, cell_of, cpos = state
+    ref, nbr, nn, nnear, nmid, smax, ncell, cmem, ccnt, cell_of, cpos = state
     np.random.seed(seed)
     n, d = pos.shape
     binv = 1.0 / box
+    sig = mp[1]
+    eps = mp[2]
+    cf = _coefs(mp)
     lim = 0.25 * skin * skin
     rl2 = rl * rl
     nup = 0
     if force_build or _needs_rebuild(pos, ref, skin):
-        if not full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, ncell, cmem,
+        if not full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, smax, ncell, cmem,
                           ccnt, cell_of, cpos):
             return 1, 0, energy, 0, 0, 0, 0, nup
     n_tr = 0
@@ -364,6 +468,7 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     n_sw = 0
     a_sw = 0
     buf = np.empty(nbr.shape[1], nbr.dtype)
+    cbuf = np.empty(nbr.shape[1], np.int64)
     newx = np.empty(3)
     for move in range(nmoves):
         if swap_kind != SWAP_NONE and np.random.random() < p_swap:
@@ -384,9 +489,11 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
             di = diam[i]
             dj = diam[j]
             # i takes (tj, dj), j takes (ti, di); the i-j pair is unchanged (s_ij symmetric).
-            # The whole rows are needed: the new cutoffs can reach beyond the near parts.
-            de = _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, mp, nbr, nn[i]) \
-                + _exchange_delta(j, i, tj, ti, dj, di, pos, box, binv, types, diam, mp, nbr, nn[j])
+            # The near + mid parts are needed: the new cutoffs can reach beyond the near parts.
+            de = _exchange_delta(i, j, ti, tj, di, dj, pos, box, binv, types, diam, sig, eps, cf, nbr,
+                                 nmid[i]) \
+                + _exchange_delta(j, i, tj, ti, dj, di, pos, box, binv, types, diam, sig, eps, cf, nbr,
+                                  nmid[j])
             if de <= 0.0 or np.random.random() < np.exp(-beta * de):
                 a_sw += 1
                 energy += de
@@ -402,8 +509,15 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                     group[sj] = i
                     slot[i] = sj
                     slot[j] = si
-                _repartition(i, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf)
-                _repartition(j, ref, box, binv, types, diam, mp, skin, nbr, nn, nnear, buf)
+                t = smax[i]
+                smax[i] = smax[j]
+                smax[j] = t
+                # i's old values are j's new ones and vice versa; i and j themselves are
+                # re-classified in each other's rows by the two calls
+                _repartition(i, ti, di, smax[j], ref, box, binv, types, diam, mp, skin, nbr, nn, nnear,
+                             nmid, smax, buf, cbuf)
+                _repartition(j, tj, dj, smax[i], ref, box, binv, types, diam, mp, skin, nbr, nn, nnear,
+                             nmid, smax, buf, cbuf)
         else:
             n_tr += 1
             i = np.random.randint(0, n)
@@ -416,7 +530,7 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                 # the trial position leaves the skin sphere: re-centre i's list first
                 nup += 1
                 if not _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr,
-                                        nn, nnear, ncell, cmem, ccnt, cell_of, cpos):
+                                        nn, nnear, nmid, smax, ncell, cmem, ccnt, cell_of, cpos):
                     return 1, move, energy, n_tr - 1, a_tr, n_sw, a_sw, nup
             ti = types[i]
             di = diam[i]
@@ -445,7 +559,7 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                     ra += a2 * a2
                     rb += b2 * b2
                 tk = types[k]
-                s = _sij(ti, tk, di, diam[k], mp)
+                s = _s_loc(ti, tk, di, diam[k], sig, cf[0])
                 s2 = s * s
                 # one division: q = 1/(ra rb s2) gives 1/u_a^2, 1/u_b^2 and both u^2
                 q = 1.0 / (ra * rb * s2)
@@ -453,9 +567,9 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                 ub = rb * rb * ra * q       # rb / s2
                 ia = s2 * s2 * rb * q       # s2 / ra
                 ib = s2 * s2 * ra * q       # s2 / rb
-                e = mp[2][ti, tk]
-                e_old += e * _f_inv(ia, ua, mp)
-                e_new += e * _f_inv(ib, ub, mp)
+                e = eps[ti, tk]
+                e_old += e * _f_inv(ia, ua, cf)
+                e_new += e * _f_inv(ib, ub, cf)
             de = e_new - e_old
             if de <= 0.0 or np.random.random() < np.exp(-beta * de):
                 a_tr += 1
@@ -591,6 +705,8 @@ class SwapMC:
         self.nbr = np.zeros((n, self._width), np.int32)
         self.nn = np.zeros(n, np.int64)
         self.nnear = np.zeros(n, np.int64)
+        self.nmid = np.zeros(n, np.int64)
+        self.smax = partner_smax(self.types, self.diam, self.mp)
         self.cell_of = np.zeros(n, np.int64)
         self.cpos = np.zeros(n, np.int64)
         self._cells()
@@ -609,7 +725,7 @@ class SwapMC:
         self.ccnt = np.zeros(ntot, np.int64)
 
     def _state(self):
-        return (self.ref, self.nbr, self.nn, self.nnear, self.ncell, self.cmem, self.ccnt,
+        return (self.ref, self.nbr, self.nn, self.nnear, self.nmid, self.smax, self.ncell, self.cmem, self.ccnt,
                 self.cell_of, self.cpos)
 
     def set_delta(self, delta: float) -> None:
@@ -631,6 +747,7 @@ class SwapMC:
         if types is not None and self.model.mode == 0:
             self.types[:] = types
             self._group_arrays()
+        self.smax = partner_smax(self.types, self.diam, self.mp)
         self._force = True
         self.energy = self.full_energy()
 
