@@ -275,7 +275,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                   max_move: float = 0.1, n_delay: int = 5, f_inc: float = 1.1, f_dec: float = 0.5,
                   alpha0: float = 0.25, f_alpha: float = 0.99, climb_after: float | None = None,
                   energies_ends: tuple[float, float] | None = None, record: bool = False,
-                  image_reset: bool = False,
+                  image_reset: bool = False, half_step: bool = True,
                   callback: Callable | None = None) -> BandResult:
     """Relax a band (M, *shape) with fixed ends by FIRE 2.0 on the NEB or string forces.
 
@@ -293,6 +293,9 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     switched on once the perpendicular force is below ``climb_after`` (default: from the start).
     FIRE 2.0 (Guénolé et al., Comput. Mater. Sci. 175, 109584 (2020), Algorithm 2) acts on all
     interior images as one vector; the largest single-particle move per step is ``max_move``.
+    ``half_step=False`` drops FIRE 2.0's half-step correction on uphill steps (classic FIRE);
+    ``image_reset=True`` also stops every image whose velocity points against its own force.
+    A band whose highest image rises far above the initial band raises ConvergenceError.
     """
     if method not in METHODS:
         raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
@@ -385,7 +388,8 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             if it > n_delay:
                 dt = max(dt * f_dec, dt_min)
                 alpha = alpha0
-            X[1:-1] -= 0.5 * dt * v
+            if half_step:
+                X[1:-1] -= 0.5 * dt * v
             v[:] = 0.0
         if image_reset:
             # an image whose velocity points against its own force stops (per-image restart)
