@@ -459,6 +459,13 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     lim = 0.25 * skin * skin
     rl2 = rl * rl
     nup = 0
+    # A listed pair is closer than rl + skin (both within skin/2 of their references) and a
+    # trial moves by at most sqrt(d) delta: when the box exceeds twice that, the old minimum
+    # image plus the trial displacement is still the minimum image of the new separation.
+    direct = True
+    for a in range(d):
+        if box[a] <= 2.0 * (rl + skin + np.sqrt(d) * delta) + 1e-9:
+            direct = False
     if force_build or _needs_rebuild(pos, ref, skin):
         if not full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, smax, ncell, cmem,
                           ccnt, cell_of, cpos):
@@ -542,20 +549,27 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
             y0 = newx[0]
             y1 = newx[1]
             y2 = newx[2] if d == 3 else 0.0
+            g0 = y0 - x0
+            g1 = y1 - x1
+            g2 = y2 - x2
             for kk in range(nnear[i]):
                 k = nbr[i, kk]
                 p0 = pos[k, 0]
                 p1 = pos[k, 1]
                 a0 = min_image(x0 - p0, box[0], binv[0])
                 a1 = min_image(x1 - p1, box[1], binv[1])
-                b0 = min_image(y0 - p0, box[0], binv[0])
-                b1 = min_image(y1 - p1, box[1], binv[1])
+                if direct:
+                    b0 = a0 + g0
+                    b1 = a1 + g1
+                else:
+                    b0 = min_image(y0 - p0, box[0], binv[0])
+                    b1 = min_image(y1 - p1, box[1], binv[1])
                 ra = a0 * a0 + a1 * a1
                 rb = b0 * b0 + b1 * b1
                 if d == 3:
                     p2 = pos[k, 2]
                     a2 = min_image(x2 - p2, box[2], binv[2])
-                    b2 = min_image(y2 - p2, box[2], binv[2])
+                    b2 = a2 + g2 if direct else min_image(y2 - p2, box[2], binv[2])
                     ra += a2 * a2
                     rb += b2 * b2
                 tk = types[k]
