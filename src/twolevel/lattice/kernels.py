@@ -35,7 +35,7 @@ _INV53 = 1.0 / 9007199254740992.0
 
 
 # --------------------------------------------------------------------------- hashing / RNG
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def splitmix64(x):
     z = x + _GOLD
     z = (z ^ (z >> U64(30))) * _M1
@@ -43,7 +43,7 @@ def splitmix64(x):
     return z ^ (z >> U64(31))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def pair_uniform(k, l, seedm):
     """Uniform [0,1) for the unordered particle pair {k, l}: splitmix64(key ^ seed)."""
     a = k if k < l else l
@@ -53,12 +53,12 @@ def pair_uniform(k, l, seedm):
     return np.float64(x >> U64(11)) * _INV53
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _rotl(x, k):
     return (x << U64(k)) | (x >> U64(64 - k))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def rng_next(s):
     """xoshiro256** step on the state array s (4 x uint64)."""
     result = _rotl(s[1] * U64(5), 7) * U64(9)
@@ -72,7 +72,7 @@ def rng_next(s):
     return result
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def rng_uniform(s):
     return np.float64(rng_next(s) >> U64(11)) * _INV53
 
@@ -95,7 +95,7 @@ def mix_seed(seed: int) -> np.uint64:
 
 
 # --------------------------------------------------------------------------- g(V) sampling
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def sample_g(u, gkind, ga, gb, gtab):
     """Inverse CDF: exact affine map for a uniform g (gkind 0), else linear interpolation in gtab."""
     if gkind == 0:
@@ -108,7 +108,7 @@ def sample_g(u, gkind, ga, gb, gtab):
     return gtab[i] + f * (gtab[i + 1] - gtab[i])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def pair_V(k, l, initN, initV, gkind, ga, gb, gtab, seedm):
     """V_kl: the stored p_eq value if k and l were neighbours at the start, else the hash draw from g."""
     z = initN.shape[1]
@@ -118,7 +118,7 @@ def pair_V(k, l, initN, initV, gkind, ga, gb, gtab, seedm):
     return sample_g(pair_uniform(k, l, seedm), gkind, ga, gb, gtab)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def pair_V_many(ks, ls, initN, initV, gkind, ga, gb, gtab, seedm):
     out = np.empty(ks.shape[0])
     for i in range(ks.shape[0]):
@@ -126,7 +126,7 @@ def pair_V_many(ks, ls, initN, initV, gkind, ga, gb, gtab, seedm):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def apriori_V_many(ks, ls, gkind, ga, gb, gtab, seedm):
     out = np.empty(ks.shape[0])
     for i in range(ks.shape[0]):
@@ -135,7 +135,7 @@ def apriori_V_many(ks, ls, gkind, ga, gb, gtab, seedm):
 
 
 # --------------------------------------------------------------------------- direct construction
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lattice_gas_voids(nbr, occ_void, void_site, log_z1, nmoves, rng):
     """Sample void positions with weight z1^(n_vv) (n_vv: void-void contacts).
 
@@ -174,7 +174,7 @@ def lattice_gas_voids(nbr, occ_void, void_site, log_z1, nmoves, rng):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def place_particles_and_bonds(nbr, occ_void, occ, void_site, initN, initV, bondE, peq_kind, pa, pb, peq_tab, rng):
     """Random particle labels on the occupied sites; p_eq-drawn energies for every occupied bond.
 
@@ -229,7 +229,7 @@ def place_particles_and_bonds(nbr, occ_void, occ, void_site, initN, initV, bondE
     return E
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def total_energy(nbr, occ, initN, initV, gkind, ga, gb, gtab, seedm):
     """E of Eq. (2) from scratch through pair_V (checks the cached bondE and the running E)."""
     nsites, z = nbr.shape
@@ -245,7 +245,7 @@ def total_energy(nbr, occ, initN, initV, gkind, ga, gb, gtab, seedm):
     return E
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bond_energies(nbr, occ, bondE):
     """All current occupied-bond energies (each bond once) from the cache."""
     nsites, z = nbr.shape
@@ -269,7 +269,7 @@ def bond_energies(nbr, occ, bondE):
 
 
 # --------------------------------------------------------------------------- KMC
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _compute_slot(v, d, a, nbr, occ, bondE, initN, initV, gkind, ga, gb, gtab, seedm, dE, newV):
     """dE of the hop of the particle at nbr[a, d] into void v at site a; caches the new bond values."""
     z = nbr.shape[1]
@@ -299,7 +299,7 @@ def _compute_slot(v, d, a, nbr, occ, bondE, initN, initV, gkind, ga, gb, gtab, s
     dE[slot] = enew - eold
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _rate(de, invT):
     # 000 Eq. (3) divided by w0: min(1, exp(-dE/T))
     if de <= 0.0:
@@ -307,7 +307,7 @@ def _rate(de, invT):
     return np.exp(-de * invT)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _tree_set(tree, M, slot, r):
     i = M + slot
     tree[i] = r
@@ -317,7 +317,7 @@ def _tree_set(tree, M, slot, r):
         i >>= 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _tree_fix(tree, lo, hi):
     """Recompute the ancestors of the leaves lo..hi (contiguous), level by level."""
     lo >>= 1
@@ -329,7 +329,7 @@ def _tree_fix(tree, lo, hi):
         hi >>= 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def init_slots(nbr, occ, void_site, bondE, initN, initV, gkind, ga, gb, gtab, seedm, dE, newV):
     nv = void_site.shape[0]
     z = nbr.shape[1]
@@ -339,7 +339,7 @@ def init_slots(nbr, occ, void_site, bondE, initN, initV, gkind, ga, gb, gtab, se
             _compute_slot(v, d, a, nbr, occ, bondE, initN, initV, gkind, ga, gb, gtab, seedm, dE, newV)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def set_rates(dE, tree, M, invT):
     """All leaves for temperature 1/invT, then the tree bottom-up: O(n)."""
     n = dE.shape[0]
@@ -351,8 +351,10 @@ def set_rates(dE, tree, M, invT):
         tree[i] = tree[2 * i] + tree[2 * i + 1]
 
 
-@njit(cache=True, nogil=True)
-def kmc_run(nbr, nb2, blk, bnb, bcount, bmod, bk_site, bk_sum, bk_dE, bk_newV, occ, void_site, bondE, initN, initV, gkind, ga, gb, gtab, seedm,
+@njit(cache=True, nogil=True, error_model="numpy")
+def kmc_run(nbr, nb2, blk, bnb, bcount, bmod, bk_site, bk_sum, bk_dE, bk_newV, bk_rate, bk_invT,
+            al_dE, al_newV, al_rate, al_invT, ustamp, vlast,
+            occ, void_site, bondE, initN, initV, gkind, ga, gb, gtab, seedm,
             dE, newV, tree, M, dvec, pdisp, vdisp, prevp, prevv, rng,
             invT, w0, t_stop, max_events, acc, cnt,
             mapon, site_time, varrive, vis_site, vis_time, vis_n,
@@ -510,7 +512,10 @@ def kmc_run(nbr, nb2, blk, bnb, bcount, bmod, bk_site, bk_sum, bk_dE, bk_newV, o
         for q2 in range(bnb.shape[1]):
             ssum += bmod[bnb[bs, q2]]
         base = v * z
-        if bk_site[v] == s and bk_sum[v] == ssum - 1 - (1 if bs != ba else 0):
+        gid = cnt[0] + n + 1  # unique id of this event (> 0)
+        short = bk_site[v] == s and bk_sum[v] == ssum - 1 - (1 if bs != ba else 0)
+        if short:
+            reuse = bk_invT[v] == invT  # saved rates were computed at this temperature
             for dd in range(z):
                 tmp = bk_dE[v, dd]
                 bk_dE[v, dd] = dE[base + dd]
@@ -519,13 +524,18 @@ def kmc_run(nbr, nb2, blk, bnb, bcount, bmod, bk_site, bk_sum, bk_dE, bk_newV, o
                     tmp = bk_newV[v, dd, e]
                     bk_newV[v, dd, e] = newV[base + dd, e]
                     newV[base + dd, e] = tmp
-                tree[M + base + dd] = _rate(dE[base + dd], invT)
+                rold = tree[M + base + dd]
+                tree[M + base + dd] = bk_rate[v, dd] if reuse else _rate(dE[base + dd], invT)
+                bk_rate[v, dd] = rold
+            bk_invT[v] = invT
             bk_site[v] = a
         else:
             for dd in range(z):
                 bk_dE[v, dd] = dE[base + dd]
+                bk_rate[v, dd] = tree[M + base + dd]
                 for e in range(z):
                     bk_newV[v, dd, e] = newV[base + dd, e]
+            bk_invT[v] = invT
             bk_site[v] = a
             rev = d ^ 1
             for dd in range(z):
@@ -563,13 +573,41 @@ def kmc_run(nbr, nb2, blk, bnb, bcount, bmod, bk_site, bk_sum, bk_dE, bk_newV, o
                     if not dup and nf < 64:
                         found[nf] = u1
                         nf += 1
+        # Neighbour-void shortcut: when v exactly undoes its previous hop (short) and a
+        # neighbour void u1 was last touched by that very hop (ustamp == vlast[v]), every
+        # site u1's slots depend on is back to its state before that hop, so u1's slots
+        # are the ones saved then (al_*): swap instead of recomputing.
+        vprev = vlast[v]
         for q in range(nf):
             u1 = found[q]
-            b = void_site[u1]
-            for dd in range(z):
-                _compute_slot(u1, dd, b, nbr, occ, bondE, initN, initV, gkind, ga, gb, gtab, seedm, dE, newV)
-                tree[M + u1 * z + dd] = _rate(dE[u1 * z + dd], invT)
-            _tree_fix(tree, M + u1 * z, M + u1 * z + z - 1)
+            ub = u1 * z
+            if short and ustamp[u1] == vprev:
+                reuse = al_invT[u1] == invT
+                for dd in range(z):
+                    tmp = al_dE[u1, dd]
+                    al_dE[u1, dd] = dE[ub + dd]
+                    dE[ub + dd] = tmp
+                    for e in range(z):
+                        tmp = al_newV[u1, dd, e]
+                        al_newV[u1, dd, e] = newV[ub + dd, e]
+                        newV[ub + dd, e] = tmp
+                    rold = tree[M + ub + dd]
+                    tree[M + ub + dd] = al_rate[u1, dd] if reuse else _rate(dE[ub + dd], invT)
+                    al_rate[u1, dd] = rold
+            else:
+                b = void_site[u1]
+                for dd in range(z):
+                    al_dE[u1, dd] = dE[ub + dd]
+                    al_rate[u1, dd] = tree[M + ub + dd]
+                    for e in range(z):
+                        al_newV[u1, dd, e] = newV[ub + dd, e]
+                    _compute_slot(u1, dd, b, nbr, occ, bondE, initN, initV, gkind, ga, gb, gtab, seedm, dE, newV)
+                    tree[M + ub + dd] = _rate(dE[ub + dd], invT)
+            al_invT[u1] = invT
+            ustamp[u1] = gid
+            _tree_fix(tree, M + ub, M + ub + z - 1)
+        ustamp[v] = gid
+        vlast[v] = gid
         n += 1
     acc[0] = t
     acc[1] = E

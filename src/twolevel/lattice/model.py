@@ -101,6 +101,15 @@ class DPLM:
         self.bk_sum = np.zeros(self.nv, dtype=np.int64)
         self.bk_dE = np.zeros((self.nv, z))
         self.bk_newV = np.zeros((self.nv, z, z))
+        self.bk_rate = np.zeros((self.nv, z))
+        self.bk_invT = np.full(self.nv, np.nan)
+        # neighbour-void shortcut: slots saved before the last recomputation, event stamps
+        self.al_dE = np.zeros((self.nv, z))
+        self.al_newV = np.zeros((self.nv, z, z))
+        self.al_rate = np.zeros((self.nv, z))
+        self.al_invT = np.full(self.nv, np.nan)
+        self.ustamp = np.full(self.nv, -2, dtype=np.int64)
+        self.vlast = np.full(self.nv, -1, dtype=np.int64)
 
     # ------------------------------------------------------------------ start
     def start(self, T_I: float, method: str = "direct", void_sweeps: int = 30) -> Setup:
@@ -147,6 +156,10 @@ class DPLM:
         self._gargs = (self.initN, self.initV, self.gkind, self.ga, self.gb, self.gtab, self.seedm)
         self.bmod[:] = 0
         self.bk_site[:] = -1
+        self.bk_invT[:] = np.nan
+        self.al_invT[:] = np.nan
+        self.ustamp[:] = -2
+        self.vlast[:] = -1
         self.bcount = np.bincount(self.geom.blk[self.void_site], minlength=self.geom.bnb.shape[0]).astype(np.int32)
         K.init_slots(self.geom.nbr, self.occ, self.void_site, self.bondE, *self._gargs, self.dE, self.newV)
         self.T = np.nan
@@ -179,7 +192,8 @@ class DPLM:
         if not np.isfinite(self.T):
             raise RuntimeError("call set_temperature first")
         return int(K.kmc_run(self.geom.nbr, self.geom.nb2, self.geom.blk, self.geom.bnb, self.bcount, self.bmod, self.bk_site,
-                             self.bk_sum, self.bk_dE, self.bk_newV, self.occ, self.void_site, self.bondE, *self._gargs,
+                             self.bk_sum, self.bk_dE, self.bk_newV, self.bk_rate, self.bk_invT, self.al_dE, self.al_newV,
+                             self.al_rate, self.al_invT, self.ustamp, self.vlast, self.occ, self.void_site, self.bondE, *self._gargs,
                              self.dE, self.newV, self.tree, self.M, self.geom.dvec, self.pdisp, self.vdisp,
                              self.prevp, self.prevv, self.rng, 1.0 / self.T, self.w0, float(t_stop), int(max_events),
                              self.acc, self.cnt, self.mapon, self.site_time, self.varrive, self.vis_site,
@@ -216,7 +230,7 @@ class DPLM:
 
     def memory_bytes(self) -> int:
         arrs = [self.geom.nbr, self.geom.nb2, self.geom.blk, self.geom.bnb, self.occ, self.void_site, self.bondE, self.initN, self.initV, self.dE, self.newV,
-                self.tree, self.bmod, self.bk_site, self.bk_sum, self.bk_dE, self.bk_newV, self.pdisp, self.vdisp, self.prevp, self.prevv, self.site_time, self.varrive,
+                self.tree, self.bmod, self.bk_site, self.bk_sum, self.bk_dE, self.bk_newV, self.bk_rate, self.al_dE, self.al_newV, self.al_rate, self.pdisp, self.vdisp, self.prevp, self.prevv, self.site_time, self.varrive,
                 self.vis_site, self.vis_time, self.vis_n, self.vtrack, self.ptrack, self.gtab]
         return int(sum(a.nbytes for a in arrs))
 
