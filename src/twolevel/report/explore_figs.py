@@ -20,24 +20,12 @@ import numpy as np
 __all__ = ["plot_counts_vs_time", "plot_tau_p_cdf", "plot_matrices", "distance_matrix", "explore_figures"]
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from ._mpl import plt as _plt  # noqa: E402
+from ._mpl import save as _save_any  # noqa: E402
 
 
 def _save(fig, path) -> Path:
-    from ..io.atomic import atomic_path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    _plt().close(fig)
-    return path
+    return _save_any(fig, path, dpi=120)
 
 
 def _counts(first_times, grid):

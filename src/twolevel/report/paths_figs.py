@@ -19,24 +19,12 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from ._mpl import plt as _plt  # noqa: E402
+from ._mpl import save as _save_any  # noqa: E402
 
 
 def _save(fig, path) -> Path:
-    from ..io.atomic import atomic_path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=150, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    _plt().close(fig)
-    return path
+    return _save_any(fig, path, dpi=150)
 
 
 def profile_figure(xi, V, path, d: float | None = None, m_tilde: float | None = None, title: str | None = None):

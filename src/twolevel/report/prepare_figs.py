@@ -13,24 +13,12 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from ._mpl import plt as _plt  # noqa: E402
+from ._mpl import save as _save_any  # noqa: E402
 
 
 def _save(fig, path) -> Path:
-    from ..io.atomic import atomic_path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    _plt().close(fig)
-    return path
+    return _save_any(fig, path, dpi=120)
 
 
 def energy_trace(t, energy, path: str | os.PathLike, tau_alpha: float | None = None, unit: str = "sweeps",
