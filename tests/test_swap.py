@@ -158,3 +158,33 @@ def test_bad_input():
         SwapMC(conf, 0.1, p_swap=1.5)
     with pytest.raises(InputError):
         SwapMC(get_model("pss").random_configuration(20, seed=1), 0.1)   # box too small
+
+
+def test_row_segments_hold_every_needed_pair():
+    """The incremental rows: a pair within its current cutoff x_c s_ik is in the near part of
+    both rows, and a pair within x_c s(v, k) for ANY value v of the multiset (what an exchange
+    of i can produce) is in the near + mid part of row i; smax follows the exchanged values."""
+    model = get_model("pss")
+    conf = model.random_configuration(300, seed=5, diameters="random")
+    mc = SwapMC(conf, 0.3, seed=6, delta=0.1)
+    mc.sweeps(200)
+    assert mc.counts[3] > 500 and mc.counts[4] > 0              # exchanges and row updates happened
+    d = mc.pos[:, None, :] - mc.pos[None, :, :]
+    d -= mc.box * np.round(d / mc.box)                       # minimum image, (N, N, 3)
+    r = np.sqrt(np.sum(d ** 2, axis=-1))
+    di = mc.diam
+    s_now = model.pair_sigma_eps(0, 0, di[:, None], di[None, :])[0]
+    allv = np.unique(di)
+    s_any = model.pair_sigma_eps(0, 0, allv[None, :], di[:, None])[0].max(axis=1)   # per partner k
+    assert np.allclose(mc.smax, s_any, rtol=0, atol=1e-12)
+    xc = model.xc
+    for i in range(mc.n):
+        row = mc.nbr[i, :mc.nn[i]]
+        near = set(row[:mc.nnear[i]].tolist())
+        mid = set(row[:mc.nmid[i]].tolist())
+        for k in np.nonzero(r[i] < xc * s_now[i])[0]:
+            if k != i:
+                assert k in near, (i, k)
+        for k in np.nonzero(r[i] < xc * s_any)[0]:
+            if k != i:
+                assert k in mid, (i, k)
