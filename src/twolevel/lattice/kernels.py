@@ -406,13 +406,11 @@ def kmc_run(nbr, nb2, blk, bnb, bcount, bmod, bk_site, bk_sum, bk_dE, bk_newV, b
         while True:
             r = rng_uniform(rng) * tree[1]
             i = 1
-            while i < M:
-                lft = 2 * i
-                if r < tree[lft]:
-                    i = lft
-                else:
-                    r -= tree[lft]
-                    i = lft + 1
+            while i < M:  # branch-free descent
+                tl = tree[2 * i]
+                go = r >= tl
+                r -= tl if go else 0.0
+                i = 2 * i + (1 if go else 0)
             slot = i - M
             if tree[i] > 0.0:
                 break
