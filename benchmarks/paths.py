@@ -112,10 +112,12 @@ def run_ase(conf, band, ftol, max_steps, fire_kw):
     neb = NEB(imgs, k=0.125, climb=True, method="improvedtangent")
     opt = FIRE(neb, logfile=None, **fire_kw)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     conv = opt.run(fmax=ftol, steps=max_steps)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     e = np.array([im.get_potential_energy() for im in imgs])
-    return dict(converged=bool(conv), steps=int(opt.nsteps), force_evaluations=counter["n"], wall=wall,
+    return dict(converged=bool(conv), steps=int(opt.nsteps), force_evaluations=counter["n"], wall=wall, cpu=cpu,
                 barrier=float(e.max() - e[0]))
 
 
@@ -125,6 +127,7 @@ def main():
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--ftol", type=float, default=1e-2)
     ap.add_argument("--max-steps", type=int, default=3000)
+    ap.add_argument("--optimizer", default="fire", help="our band optimizer: fire | lbfgs | fire-classic")
     ap.add_argument("--with-ase-tuned", action="store_true",
                     help="also run ASE's FIRE with our step settings (dt 0.01, dtmax 0.1, maxstep 0.1); "
                          "it diverged on the N=1500 pair (docs/benchmarks.md)")
@@ -134,10 +137,13 @@ def main():
     band = interpolate(s, xa, xb, args.images)
     optimize_band(s, band[:4].copy(), max_steps=1)  # compile outside the timing
     t0 = time.perf_counter()
-    ours = optimize_band(s, band, ftol=args.ftol, criterion="neb", max_steps=args.max_steps)
+    c0 = time.process_time()
+    ours = optimize_band(s, band, ftol=args.ftol, criterion="neb", max_steps=args.max_steps,
+                         optimizer=args.optimizer)
     t_ours = time.perf_counter() - t0
+    c_ours = time.process_time() - c0
     print(f"ours: converged={ours.converged} steps={ours.iterations} force evaluations={ours.force_evaluations} "
-          f"wall={t_ours:.1f} s barrier={ours.barrier:.6f}", flush=True)
+          f"wall={t_ours:.1f} s cpu={c_ours:.1f} s barrier={ours.barrier:.6f}", flush=True)
     peers = {}
     settings = {"ase_default": {}}
     if args.with_ase_tuned:
@@ -146,19 +152,20 @@ def main():
         r = run_ase(conf, band, args.ftol, args.max_steps, kw)
         peers[name] = r
         print(f"{name}: converged={r['converged']} steps={r['steps']} force evaluations={r['force_evaluations']} "
-              f"wall={r['wall']:.1f} s barrier={r['barrier']:.6f}", flush=True)
+              f"wall={r['wall']:.1f} s cpu={r['cpu']:.1f} s barrier={r['barrier']:.6f}", flush=True)
     conv = {k: v for k, v in peers.items() if v["converged"]} or peers
     best = min(conv, key=lambda k: conv[k]["force_evaluations"])
     pb = peers[best]
     out = {
         "n": args.n, "images": args.images, "ftol": args.ftol,
         "ours_converged": ours.converged, "ours_force_evaluations": ours.force_evaluations,
-        "ours_wall_s": round(t_ours, 2), "ours_barrier": ours.barrier,
+        "optimizer": args.optimizer, "ours_wall_s": round(t_ours, 2), "ours_cpu_s": round(c_ours, 2), "ours_barrier": ours.barrier,
         **{f"{k}_{q}": (round(v[q], 2) if isinstance(v[q], float) else v[q])
-           for k, v in peers.items() for q in ("converged", "force_evaluations", "wall", "barrier")},
+           for k, v in peers.items() for q in ("converged", "force_evaluations", "wall", "cpu", "barrier")},
         "peer": best,
         "ratio_force_evaluations": round(pb["force_evaluations"] / ours.force_evaluations, 3),
         "ratio_wall": round(pb["wall"] / t_ours, 3),
+        "ratio_cpu": round(pb["cpu"] / c_ours, 3),
     }
     print(f"ratio (peer/ours, >1 = we need less): force evaluations {out['ratio_force_evaluations']}, "
           f"wall {out['ratio_wall']} against {best}")

@@ -362,3 +362,21 @@ def test_figures(glass, mb_points, tmp_path):
                                tmp_path / "real.png", pr=dw.PR).stat().st_size > 0
     r = neb(MB, mb_points["C"][0], mb_points["B"][0], images=8, ftol=1e-3, **MB_BAND)
     assert curvature_figure(path_curvature(MB, r, n_modes=2, n_project=2), tmp_path / "c.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("opt", [dict(optimizer="lbfgs", alpha=2000.0),
+                                 dict(optimizer="fire-classic", dt=1e-3, dt_max=1e-2)])
+def test_other_band_optimizers_find_the_mueller_brown_saddle(mb_points, opt):
+    """The L-BFGS and classic-FIRE band optimizers converge the climbing image onto the Newton
+    saddle S2 of the Müller-Brown surface (an analytic stationary point, not our own output)."""
+    xs, es, _ = mb_points["S2"]
+    r = neb(MB, mb_points["C"][0], mb_points["B"][0], images=16, ftol=1e-6, spring=200.0, max_move=0.01,
+            max_steps=20000, **opt)
+    assert r.converged
+    assert np.linalg.norm(r.saddle - xs) < 1e-6
+    assert abs(r.energies.max() - es) < 1e-9 * abs(es)
+
+
+def test_unknown_band_optimizer_is_an_input_error(mb_points):
+    with pytest.raises(InputError, match="optimizer"):
+        neb(MB, mb_points["C"][0], mb_points["B"][0], images=8, optimizer="newton")

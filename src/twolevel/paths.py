@@ -68,6 +68,7 @@ __all__ = [
 ]
 
 METHODS = ("neb", "string")
+OPTIMIZERS = ("lbfgs", "fire", "fire-classic")
 DEFAULT_IMAGES = 64  # 002_b660eabf4d6c7be7.txt Sec. II D: N_images = 64
 DEFAULT_SPRING = 0.125  # 002 Sec. II D: kappa = 0.125 eps sigma^-2
 DEFAULT_FTOL = 1e-4  # eps / sigma, largest per-particle perpendicular (and climbing) force
@@ -276,7 +277,8 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                   alpha0: float = 0.25, f_alpha: float = 0.99, climb_after: float | None = None,
                   energies_ends: tuple[float, float] | None = None, record: bool = False,
                   image_reset: bool = False, half_step: bool = True,
-                  callback: Callable | None = None) -> BandResult:
+                  callback: Callable | None = None, optimizer: str = "fire", memory: int = 20,
+                  alpha: float = 70.0, lbfgs_after: float | None = None, fire_norm: str = "global") -> BandResult:
     """Relax a band (M, *shape) with fixed ends by FIRE 2.0 on the NEB or string forces.
 
     NEB (method="neb"): F_i = F_perp(true) + k (|x_{i+1} - x_i| - |x_i - x_{i-1}|) tau_i with the
@@ -299,6 +301,10 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     """
     if method not in METHODS:
         raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown band optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
+    if optimizer == "lbfgs" and not (memory >= 1 and alpha > 0):
+        raise InputError(f"L-BFGS band optimizer needs memory >= 1 and alpha > 0, got {memory}, {alpha}")
     if criterion not in ("perp", "neb"):
         raise InputError(f"unknown band convergence criterion {criterion!r}; use 'perp' or 'neb'")
     if not (ftol > 0):
@@ -322,7 +328,13 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     dt_max = 10.0 * dt if dt_max is None else dt_max
     dt_min = 0.02 * dt if dt_min is None else dt_min
     v = np.zeros((m - 2, X.shape[1]))
-    alpha = alpha0
+    a_mix = alpha0
+    lb_s: list = []  # L-BFGS memory: position steps, force changes, 1 / (y . s)
+    lb_y: list = []
+    lb_rho: list = []
+    X_prev = G_prev = None
+    lbfgs_on = optimizer == "lbfgs" and lbfgs_after is None
+    c_prev = None
     npos = 0
     it = 0
     climbing_on = climb and climb_after is None
@@ -353,6 +365,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             climbing_on = True
             c = int(np.argmax(Ei)) + 1
             v[:] = 0.0
+            c_prev = -1  # the force changes definition: forget the L-BFGS memory below
         if method == "neb" and spring > 0:
             dist = np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1))
             G = Fp + (spring * (dist[1:] - dist[:-1]))[:, None] * tau
@@ -376,18 +389,56 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         if converged or it >= max_steps:
             break
         it += 1
+        if optimizer == "lbfgs" and not lbfgs_on and lbfgs_after is not None:
+            lbfgs_on = float(_per_particle_max(G, dim).max()) <= lbfgs_after
+        if lbfgs_on:
+            dx = _lbfgs_step(X, G, X_prev, G_prev, c, c_prev, lb_s, lb_y, lb_rho, memory, alpha)
+            X_prev, G_prev, c_prev = X[1:-1].copy(), G, c
+            smax = float(_per_particle_max(dx, dim).max())
+            if smax > max_move:
+                dx *= max_move / smax
+            X[1:-1] += dx
+            if method == "string":
+                _reparametrise(X, c)
+            continue
+        if optimizer == "fire-classic":
+            # original FIRE (Bitzek et al., PRL 97, 170201 (2006)) as in ASE's FIRE: mix, then
+            # Euler step; restart on P <= 0; the whole step's norm is capped at max_move
+            p = float(np.vdot(G, v))
+            if p > 0.0:
+                vn = math.sqrt(float(np.vdot(v, v)))
+                gn = math.sqrt(float(np.vdot(G, G)))
+                v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
+                if npos > n_delay:
+                    dt = min(dt * f_inc, dt_max)
+                    a_mix *= f_alpha
+                npos += 1
+            else:
+                v[:] = 0.0
+                a_mix = alpha0
+                dt *= f_dec
+                npos = 0
+            v += dt * G
+            dx = dt * v
+            nrm = math.sqrt(float(np.vdot(dx, dx))) if fire_norm == "global" else float(_per_particle_max(dx, dim).max())
+            if nrm > max_move:
+                dx *= max_move / nrm
+            X[1:-1] += dx
+            if method == "string":
+                _reparametrise(X, c)
+            continue
         # FIRE 2.0, semi-implicit Euler (Guénolé et al. 2020, Algorithm 2)
         p = float(np.vdot(G, v))
         if p > 0.0:
             npos += 1
             if npos > n_delay:
                 dt = min(dt * f_inc, dt_max)
-                alpha *= f_alpha
+                a_mix *= f_alpha
         else:
             npos = 0
             if it > n_delay:
                 dt = max(dt * f_dec, dt_min)
-                alpha = alpha0
+                a_mix = alpha0
             if half_step:
                 X[1:-1] -= 0.5 * dt * v
             v[:] = 0.0
@@ -398,7 +449,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         vn = math.sqrt(float(np.vdot(v, v)))
         gn = math.sqrt(float(np.vdot(G, G)))
         if gn > 0:
-            v = (1.0 - alpha) * v + (alpha * vn / gn) * G
+            v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
         dx = dt * v
         smax = float(_per_particle_max(dx, dim).max())
         if smax > max_move:
@@ -411,6 +462,44 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     return BandResult(X.reshape((m,) + shape), E.copy(), c if climb else None, bool(converged), it,
                       ev.count, float(fperp_max), float(fclimb), method, float(spring), float(ftol),
                       tau, history)
+
+
+def _lbfgs_step(X, G, X_prev, G_prev, c, c_prev, S, Y, R, memory: int, alpha: float) -> np.ndarray:
+    """Force-only L-BFGS step on the band force G (K, D), as ASE's LBFGS (no line search).
+
+    Nocedal & Wright, Numerical Optimization (2006), Algorithm 7.4 (two-loop recursion) with the
+    gradient -G and the initial inverse Hessian 1/alpha (ASE's H0 = 1/alpha, alpha = 70). The
+    pair (s, y) = (x - x_prev, G_prev - G) enters the memory only when y . s > 0 (curvature
+    condition; the NEB force is not a gradient). The memory is cleared when the climbing image
+    changes or switches on, and when the step would go against the force (G . step <= 0), in which
+    case the step is the steepest-descent one G / alpha. Returns the (uncapped) step (K, D).
+    """
+    if X_prev is not None and c == c_prev:
+        s_new = (X[1:-1] - X_prev).reshape(-1)
+        y_new = (G_prev - G).reshape(-1)
+        ys = float(np.dot(y_new, s_new))
+        if ys > 1e-300:
+            S.append(s_new)
+            Y.append(y_new)
+            R.append(1.0 / ys)
+            if len(S) > memory:
+                del S[0], Y[0], R[0]
+    elif X_prev is not None:
+        S.clear(), Y.clear(), R.clear()
+    q = -G.reshape(-1).copy()
+    a = np.empty(len(S))
+    for i in range(len(S) - 1, -1, -1):
+        a[i] = R[i] * np.dot(S[i], q)
+        q -= a[i] * Y[i]
+    z = q / alpha
+    for i in range(len(S)):
+        b = R[i] * np.dot(Y[i], z)
+        z += S[i] * (a[i] - b)
+    step = -z.reshape(G.shape)
+    if float(np.vdot(G, step)) <= 0.0 or bool(np.any((G * step).sum(axis=1) < 0.0)):
+        S.clear(), Y.clear(), R.clear()
+        step = G / alpha
+    return step
 
 
 def neb(pot, x_a, x_b, images: int = DEFAULT_IMAGES, spring: float = DEFAULT_SPRING, via=None,
