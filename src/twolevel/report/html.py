@@ -366,11 +366,59 @@ def _optional_sections(run_dir: Path | None, out: Path) -> list[Section]:
     if modes:
         pngs = sorted(p for d in modes for p in d.rglob("*.png"))
         jsons = sorted(p for d in modes for p in d.rglob("*.json"))
-        secs.append(_files_section(
+        sec = _files_section(
             "harmonic", "Harmonic route (modes, soft potentials)",
             "Vibrational modes, quasi-localized modes, elastic moduli and the soft-potential estimate of n0 (002 Sec. IV C, "
-            "004), as written by the harmonic stage under <code>RUN/&lt;model&gt;/.../modes/</code>.", run_dir, pngs, jsons, out))
+            "004), as written by the harmonic stage under <code>RUN/&lt;model&gt;/.../modes/</code>.", run_dir, pngs, jsons, out)
+        cmp_png = _routes_comparison(run_dir, out)
+        if cmp_png is not None:
+            sec.figures.insert(0, (cmp_png, "A<sub>4</sub>&omega;<sub>D</sub><sup>5</sup> (harmonic route) against "
+                                            "n<sub>0</sub> (TLS route), per model and T<sub>f</sub>, as 002 Fig. 10b"))
+        secs.append(sec)
     return secs
+
+
+def _routes_comparison(run_dir: Path, out: Path) -> Path | None:
+    """A4 omega_D^5 (harmonic route) against n0 (TLS route) per model and T_f, as 002 Fig. 10b.
+
+    Needs RUN/harmonic/harmonic.json (the pipeline's harmonic stage) and RUN/stats/stats.json;
+    uses the first unit system of the TLS table. Returns the figure's path, or None when either
+    side is missing (the harmonic section then shows what it has).
+    """
+    hfile = run_dir / "harmonic" / "harmonic.json"
+    sfile = run_dir / "stats" / "stats.json"
+    if not (hfile.is_file() and sfile.is_file()):
+        return None
+    try:
+        h_index = json.loads(hfile.read_text())
+        groups = json.loads(sfile.read_text()).get("groups") or []
+    except (OSError, ValueError):
+        return None
+    units = next((g.get("units") for g in groups if g.get("units")), None)
+    harmonic, tls = [], []
+    for label, by_tf in h_index.items():
+        for tf, rec in by_tf.items():
+            summ = rec.get("summary") or {}
+            if summ.get("A4_omega_D5") is None:
+                continue
+            harmonic.append({"label": f"{label} T_f={float(tf):g}", "A4_omega_D5": summ["A4_omega_D5"],
+                             "A4_omega_D5_err": summ.get("A4_omega_D5_err")})
+    for g in groups:
+        if g.get("units") == units and g.get("n0") is not None:
+            tls.append({"label": f"{g['model']} T_f={float(g['T_f']):g}", "n0": g["n0"], "n0_err": g.get("n0_err")})
+    if not harmonic or not tls:
+        return None
+    from ..vibrations.softpotential import compare_routes
+    from .vibrations_figs import plot_a4_vs_n0
+
+    try:
+        table = compare_routes(harmonic, tls, key="label")
+    except Exception:  # noqa: BLE001 - a comparison that cannot be made is left out, not fatal
+        return None
+    table = table[(table["n0"] > 0) & (table["A4_omega_D5"] > 0)]
+    if table.empty:
+        return None
+    return plot_a4_vs_n0(table, out / "figures" / "harmonic" / "a4_vs_n0.png")
 
 
 def _plugin_sections(run_dir: Path | None, out: Path) -> list[Section]:
