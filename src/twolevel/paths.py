@@ -405,7 +405,9 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             # original FIRE (Bitzek et al., PRL 97, 170201 (2006)) as in ASE's FIRE: mix, then
             # Euler step; restart on P <= 0; the whole step's norm is capped at max_move
             p = float(np.vdot(G, v))
-            if p > 0.0:
+            if it == 1:
+                pass  # first step from rest: no restart (ASE's FIRE skips the test on its first step)
+            elif p > 0.0:
                 vn = math.sqrt(float(np.vdot(v, v)))
                 gn = math.sqrt(float(np.vdot(G, G)))
                 v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
