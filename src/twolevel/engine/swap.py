@@ -153,7 +153,7 @@ def _cls(i, k, r2, types, diam, smax, sig, nad, xc, skin):
     return _cls_v(types[i], types[k], diam[i], diam[k], smax[k], r2, sig, nad, xc, skin)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _row_remove(nbr, nn, nnear, nmid, k, i):
     """Remove i from row k (keeping the three segments contiguous); returns its old class or -1."""
     m = nn[k]
@@ -181,7 +181,7 @@ def _row_remove(nbr, nn, nnear, nmid, k, i):
     return c
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _row_add(nbr, nn, nnear, nmid, k, i, c):
     """Append i to row k in class c. False on overflow."""
     m = nn[k]
@@ -207,6 +207,78 @@ def _row_set(nbr, nn, nnear, nmid, k, i, c):
     old = _row_remove(nbr, nn, nnear, nmid, k, i)
     if old >= 0:
         _row_add(nbr, nn, nnear, nmid, k, i, c)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row_find(nbr, nn, nnear, nmid, k, i, c):
+    """Position of i in row k, searched first in the segment of class c (the class the
+    invariant says it has), then in the whole row; -1 if absent."""
+    lo = 0
+    hi = nnear[k]
+    if c == 1:
+        lo = hi
+        hi = nmid[k]
+    elif c == 2:
+        lo = nmid[k]
+        hi = nn[k]
+    for p in range(lo, hi):
+        if nbr[k, p] == i:
+            return p
+    for p in range(nn[k]):
+        if nbr[k, p] == i:
+            return p
+    return -1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row_reclass(nbr, nn, nnear, nmid, k, i, cold, cnew):
+    """Move i from class cold to class cnew in row k by shifting segment boundaries (at most
+    two element swaps; no search outside cold's segment unless the entry is misplaced)."""
+    p = _row_find(nbr, nn, nnear, nmid, k, i, cold)
+    if p < 0:
+        return
+    # the actual class of position p
+    c = 0 if p < nnear[k] else (1 if p < nmid[k] else 2)
+    while c < cnew:
+        if c == 0:          # near -> mid: swap with the last near entry, shrink near
+            q = nnear[k] - 1
+            nnear[k] = q
+        else:               # mid -> far: swap with the last mid entry, shrink mid
+            q = nmid[k] - 1
+            nmid[k] = q
+        nbr[k, p] = nbr[k, q]
+        nbr[k, q] = i
+        p = q
+        c += 1
+    while c > cnew:
+        if c == 2:          # far -> mid: swap with the first far entry, grow mid
+            q = nmid[k]
+            nmid[k] = q + 1
+        else:               # mid -> near: swap with the first mid entry, grow near
+            q = nnear[k]
+            nnear[k] = q + 1
+        nbr[k, p] = nbr[k, q]
+        nbr[k, q] = i
+        p = q
+        c -= 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row_remove_at(nbr, nn, nnear, nmid, k, p):
+    """Remove the entry at position p of row k (keeping the three segments contiguous)."""
+    m = nn[k]
+    if p < nnear[k]:
+        ln = nnear[k] - 1
+        nbr[k, p] = nbr[k, ln]
+        p = ln
+        nnear[k] = ln
+    if p < nmid[k]:
+        lm = nmid[k] - 1
+        nbr[k, p] = nbr[k, lm]
+        p = lm
+        nmid[k] = lm
+    nbr[k, p] = nbr[k, m - 1]
+    nn[k] = m - 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -253,14 +325,18 @@ def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, 
         rem //= ncell[2]
     c1 = rem % ncell[1]
     c0 = rem // ncell[1]
-    n2 = 3 if d == 3 else 1
-    for o0 in range(3):
-        a0 = (c0 + o0 - 1) % ncell[0]
-        for o1 in range(3):
-            a1 = (c1 + o1 - 1) % ncell[1]
+    # cells at least rl / ns wide (ns = ncell[d]): the pairs within rl lie in the
+    # (2 ns + 1)^d block of cells around i's cell
+    ns = ncell[d]
+    w = 2 * ns + 1
+    n2 = w if d == 3 else 1
+    for o0 in range(w):
+        a0 = (c0 + o0 - ns) % ncell[0]
+        for o1 in range(w):
+            a1 = (c1 + o1 - ns) % ncell[1]
             for o2 in range(n2):
                 if d == 3:
-                    cc = (a0 * ncell[1] + a1) * ncell[2] + (c2 + o2 - 1) % ncell[2]
+                    cc = (a0 * ncell[1] + a1) * ncell[2] + (c2 + o2 - ns) % ncell[2]
                 else:
                     cc = a0 * ncell[1] + a1
                 for q in range(ccnt[cc]):
@@ -307,8 +383,16 @@ def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, s
 def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn, nnear, nmid, smax, ncell,
                      cmem, ccnt, cell_of, cpos):
     """Move the reference of particle i to its current position and rebuild its pairs."""
+    sig = mp[1]
+    nad = mp[3]
+    xc = mp[4]
     for p in range(nn[i]):
-        _row_remove(nbr, nn, nnear, nmid, nbr[i, p], i)
+        k = nbr[i, p]
+        # i's class in row k at the old reference (the invariant): search that segment first
+        c = _cls(k, i, _d2(ref, i, k, box, binv), types, diam, smax, sig, nad, xc, skin)
+        q = _row_find(nbr, nn, nnear, nmid, k, i, c)
+        if q >= 0:
+            _row_remove_at(nbr, nn, nnear, nmid, k, q)
     nn[i] = 0
     nnear[i] = 0
     nmid[i] = 0
@@ -356,8 +440,9 @@ def _repartition(i, ti0, di0, sm0, ref, box, binv, types, diam, mp, skin, nbr, n
         elif c == 1:
             cnt1 += 1
         cn = _cls(k, i, r2, types, diam, smax, sig, nad, xc, skin)
-        if cn != _cls_v(types[k], ti0, diam[k], di0, sm0, r2, sig, nad, xc, skin):
-            _row_set(nbr, nn, nnear, nmid, k, i, cn)
+        co = _cls_v(types[k], ti0, diam[k], di0, sm0, r2, sig, nad, xc, skin)
+        if cn != co:
+            _row_reclass(nbr, nn, nnear, nmid, k, i, co, cn)
     a0 = 0
     a1 = cnt0
     a2 = cnt0 + cnt1
@@ -477,10 +562,18 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     buf = np.empty(nbr.shape[1], nbr.dtype)
     cbuf = np.empty(nbr.shape[1], np.int64)
     newx = np.empty(3)
+    # one uniform u per move picks the move kind AND the particle i: conditionally on the
+    # kind, u / p_swap (exchange) or (u - p_swap) / (1 - p_swap) (translation) is uniform on
+    # [0, 1), so i is uniform up to the 2^-53 grid of u (a relative bias ~ N 2^-53)
+    p_tr = 1.0 - p_swap if swap_kind != SWAP_NONE else 1.0
+    p_ex = p_swap if swap_kind != SWAP_NONE else 0.0
+    sc_ex = n / p_ex if p_ex > 0.0 else 0.0
+    sc_tr = n / p_tr if p_tr > 0.0 else 0.0
     for move in range(nmoves):
-        if swap_kind != SWAP_NONE and np.random.random() < p_swap:
+        u = np.random.random()
+        if u < p_ex:
             n_sw += 1
-            i = np.random.randint(0, n)
+            i = min(int(u * sc_ex), n - 1)
             if swap_kind == SWAP_DIAMETERS:
                 j = np.random.randint(0, n - 1)
                 if j >= i:
@@ -527,7 +620,7 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                              nmid, smax, buf, cbuf)
         else:
             n_tr += 1
-            i = np.random.randint(0, n)
+            i = min(int((u - p_ex) * sc_tr), n - 1)
             r2ref = 0.0
             for a in range(d):
                 newx[a] = pos[i, a] + delta * (2.0 * np.random.random() - 1.0)
@@ -726,11 +819,20 @@ class SwapMC:
         self._cells()
 
     def _cells(self) -> None:
-        # cells at least rl wide, >= 3 per side; otherwise (small boxes) all pairs: ncell = 0
-        nc = np.floor(self.box / self.rl).astype(np.int64) if hasattr(self, "rl") else np.zeros(self.dim, np.int64)
-        if np.any(nc < 3):
-            nc[:] = 0
-        self.ncell = nc
+        # cells at least rl/2 wide with >= 5 per side (5^d stencil: ~2.4x fewer candidates than
+        # the 3^d stencil of rl-wide cells when a single row is rebuilt), else rl wide with >= 3
+        # per side, else (small boxes) all pairs: ncell = 0. ncell[d] = cells per rl (stencil
+        # half-width); the stencil never wraps onto itself because it is no wider than the box.
+        nc = np.zeros(self.dim, np.int64)
+        ns = 1
+        if hasattr(self, "rl"):
+            nc2 = np.floor(2.0 * self.box / self.rl).astype(np.int64)
+            nc1 = np.floor(self.box / self.rl).astype(np.int64)
+            if np.all(nc2 >= 5):
+                nc, ns = nc2, 2
+            elif np.all(nc1 >= 3):
+                nc = nc1
+        self.ncell = np.append(nc, ns).astype(np.int64)
         ntot = int(np.prod(nc)) if nc[0] > 0 else 1
         if nc[0] > 0:
             per = self.n / ntot
