@@ -39,7 +39,7 @@ from numba import njit
 from ..config import Configuration
 from ..errors import InputError
 from ..models import PairModel, get_model
-from .kernels import build_neighbors, energy_forces, max_cutoff_diam, min_image
+from .kernels import build_neighbors, energy_forces, max_cutoff_diam, min_image, needs_rebuild
 
 SWAP_NONE = 0
 SWAP_DIAMETERS = 1
@@ -551,7 +551,7 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     for a in range(d):
         if box[a] <= 2.0 * (rl + skin + np.sqrt(d) * delta) + 1e-9:
             direct = False
-    if force_build or _needs_rebuild(pos, ref, skin):
+    if force_build or needs_rebuild(pos, ref, skin):
         if not full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, smax, ncell, cmem,
                           ccnt, cell_of, cpos):
             return 1, 0, energy, 0, 0, 0, 0, nup
@@ -684,20 +684,6 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
                 for a in range(d):
                     pos[i, a] = newx[a]
     return 0, nmoves, energy, n_tr, a_tr, n_sw, a_sw, nup
-
-
-@njit(cache=True, error_model="numpy")
-def _needs_rebuild(pos, ref, skin):
-    n, d = pos.shape
-    lim = 0.25 * skin * skin
-    for i in range(n):
-        r2 = 0.0
-        for k in range(d):
-            x = pos[i, k] - ref[i, k]
-            r2 += x * x
-        if r2 > lim:
-            return True
-    return False
 
 
 @njit(cache=True, error_model="numpy")

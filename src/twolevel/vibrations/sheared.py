@@ -26,7 +26,7 @@ from numba import njit
 
 from ..config import Configuration
 from ..engine import ParticleSystem
-from ..engine.kernels import pair_se, pair_terms
+from ..engine.kernels import needs_rebuild, pair_se, pair_terms
 from ..errors import InputError, PhysicsError
 from ..models import PairModel, get_model
 
@@ -149,19 +149,6 @@ def le_born_xi(pos, L, tilt, types, diam, mp, start, idx, xi):
     return born
 
 
-@njit(cache=True)
-def _moved(pos, ref, lim2):
-    n, d = pos.shape
-    for i in range(n):
-        r2 = 0.0
-        for k in range(d):
-            x = pos[i, k] - ref[i, k]
-            r2 += x * x
-        if r2 > lim2:
-            return True
-    return False
-
-
 class ShearedSystem:
     """The potential of a configuration in a box with tilt ``xy`` (Lees-Edwards).
 
@@ -213,7 +200,7 @@ class ShearedSystem:
 
     def neighbors(self, pos):
         lim = 0.5 * self.skin - abs(self._tilt - self._ref_tilt)
-        if self._ref is None or lim <= 0 or _moved(pos, self._ref, 0.25 * lim * lim):
+        if self._ref is None or lim <= 0 or needs_rebuild(pos, self._ref, lim):
             if not np.all(np.isfinite(pos)):
                 raise PhysicsError("positions are not finite (NaN or inf)")
             self._start, self._idx = le_neighbors(pos, self.box, self._tilt, self.types, self.diam,
