@@ -318,3 +318,42 @@ def test_bad_input(wells, tmp_path):
             explore_glass(REF[0], tmp_path / "b", 0.04, 10, 2)
     with pytest.raises(InputError, match="no such file"):
         explore_glass(tmp_path / "missing.h5", tmp_path / "b", 0.04, 10, 2)
+
+
+# --------------------------------------------------------------------------- library growth
+def test_merge_library_adds_paths_minima(full, tmp_path):
+    """Intermediate minima from the paths stage join the glass's IS library (issue #5 item 3):
+    library.parquet = explore's IS + the new ones, configurations readable by id, idempotent,
+    and an id that collides with the exploration is refused with one line."""
+    import h5py
+
+    from twolevel.explore import merge_library
+
+    _, out = full
+    lib = read_library(out)
+    n0 = len(lib)
+    x0 = read_is(out, 0)
+    paths = tmp_path / "paths"
+    paths.mkdir()
+    new_id = int(lib["is_id"].max()) + 1
+    x_new = x0 + 0.5
+    pd.DataFrame({"is_id": [new_id], "energy": [-1.25], "found_between": ["0-3"]}).to_parquet(
+        paths / "new_minima.parquet")
+    with h5py.File(paths / "new_minima.h5", "w") as f:
+        f.create_dataset(str(new_id), data=x_new).attrs["energy"] = -1.25
+    merged = merge_library(out, paths)
+    assert len(merged) == n0 + 1 and (paths / "library.parquet").is_file()
+    row = merged[merged["is_id"] == new_id].iloc[0]
+    assert row["found_by"] == "paths" and row["found_between"] == "0-3" and row["visits"] == 0
+    assert row["e_per_particle"] == pytest.approx(-1.25 / x_new.shape[0])
+    pd.testing.assert_frame_equal(merged.iloc[:n0].drop(columns="found_between"), lib)
+    pd.testing.assert_frame_equal(read_library(out, paths), merged)
+    np.testing.assert_array_equal(read_is(out, new_id, paths), x_new)
+    with pytest.raises(InputError, match=f"no inherent structure {new_id}"):
+        read_is(out, new_id)
+    pd.testing.assert_frame_equal(merge_library(out, paths), merged)      # idempotent
+    assert len(read_library(out)) == n0                                   # explore's files untouched
+    pd.DataFrame({"is_id": [1], "energy": [-1.0], "found_between": ["0-3"]}).to_parquet(
+        paths / "new_minima.parquet")
+    with pytest.raises(InputError, match="already in"):
+        merge_library(out, paths)

@@ -396,6 +396,13 @@ figures = false
     assert set(e["task"] for e in read_log(run, "last") if e["event"] == "ran") == {t.key for t in st.plan(check=False)}
     cat = st.catalogue()
     assert {"dw_id", "d", "xi", "V"} <= set(cat.columns)
+    # the glass's IS library after paths: explore's IS, then any minimum found by splitting
+    sd = run / "pss" / "Tf_0.15" / "sample_0"
+    lib = pd.read_parquet(sd / "paths" / "library.parquet")
+    ist = pd.read_parquet(sd / "explore" / "inherent_structures.parquet")
+    assert list(lib["is_id"][:len(ist)]) == list(ist["is_id"])
+    assert len(lib) == len(ist) + json.loads((sd / "paths" / "paths.json").read_text())["new_minima"]
+    assert set(cat["is_a"]) | set(cat["is_b"]) <= set(lib["is_id"])
     groups = summ["results"]["groups"]
     assert groups and groups[0]["N_g"] == 1 and groups[0]["N_DW"] == len(cat)
     r = CliRunner().invoke(app, ["run", str(cfg), "--in-process", "--quiet"])

@@ -62,7 +62,7 @@ from .errors import InputError
 from .io.atomic import atomic_open, atomic_path, atomic_write
 
 __all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "read_library",
-           "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
+           "merge_library", "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
            "persistence_times", "pair_measures"]
 
 REGULAR = 0   # series kind: a minimisation every tau_cg steps
@@ -506,8 +506,12 @@ def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> in
     return n
 
 
-def read_is(out_dir, is_id: int) -> np.ndarray:
-    """Coordinates of inherent structure ``is_id`` from ``out_dir/is_configs.h5``."""
+def read_is(out_dir, is_id: int, paths_dir=None) -> np.ndarray:
+    """Coordinates of inherent structure ``is_id`` from ``out_dir/is_configs.h5``.
+
+    With ``paths_dir`` (a paths stage directory), an intermediate minimum that the paths stage
+    found and merged into the library (``paths_dir/new_minima.h5``) is found too.
+    """
     import h5py
 
     path = Path(out_dir) / "is_configs.h5"
@@ -515,19 +519,26 @@ def read_is(out_dir, is_id: int) -> np.ndarray:
         raise InputError(f"{path}: no such file (run the exploration first)")
     with h5py.File(path, "r") as f:
         key = f"{_IS_GROUP}/{int(is_id)}"
-        if key not in f:
-            raise InputError(f"{path}: no inherent structure {is_id}")
-        return f[key][()]
+        if key in f:
+            return f[key][()]
+    if paths_dir is not None:
+        extra = Path(paths_dir) / "new_minima.h5"
+        if extra.is_file():
+            with h5py.File(extra, "r") as f:
+                if str(int(is_id)) in f:
+                    return f[str(int(is_id))][()]
+    raise InputError(f"{path}: no inherent structure {is_id}"
+                     + (f" (nor in {Path(paths_dir) / 'new_minima.h5'})" if paths_dir is not None else ""))
 
 
-def is_configuration(out_dir, is_id: int):
+def is_configuration(out_dir, is_id: int, paths_dir=None):
     """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
     import h5py
 
     from .config import Configuration
 
     path = Path(out_dir) / "is_configs.h5"
-    x = read_is(out_dir, is_id)
+    x = read_is(out_dir, is_id, paths_dir)
     with h5py.File(path, "r") as f:
         if "box" not in f:
             raise InputError(f"{path}: not a particle-system exploration (no /box)")
@@ -546,9 +557,60 @@ def _read_table(out_dir, name):
     return pd.read_parquet(path)
 
 
-def read_library(out_dir):
-    """The inherent-structure table (``inherent_structures.parquet``) as a DataFrame."""
+def read_library(out_dir, paths_dir=None):
+    """The inherent-structure table (``inherent_structures.parquet``) as a DataFrame.
+
+    With ``paths_dir``: the library of the glass after the paths stage (``paths_dir/library.parquet``,
+    written by :func:`merge_library`), i.e. with the intermediate minima found by splitting paths.
+    """
+    if paths_dir is not None and (Path(paths_dir) / "library.parquet").is_file():
+        return _read_table(paths_dir, "library.parquet")
     return _read_table(out_dir, "inherent_structures.parquet")
+
+
+def merge_library(explore_dir, paths_dir):
+    """Add the intermediate minima found by the paths stage to the IS library of the glass.
+
+    A converged band with interior minima is split into elementary double wells between
+    consecutive minima (001; 002_b660eabf4d6c7be7.txt Sec. II D); a minimum found that way and
+    not already in the library gets a fresh ``is_id`` from the paths stage
+    (``paths_dir/new_minima.{parquet,h5}``). This writes ``paths_dir/library.parquet``: every
+    row of ``explore_dir/inherent_structures.parquet`` followed by one row per new minimum with
+    ``found_by = "paths"``, ``found_between`` (the candidate pair whose band held it), no visits
+    and no first-seen time. The exploration's own files are left untouched: they belong to the
+    explore stage (checksummed, resumable), and a later exploration of the same glass keeps its
+    own numbering. Idempotent; returns the merged table.
+    """
+    import h5py
+    import pandas as pd
+
+    explore_dir, paths_dir = Path(explore_dir), Path(paths_dir)
+    lib = read_library(explore_dir)
+    new_p = paths_dir / "new_minima.parquet"
+    new = pd.read_parquet(new_p) if new_p.is_file() else pd.DataFrame(columns=["is_id", "energy", "found_between"])
+    lib = lib.assign(found_between=pd.Series([None] * len(lib), dtype=object))
+    if len(new):
+        clash = sorted(set(new["is_id"].astype(int)) & set(lib["is_id"].astype(int)))
+        if clash:
+            raise InputError(f"{new_p}: is_id {clash[0]} already in {explore_dir / 'inherent_structures.parquet'}"
+                             " (the exploration changed after the paths stage ran: rerun paths)")
+        with h5py.File(paths_dir / "new_minima.h5", "r") as f:
+            missing = [int(i) for i in new["is_id"] if str(int(i)) not in f]
+            n_part = f[str(int(new["is_id"].iloc[0]))].shape[0] if not missing else None
+        if missing:
+            raise InputError(f"{paths_dir / 'new_minima.h5'}: no configuration for new minimum {missing[0]}")
+        e = new["energy"].to_numpy(dtype=float)
+        rows = pd.DataFrame({
+            "is_id": new["is_id"].to_numpy(dtype=np.int64), "energy": e,
+            "e_per_particle": e / n_part,  # 002_b660eabf4d6c7be7.txt Eq. (6)
+            "first_seen": np.full(len(new), -1, np.int64), "first_seen_time": np.full(len(new), np.nan),
+            "first_run": np.full(len(new), -1, np.int64), "visits": np.zeros(len(new), np.int64),
+            "bisect_visits": np.zeros(len(new), np.int64), "max_force": np.full(len(new), np.nan),
+            "found_by": "paths", "found_between": new["found_between"].astype(str).to_numpy(dtype=object),
+        })
+        lib = pd.concat([lib, rows], ignore_index=True)
+    _write_parquet(paths_dir / "library.parquet", lib)
+    return pd.read_parquet(paths_dir / "library.parquet")  # as every reader will see it (dtypes)
 
 
 def read_pairs(out_dir):

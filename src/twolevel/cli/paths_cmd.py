@@ -27,13 +27,21 @@ def paths(
     glass: Optional[Path] = typer.Option(None, "--glass", help="Glass file giving box/types/diameters "
                                          "(default LIBRARY/../prepare/glass.h5, if is_configs.h5 lacks them)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    merge: bool = typer.Option(True, "--merge/--no-merge",
+                               help="Write OUT/library.parquet: LIBRARY's inherent structures plus the "
+                                    "intermediate minima found by splitting."),
 ) -> None:
     """Climbing-image NEB (or string method) for every candidate pair, split into elementary double wells."""
+    from ..explore import merge_library
     from ..paths import paths_for_library
 
     s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
                           max_steps=max_steps, split=split, hessian=hessian, limit=limit, glass=glass,
                           progress=progress)
+    lib_note = ""
+    if merge and (Path(library) / "inherent_structures.parquet").is_file():
+        lib = merge_library(library, out)
+        lib_note = f"; library {len(lib)} IS ({s['new_minima']} added by splitting) -> {out / 'library.parquet'}"
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(s["status_counts"].items()))
     print(f"{s['pairs_done']}/{s['pairs']} pairs -> {s['double_wells']} double wells ({counts}); "
-          f"{s['new_minima']} new minima -> {out}")
+          f"{s['new_minima']} new minima -> {out}{lib_note}")

@@ -218,60 +218,22 @@ def explore_stage(a: dict) -> dict:
     return {"artefacts": _files(Path(a["out_dir"])), "info": dict(list(counts.items())[:12])}
 
 
-def _explore_view(mod, explore_dir: Path, out_dir: Path, glass: Path) -> Path:
-    """``explore_dir`` itself, or a view of it that ``twolevel.paths`` can read.
-
-    Work-around (reported): ``twolevel.explore`` stores inherent structures as
-    ``is_configs.h5:/is/<is_id>`` while ``twolevel.paths._ISStore`` looks for
-    ``/configs/<name>`` or root-level datasets. When the paths reader finds no
-    IS in the explore file, a hidden directory ``out_dir/.explore_view/`` is
-    made with symbolic links to the explore tables and an ``is_configs.h5``
-    whose ``/configs/is_<id>`` are HDF5 external links to ``/is/<id>`` (no
-    copy of the data).
-    """
-    import h5py
-
-    src = explore_dir / "is_configs.h5"
-    store_cls = getattr(mod, "_ISStore", None)
-    if store_cls is None or not src.is_file():
-        return explore_dir
-    store = store_cls(src, glass)
-    try:
-        if store.keys:
-            return explore_dir
-    finally:
-        store.close()
-    with h5py.File(src, "r") as f:
-        ids = sorted(f["is"].keys(), key=int) if "is" in f else []
-    if not ids:
-        return explore_dir
-    view = out_dir / ".explore_view"
-    view.mkdir(parents=True, exist_ok=True)
-    for q in explore_dir.iterdir():
-        if q.name != "is_configs.h5" and q.is_file() and not q.name.startswith("."):
-            link = view / q.name
-            if not link.exists():
-                link.symlink_to(q.resolve())
-    tmp = view / ".is_configs.h5.tmp"
-    with h5py.File(tmp, "w") as g:
-        grp = g.create_group("configs")
-        for k in ids:
-            grp[f"is_{k}"] = h5py.ExternalLink(str(src.resolve()), f"/is/{k}")
-    os.replace(tmp, view / "is_configs.h5")
-    return view
-
-
 def paths_stage(a: dict) -> dict:
     """paths: minimum-energy paths of the candidate pairs (twolevel.paths.paths_for_library)."""
     from .. import paths as mod
 
+    from ..explore import merge_library
+
     p = dict(a["params"])
     glass = Path(a["inputs"]["prepare"]) / "glass.h5"
-    explore_dir = _explore_view(mod, Path(a["inputs"]["explore"]), Path(a["out_dir"]), glass)
+    explore_dir = Path(a["inputs"]["explore"])
     summary = mod.paths_for_library(explore_dir, a["out_dir"], progress=False, glass=str(glass), **p)
     summary = summary if isinstance(summary, dict) else {}
+    # intermediate minima join the glass's IS library (paths/library.parquet; explore/ stays as written)
+    lib = merge_library(explore_dir, a["out_dir"])
     info = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
             and k in ("pairs", "pairs_done", "double_wells", "new_minima")}
+    info["library"] = int(len(lib))
     # pairs/ holds the per-pair resumable units; the catalogue and its companions are the artefacts
     return {"artefacts": _files(Path(a["out_dir"]), exclude_dirs=("pairs",)), "info": info}
 
