@@ -1,17 +1,21 @@
 """Scaling of the pipeline: one fixed small study on 1 and 2 local workers and on a Dask LocalCluster of 2.
 
-The study (8 glass samples of a 2D PSS system, N = 64): per sample a
+The study (24 glass samples of a 2D PSS system, N = 64): per sample a
 quench-prepared glass (engine MD + minimisation; a stand-in for swap-MC
 preparation, which is not the point here), the real exploration
-(twolevel.explore), the real paths (twolevel.paths), the real quantum stage
-(twolevel.quantum), then the real statistics (twolevel.stats): 33 tasks of
-0.5-5 s each.
+(twolevel.explore, 100 minimisations), the real paths (twolevel.paths), the
+real quantum stage (twolevel.quantum), then the real statistics
+(twolevel.stats): 97 tasks of 0.01-5 s. Larger than the first version (8
+samples, 33 tasks), whose wall time with 2 workers was dominated by the last
+exploration running alone.
 
 Figures:
 * wall time of the study with a process pool of 1 and 2 workers and on a Dask
   LocalCluster of 2 single-threaded workers, after each executor has been
   warmed up (workers started, modules imported, numba caches loaded, by a
-  2-sample study run just before); speedup = wall(1 worker) / wall(2);
+  2-sample study run just before); the two pools run alternately --repeat
+  times (1, 2, 1, 2) and the repetition with the median speedup is reported
+  (all speedups in the JSON); speedup = wall(1 worker) / wall(2);
 * scheduling overhead per task: (a) framework time inside the task (fingerprint
   checks, completeness markers with SHA-256, JSON) = task wall - stage wall;
   (b) driver + transport overhead = (elapsed x workers - sum of task walls) / tasks;
@@ -21,7 +25,7 @@ Figures:
   wall (above 1: we are faster).
 
 Last line: one JSON object. Machine: the 2-core VM, shared (timings are noisy).
-Run: .venv/bin/python benchmarks/scaling.py [--samples 8] [--quick]
+Run: .venv/bin/python benchmarks/scaling.py [--samples 12] [--repeat 2] [--quick]
 """
 
 from __future__ import annotations
@@ -112,29 +116,59 @@ def run_once(executor, out: Path, samples: int, n_cg: int, limit: int) -> dict:
             "summary": res.summary.get("results")}
 
 
-def measure(name: str, make, tmp: Path, args) -> dict:
-    ex = make()
-    try:
-        t0 = time.perf_counter()
-        run_once(ex, tmp / f"warm_{name}", 1, 20, 2)  # start workers, import, load numba caches
-        warm = time.perf_counter() - t0
-        r = run_once(ex, tmp / name, args.samples, args.n_cg, args.limit)
-        t0 = time.perf_counter()
-        ex.map("scaling:noop", list(range(args.noop)), retries=0)
-        r["noop_per_task"] = (time.perf_counter() - t0) / args.noop
-    finally:
-        ex.close()
+def _describe(name: str, r: dict, workers: int, warm: float) -> dict:
     r["warmup"] = warm
-    r["workers"] = ex.workers
+    r["workers"] = workers
     r["framework_in_task_per_task"] = (r["task_wall"] - r["stage_wall"]) / r["tasks"]
-    r["driver_overhead_per_task"] = max(0.0, r["wall"] * ex.workers - r["task_wall"]) / r["tasks"]
-    r["busy_fraction"] = r["task_wall"] / (r["wall"] * ex.workers)
-    print(f"{name:>10}: {r['wall']:7.2f} s for {r['tasks']} tasks on {ex.workers} worker(s) "
+    r["driver_overhead_per_task"] = max(0.0, r["wall"] * workers - r["task_wall"]) / r["tasks"]
+    r["busy_fraction"] = r["task_wall"] / (r["wall"] * workers)
+    print(f"{name:>10}: {r['wall']:7.2f} s for {r['tasks']} tasks on {workers} worker(s) "
           f"(warm-up {warm:.1f} s); in-task framework {1e3 * r['framework_in_task_per_task']:.1f} ms/task, "
           f"idle+driver {1e3 * r['driver_overhead_per_task']:.0f} ms/task, no-op round trip "
           f"{1e3 * r['noop_per_task']:.2f} ms/task; workers busy {100 * r['busy_fraction']:.0f}% "
-          f"(sum of task walls {r['task_wall']:.1f} s)", flush=True)
+          f"(sum of task walls {r['task_wall']:.1f} s; load average {os.getloadavg()[0]:.2f})", flush=True)
     return r
+
+
+def _warm(ex, tmp: Path, name: str, args) -> float:
+    t0 = time.perf_counter()
+    run_once(ex, tmp / f"warm_{name}", 1, 20, 2)  # start workers, import, load numba caches
+    warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ex.map("scaling:noop", list(range(args.noop)), retries=0)
+    return warm, (time.perf_counter() - t0) / args.noop
+
+
+def measure(name: str, make, tmp: Path, args) -> dict:
+    ex = make()
+    try:
+        warm, noop = _warm(ex, tmp, name, args)
+        r = run_once(ex, tmp / name, args.samples, args.n_cg, args.limit)
+    finally:
+        ex.close()
+    r["noop_per_task"] = noop
+    return _describe(name, r, ex.workers, warm)
+
+
+def measure_pools(tmp: Path, args) -> tuple[list[dict], list[dict]]:
+    """Pools of 1 and 2 workers, both started and warmed first, then run alternately ``repeat`` times
+    (1, 2, 1, 2, ...), so that a change of the machine's load hits both the same way."""
+    ex1, ex2 = ProcessPoolExecutor(1), ProcessPoolExecutor(2)
+    runs1, runs2 = [], []
+    try:
+        w1, n1 = _warm(ex1, tmp, "pool-1", args)
+        w2, n2 = _warm(ex2, tmp, "pool-2", args)
+        for k in range(args.repeat):
+            r = run_once(ex1, tmp / f"pool-1-{k}", args.samples, args.n_cg, args.limit)
+            r["noop_per_task"] = n1
+            runs1.append(_describe(f"pool-1 #{k + 1}", r, 1, w1))
+            r = run_once(ex2, tmp / f"pool-2-{k}", args.samples, args.n_cg, args.limit)
+            r["noop_per_task"] = n2
+            runs2.append(_describe(f"pool-2 #{k + 1}", r, 2, w2))
+    finally:
+        ex1.close()
+        ex2.close()
+    return runs1, runs2
 
 
 def _peer_call(fn_payload):
@@ -178,22 +212,25 @@ def peer(tmp: Path, args) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--samples", type=int, default=4, help="samples per T_f (2 T_f)")
-    ap.add_argument("--n-cg", dest="n_cg", type=int, default=150)
+    ap.add_argument("--samples", type=int, default=12, help="samples per T_f (2 T_f)")
+    ap.add_argument("--n-cg", dest="n_cg", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=2, help="alternating pool-1 / pool-2 repetitions")
     ap.add_argument("--limit", type=int, default=6, help="candidate pairs per glass for paths")
     ap.add_argument("--noop", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="2 samples per T_f, short exploration")
     ap.add_argument("--no-dask", action="store_true")
     args = ap.parse_args()
     if args.quick:
-        args.samples, args.n_cg, args.limit, args.noop = 2, 60, 3, 50
+        args.samples, args.n_cg, args.limit, args.noop, args.repeat = 2, 60, 3, 50, 1
     tmp = Path(tempfile.mkdtemp(prefix="twolevel-scaling-"))
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"scaling: 2D PSS N=64, 2 T_f x {args.samples} samples, n_cg={args.n_cg}, <= {args.limit} pairs/glass; "
           f"{os.cpu_count()} cores (shared machine: timings are noisy)")
     try:
-        r1 = measure("pool-1", lambda: ProcessPoolExecutor(1), tmp, args)
-        r2 = measure("pool-2", lambda: ProcessPoolExecutor(2), tmp, args)
+        runs1, runs2 = measure_pools(tmp, args)
+        speedups = [a["wall"] / b["wall"] for a, b in zip(runs1, runs2)]
+        k_med = sorted(range(len(speedups)), key=speedups.__getitem__)[len(speedups) // 2]
+        r1, r2 = runs1[k_med], runs2[k_med]  # the repetition with the median speedup
         rd = None
         if not args.no_dask:
             try:
@@ -224,7 +261,7 @@ def main() -> None:
             "benchmark": "scaling", "tasks": r2["tasks"], "samples": 2 * args.samples,
             "wall_1_worker_s": round(r1["wall"], 3), "wall_2_workers_s": round(r2["wall"], 3),
             "wall_dask_2_s": round(rd["wall"], 3) if rd else None,
-            "speedup_2_workers": round(speed2, 3), "speedup_dask_2": round(speedd, 3) if speedd else None,
+            "speedup_2_workers": round(speed2, 3), "speedups_2_workers_all": [round(v, 3) for v in speedups], "speedup_dask_2": round(speedd, 3) if speedd else None,
             "task_time_inflation_2_workers": round(inflation, 3), "scheduling_limited_speedup_2": round(sched2, 3),
             "framework_in_task_ms": round(1e3 * r2["framework_in_task_per_task"], 2),
             "driver_overhead_ms_per_task_2_workers": round(1e3 * r2["driver_overhead_per_task"], 1),
