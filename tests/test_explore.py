@@ -200,6 +200,14 @@ def test_particle_system_resume_and_cli(small_glass, tmp_path):
     _assert_same_library(tmp_path / "ref", out)
     r = CliRunner().invoke(app, args[:-4] + ["--out", str(out), "--no-progress", "--temperature", "0.07"])
     assert r.exit_code != 0
+    # the paths command on this library writes the merged IS library beside its catalogue
+    pout = tmp_path / "paths"
+    r = CliRunner().invoke(app, ["paths", str(out), "--out", str(pout), "--images", "8", "--limit", "1",
+                                 "--no-hessian", "--no-progress", "--glass", str(small_glass)])
+    assert r.exit_code == 0, r.output
+    assert "library.parquet" in r.output
+    merged = read_library(out, pout)
+    assert list(merged["is_id"][:res.n_is]) == list(read_library(out)["is_id"])
 
 
 # --------------------------------------------------------------------------- IS identity
