@@ -124,6 +124,60 @@ def test_langevin_canonical_kinetic_fluctuations():
     assert k.var() == pytest.approx(f * T**2 / 2, rel=0.1)
 
 
+def test_nose_hoover_conserves_extended_energy_and_continues_across_calls():
+    """Nosé-Hoover chain (002 Sec. II C's thermostat): the extended energy
+    H' = U + K + sum Q v^2/2 + g T xi_1 + T sum xi_j is conserved with velocity-Verlet accuracy
+    (fluctuations ~ dt^2), and a run cut into blocks is the same trajectory as one call."""
+    from twolevel.engine.md import nhc_energy
+
+    s, x = _system("pss", 100, 2, relax=False)
+    x = minimize(s, x, ftol=1e-3).x
+    rng = np.random.default_rng(4)
+    T, tau = 0.3, 0.5
+    v = maxwell_boltzmann(s.n, 2, 0.1, rng)     # start cold: the chain has work to do
+    f = 2 * (s.n - 1)
+    stds = []
+    for dt in (0.004, 0.002):
+        xx, vv, chain = x.copy(), v.copy(), np.zeros(6)
+        h, temps = [], []
+        for _ in range(int(round(4.0 / dt)) // 10):
+            smp, _ = s.run_md(xx, vv, 10, dt, "nose-hoover", temperature=T, tau=tau, nhc=chain, sample_every=10)
+            u, k = smp[-1, 0], smp[-1, 1]
+            h.append((u + k + nhc_energy(chain, T, tau, f)) / s.n)
+            temps.append(2 * k / f)
+        h = np.array(h)
+        assert np.isfinite(h).all()
+        assert h.max() - h.min() < 2e-3
+        assert temps[0] < 0.2 and np.mean(temps[len(temps) // 2:]) == pytest.approx(T, rel=0.1)
+        stds.append(h.std())
+    assert 2.5 < stds[0] / stds[1] < 6.5
+    # blocks = one call (the chain state is carried in nhc)
+    a, va, ca = x.copy(), v.copy(), np.zeros(6)
+    s.run_md(a, va, 200, 0.004, "nose-hoover", temperature=T, tau=tau, nhc=ca)
+    b, vb, cb = x.copy(), v.copy(), np.zeros(6)
+    for _ in range(20):
+        s.run_md(b, vb, 10, 0.004, "nose-hoover", temperature=T, tau=tau, nhc=cb)
+    np.testing.assert_allclose(b, a, atol=1e-9)
+    np.testing.assert_allclose(cb, ca, atol=1e-9)
+    with pytest.raises(InputError, match="nhc"):
+        s.run_md(a, va, 1, 0.004, "nose-hoover", temperature=T, nhc=np.zeros(3))
+
+
+def test_nose_hoover_canonical_kinetic_fluctuations():
+    # Canonical with total momentum conserved: K ~ Gamma(f/2, T), f = d (N - 1).
+    s, x = _system("pss", 32, 2, relax=False)
+    x = minimize(s, x, ftol=1e-3).x
+    rng = np.random.default_rng(1)
+    T = 0.2
+    v = maxwell_boltzmann(s.n, 2, T, rng)
+    s.run_md(x, v, 2000, 0.005, "nose-hoover", temperature=T, tau=0.2)
+    samples, _ = s.run_md(x, v, 200000, 0.005, "nose-hoover", temperature=T, tau=0.2, sample_every=20)
+    k = samples[:, 1]
+    f = 2 * (s.n - 1)
+    assert k.mean() == pytest.approx(f * T / 2, rel=0.02)
+    assert k.var() == pytest.approx(f * T**2 / 2, rel=0.1)
+
+
 @pytest.mark.parametrize("method", ["lbfgs", "fire"])
 def test_minimisers_reach_tolerance_and_descend(method):
     s, x = _system("pss", 150, 2, relax=False)

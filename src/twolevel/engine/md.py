@@ -1,4 +1,4 @@
-"""Compiled molecular dynamics: velocity-Verlet NVE, Berendsen NVT, Langevin (BAOAB) NVT.
+"""Compiled molecular dynamics: velocity-Verlet NVE, Berendsen, Langevin (BAOAB) and Nosé-Hoover chain NVT.
 
 Unit masses, reduced units. The whole run loop, including neighbour-list
 maintenance, runs inside one compiled call (no Python per step).
@@ -10,6 +10,15 @@ maintenance, runs inside one compiled call (no Python per step).
   kinetic-energy fluctuations (not canonical).
 - Langevin BAOAB (Leimkuhler & Matthews 2013): canonical, with friction gamma;
   O step v <- c1 v + sqrt((1 - c1^2) T0) R, c1 = exp(-gamma dt).
+- Nosé-Hoover chain (Martyna, Klein, Tuckerman, J. Chem. Phys. 97, 2635 (1992); the
+  time-reversible splitting of Martyna, Tuckerman, Tobias, Klein, Mol. Phys. 87, 1117 (1996),
+  one Trotter step per half step as in Frenkel & Smit, Algorithm 31): the thermostat of the
+  MD of 002_b660eabf4d6c7be7.txt Sec. II C ("dt = 5e-3 together with a Nosé-Hoover thermostat").
+  Deterministic and canonical; masses Q_1 = g T0 tau^2, Q_j = T0 tau^2 (tau: the thermostat
+  period; LAMMPS' usual Tdamp = 100 dt = 0.5 for dt = 0.005). The chain state (thermostat
+  velocities and positions) lives in an array the caller keeps between calls, so a trajectory
+  cut into blocks (the hybrid swap MC/MD) is the same trajectory. Conserved:
+  H' = U + K + sum_j Q_j v_j^2 / 2 + g T0 xi_1 + T0 sum_{j>1} xi_j.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from .kernels import build_neighbors, energy_forces, needs_rebuild
 NVE = 0
 BERENDSEN = 1
 LANGEVIN = 2
+NOSE_HOOVER = 3
 
 
 @njit(cache=True)
@@ -30,11 +40,63 @@ def _kinetic(vel):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
-            thermostat, t0, tau, gamma, seed, dof, sample_every):
-    """Run ``nsteps`` steps in place on pos, vel. Returns the (possibly rebuilt)
-    neighbour list, the reference positions, samples of (U, K, W) every
-    ``sample_every`` steps, the final forces and the number of list rebuilds."""
+def _nhc_masses(m, t0, tau, dof):
+    q = np.empty(m)
+    q[:] = t0 * tau * tau
+    q[0] *= dof
+    return q
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _nhc_half(vel, nhc, kin, t0, q, dof, hdt):
+    """Nosé-Hoover chain over half a time step hdt (Frenkel & Smit Alg. 31 generalised to M
+    thermostats): nhc[:M] thermostat velocities, nhc[M:] positions; rescales vel in place and
+    returns the new kinetic energy."""
+    m = nhc.size // 2
+    qdt = 0.5 * hdt     # dt / 4
+    edt = 0.25 * hdt    # dt / 8
+    for j in range(m - 1, -1, -1):
+        if j < m - 1:
+            nhc[j] *= np.exp(-nhc[j + 1] * edt)
+        g = (2.0 * kin - dof * t0) / q[0] if j == 0 else (q[j - 1] * nhc[j - 1] ** 2 - t0) / q[j]
+        nhc[j] += g * qdt
+        if j < m - 1:
+            nhc[j] *= np.exp(-nhc[j + 1] * edt)
+    sc = np.exp(-nhc[0] * hdt)
+    n, d = vel.shape
+    for i in range(n):
+        for k in range(d):
+            vel[i, k] *= sc
+    kin *= sc * sc
+    for j in range(m):
+        nhc[m + j] += nhc[j] * hdt
+    for j in range(m):
+        if j < m - 1:
+            nhc[j] *= np.exp(-nhc[j + 1] * edt)
+        g = (2.0 * kin - dof * t0) / q[0] if j == 0 else (q[j - 1] * nhc[j - 1] ** 2 - t0) / q[j]
+        nhc[j] += g * qdt
+        if j < m - 1:
+            nhc[j] *= np.exp(-nhc[j + 1] * edt)
+    return kin
+
+
+def nhc_energy(nhc, temperature: float, tau: float, dof: float) -> float:
+    """The chain's part of the conserved quantity: sum_j Q_j v_j^2 / 2 + g T0 xi_1 + T0 sum_{j>1} xi_j."""
+    nhc = np.asarray(nhc, dtype=float)
+    m = nhc.size // 2
+    if m == 0:
+        return 0.0
+    q = _nhc_masses(m, float(temperature), float(tau), float(dof))
+    v, xi = nhc[:m], nhc[m:]
+    return float(0.5 * np.sum(q * v * v) + dof * temperature * xi[0] + temperature * np.sum(xi[1:]))
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
+           thermostat, t0, tau, gamma, seed, dof, sample_every, nhc):
+    """Run ``nsteps`` steps in place on pos, vel (and, for Nosé-Hoover, the chain state nhc).
+    Returns the (possibly rebuilt) neighbour list, samples of (U, K, W) every ``sample_every``
+    steps, the final forces and the number of list rebuilds."""
     n, d = pos.shape
     if thermostat == LANGEVIN:
         np.random.seed(seed)
@@ -49,7 +111,11 @@ def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     c1 = np.exp(-gamma * dt)
     c2 = np.sqrt((1.0 - c1 * c1) * t0)
     hdt = 0.5 * dt
+    nose = thermostat == NOSE_HOOVER and nhc.size >= 2
+    q = _nhc_masses(max(nhc.size // 2, 1), t0, tau, dof)
     for step in range(1, nsteps + 1):
+        if nose:
+            _nhc_half(vel, nhc, _kinetic(vel), t0, q, dof, hdt)
         if thermostat == LANGEVIN:
             for i in range(n):
                 for k in range(d):
@@ -70,6 +136,8 @@ def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
         for i in range(n):
             for k in range(d):
                 vel[i, k] += hdt * forces[i, k]
+        if nose:
+            _nhc_half(vel, nhc, _kinetic(vel), t0, q, dof, hdt)
         if thermostat == BERENDSEN:
             kin = _kinetic(vel)
             tnow = 2.0 * kin / dof
@@ -89,3 +157,11 @@ def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
         if not np.isfinite(u):
             break
     return start, idx, samples, forces, nbuild
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
+            thermostat, t0, tau, gamma, seed, dof, sample_every):
+    """:func:`md_run` without a Nosé-Hoover chain state (NVE, Berendsen, Langevin)."""
+    return md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
+                  thermostat, t0, tau, gamma, seed, dof, sample_every, np.zeros(0))

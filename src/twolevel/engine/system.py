@@ -18,7 +18,7 @@ from ..config import Configuration
 from ..errors import InputError, PhysicsError
 from ..models import PairModel, get_model
 from . import kernels
-from .md import BERENDSEN, LANGEVIN, NVE, md_loop
+from .md import BERENDSEN, LANGEVIN, NOSE_HOOVER, NVE, md_run
 
 # Energy per particle above which we call the configuration overlapping.
 OVERLAP_ENERGY = 1e8
@@ -55,6 +55,7 @@ class ParticleSystem:
         self.model.check_configuration(conf)
         self.conf = conf
         self.box = conf.box.copy()
+        self.nhc = None  # Nosé-Hoover chain state of run_md (created at first use)
         # The kernels use one mixing rule for all models (kernels.pair_se): type models run
         # with unit diameters, the polydisperse model with a single type.
         if self.model.mode == 0:
@@ -180,28 +181,46 @@ class ParticleSystem:
     # -- molecular dynamics --------------------------------------------------------------------
     def run_md(self, pos, vel, nsteps: int, dt: float, thermostat: str = "nve", temperature: float = 0.0,
                tau: float = 0.1, gamma: float = 1.0, seed: int = 0, sample_every: int = 0,
-               dof: float | None = None):
+               dof: float | None = None, nhc=None):
         """Advance (pos, vel) in place by ``nsteps`` steps; returns samples (U, K, W) and the forces.
 
-        thermostat: "nve", "berendsen" (time constant tau) or "langevin" (friction gamma).
+        thermostat: "nve", "berendsen" (time constant tau), "langevin" (friction gamma) or
+        "nose-hoover" (a chain of thermostats with period tau, e.g. 0.5 = 100 dt as LAMMPS' usual
+        Tdamp; 002 Sec. II C). The Nosé-Hoover chain state (thermostat velocities, then positions)
+        is ``nhc`` (a float array of even length 2M, updated in place) or, by default, the
+        system's own ``self.nhc`` (a chain of M = 3, zero at first use), so consecutive calls
+        continue one trajectory; ``self.nhc[:] = 0`` starts afresh.
         dof: degrees of freedom for the instantaneous temperature, default d (N - 1)
         (momentum conserved) or d N for Langevin.
         """
-        codes = {"nve": NVE, "berendsen": BERENDSEN, "langevin": LANGEVIN}
+        codes = {"nve": NVE, "berendsen": BERENDSEN, "langevin": LANGEVIN, "nose-hoover": NOSE_HOOVER}
         if thermostat not in codes:
             raise InputError(f"unknown thermostat {thermostat!r}; use one of {', '.join(codes)}")
         if dt <= 0 or not np.isfinite(dt):
             raise InputError(f"time step must be positive, got {dt}")
         if thermostat != "nve" and temperature <= 0:
             raise InputError(f"thermostat {thermostat} needs a positive temperature, got {temperature}")
+        if thermostat in ("berendsen", "nose-hoover") and not tau > 0:
+            raise InputError(f"thermostat {thermostat} needs a positive time constant tau, got {tau}")
         if dof is None:
             dof = self.dim * self.n if thermostat == "langevin" else self.dim * (self.n - 1)
+        if thermostat == "nose-hoover":
+            if nhc is None:
+                if getattr(self, "nhc", None) is None:
+                    self.nhc = np.zeros(6)
+                nhc = self.nhc
+            if not (isinstance(nhc, np.ndarray) and nhc.dtype == np.float64 and nhc.ndim == 1
+                    and nhc.size >= 2 and nhc.size % 2 == 0):
+                raise InputError("nhc must be a float64 array of even length 2M >= 2 "
+                                 "(M thermostat velocities, then M positions)")
+        else:
+            nhc = np.zeros(0)
         pos_ = self._pos(pos)
         self.neighbors(pos_)
-        start, idx, samples, forces, nb = md_loop(
+        start, idx, samples, forces, nb = md_run(
             pos_, vel, self.box, self.types, self.diam, self.mp, self._start, self._idx, self._ref,
             self.skin, float(dt), int(nsteps), codes[thermostat], float(temperature), float(tau),
-            float(gamma), int(seed) % (2**32), float(dof), int(sample_every))
+            float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc)
         self._start, self._idx = start, idx
         self.list_builds += nb
         self.force_evaluations += nsteps + 1
