@@ -10,6 +10,7 @@ from twolevel import io as tio
 from twolevel.dynamics import crossing_time, fs_self
 from twolevel.engine import ParticleSystem
 from twolevel.errors import InputError
+from twolevel.models import get_model
 from twolevel.prepare import (FILES, block_mean_error, prepare_sample, prepare_samples, sample_dir,
                               sample_seed, stationarity)
 
@@ -22,9 +23,17 @@ def test_fs_and_tau_helpers():
     r = rng.uniform(0, 1, 50)
     u = rng.normal(size=(50, 3))
     u /= np.linalg.norm(u, axis=1)[:, None]
-    assert fs_self(u * r[:, None], 7.0) == pytest.approx(np.mean(np.sin(7 * r) / (7 * r)), rel=1e-12)
-    assert fs_self(u[:, :2] / np.linalg.norm(u[:, :2], axis=1)[:, None] * r[:, None], 7.0) == pytest.approx(
-        np.mean(j0(7 * r)), rel=1e-12)
+    assert fs_self(u * r[:, None], 7.0, remove_drift=False) == pytest.approx(
+        np.mean(np.sin(7 * r) / (7 * r)), rel=1e-12)
+    assert fs_self(u[:, :2] / np.linalg.norm(u[:, :2], axis=1)[:, None] * r[:, None], 7.0,
+                   remove_drift=False) == pytest.approx(np.mean(j0(7 * r)), rel=1e-12)
+    # a rigid translation of the whole system (centre-of-mass drift of a Langevin thermostat) is
+    # not structural relaxation: F_s stays 1, and a drift added to a field changes nothing
+    assert fs_self(np.tile([0.3, -0.2, 0.5], (50, 1)), 7.0) == pytest.approx(1.0, abs=1e-14)
+    field = u * r[:, None]
+    field -= field.mean(axis=0)
+    assert fs_self(field + [0.4, 0.1, -0.3], 7.0) == pytest.approx(fs_self(field, 7.0, remove_drift=False),
+                                                                   rel=1e-12)
     # the 1/e crossing of an exponential on a log grid is its time constant
     t = np.geomspace(0.1, 1000, 200)
     assert crossing_time(t, np.exp(-t / 37.0)) == pytest.approx(37.0, rel=1e-3)
@@ -121,3 +130,26 @@ def test_bad_input(tmp_path):
         with pytest.warns(UserWarning, match="NOT equilibrated"):
             m = prepare_sample(tmp_path / "e", "pss", 128, 0.05, 1, **{**FAST, "max_time": 40.0})
     assert m["equilibrated"] is False
+
+
+def test_hybrid_accepts_exchanges_with_the_midpoint_tlj_only():
+    """002 Sec. II C: swaps of particle types speed TLJ up, which needs exchanges to be accepted.
+    With C the midpoint of A and B (model "tlj") the hybrid accepts ~0.3 % of the attempts at
+    T = 1 (N = 360: 0.25-0.3 %, docs/prepare.md); with the C row as printed ("tlj-printed")
+    an exchange costs Delta U of tens to thousands of epsilon and none is accepted."""
+    from twolevel.engine.swap import HybridSwapMD, SwapMC, tune_delta
+
+    acc = {}
+    for name in ("tlj", "tlj-printed"):
+        conf = get_model(name).random_configuration(340, seed=4)     # L = 6.3 > 2 x 2.5 x 1.25
+        pre = SwapMC(conf, 1.0, swap="types", p_swap=0.1, delta=0.05, seed=1)
+        tune_delta(pre, 0.3, rounds=4, sweeps_per_round=5)
+        pre.sweeps(30)
+        h = HybridSwapMD(pre.configuration(), 1.0, seed=2)
+        h.run_time(3.0)                                              # melt the lattice memory
+        c = h.run_time(3.0)
+        acc[name] = c["swap_acc"] / c["swap"]
+        assert c["swap"] == 60 * round(1.75 * 340)
+        assert np.array_equal(np.bincount(h.mc.types), np.bincount(conf.types))
+    assert 5e-4 < acc["tlj"] < 0.05, acc
+    assert acc["tlj-printed"] < 1e-4, acc

@@ -24,18 +24,27 @@ from .config import Configuration
 from .errors import InputError
 
 #: wave vector of the structure-factor peak used for tau_alpha, per model
-K_ALPHA = {"pss": 7.0, "tlj": 7.2, "ka2": 7.2, "ka": 7.25, "ka-ts": 7.25}
+K_ALPHA = {"pss": 7.0, "tlj": 7.2, "ka2": 7.2, "tlj-printed": 7.2, "ka": 7.25, "ka-ts": 7.25}
 #: MD time step per model (PSS: Ninarello et al. 2017 use 0.01; TLJ 002 Sec. II C: 0.005)
-MD_DT = {"pss": 0.01, "tlj": 0.005, "ka2": 0.005, "ka": 0.005, "ka-ts": 0.005}
+MD_DT = {"pss": 0.01, "tlj": 0.005, "ka2": 0.005, "tlj-printed": 0.005, "ka": 0.005, "ka-ts": 0.005}
 
 
 def k_alpha(model: str) -> float:
     return K_ALPHA.get(str(model).lower(), 7.0)
 
 
-def fs_self(disp: np.ndarray, k: float) -> float:
-    """F_s(k) of one displacement field (N, d), isotropically averaged over k directions."""
+def fs_self(disp: np.ndarray, k: float, remove_drift: bool = True) -> float:
+    """F_s(k) of one displacement field (N, d), isotropically averaged over k directions.
+
+    ``remove_drift``: displacements are taken relative to the centre of mass (equal masses: the
+    mean displacement). A Langevin thermostat does not conserve momentum, so the centre of
+    mass diffuses with D = T / (N gamma); for N = 360, T = 1, gamma = 0.1 it moves ~0.5 in 10
+    time units, which alone takes F_s(k = 7.2) to zero and fakes a tau_alpha ~ 10 at every T.
+    Monte Carlo translations make it random-walk too. Newtonian MD (002) conserves momentum,
+    so subtracting the drift makes the measurement independent of the thermostat."""
     disp = np.asarray(disp, dtype=float)
+    if remove_drift:
+        disp = disp - disp.mean(axis=0)
     r = np.sqrt(np.sum(disp * disp, axis=1))
     kr = k * r
     if disp.shape[1] == 3:
@@ -89,9 +98,15 @@ class Relaxation:
                 "time_unit": self.time_unit, **self.meta}
 
 
-def _measure(advance, positions, times, k, origins: int) -> np.ndarray:
-    """Average F_s over ``origins`` successive time origins; ``advance(dt)`` moves time on."""
+def _measure(advance, positions, times, k, origins: int, stop_below: float | None = None):
+    """Average F_s over ``origins`` successive time origins; ``advance(dt)`` moves time on.
+
+    With ``stop_below`` (single origin only) the measurement ends at the first time F_s drops
+    below that level, so ``t_max`` can be a generous budget; returns (times, fs) truncated."""
+    if stop_below is not None and origins != 1:
+        raise InputError("stop_below needs a single time origin (origins = 1)")
     out = np.zeros(len(times))
+    last = len(times)
     for _ in range(origins):
         x0 = positions().copy()
         now = 0.0
@@ -99,14 +114,19 @@ def _measure(advance, positions, times, k, origins: int) -> np.ndarray:
             advance(t - now)
             now = t
             out[m] += fs_self(positions() - x0, k)
-    return out / origins
+            if stop_below is not None and out[m] < stop_below:
+                last = m + 1
+                break
+    return times[:last], out[:last] / origins
 
 
 def relax_mc(conf: Configuration, temperature: float, *, swap: bool = True, t_max: float = 100.0,
              k: float | None = None, p_swap: float = 0.2, delta: float | None = None, seed: int = 0,
-             equilibrate: float = 0.0, origins: int = 1, per_decade: int = 8) -> Relaxation:
+             equilibrate: float = 0.0, origins: int = 1, per_decade: int = 8,
+             stop_below: float | None = None) -> Relaxation:
     """F_s(k, t) under (swap) Monte Carlo; times in sweeps. ``equilibrate`` sweeps first
-    (with step-size tuning, which stops before the measurement)."""
+    (with step-size tuning, which stops before the measurement). ``stop_below``: end the
+    (single-origin) measurement once F_s drops below this level (e.g. 0.2)."""
     from .engine.swap import SwapMC, tune_delta
 
     k = k_alpha(conf.model) if k is None else float(k)
@@ -117,7 +137,8 @@ def relax_mc(conf: Configuration, temperature: float, *, swap: bool = True, t_ma
     if equilibrate > 0:
         mc.sweeps(equilibrate)
     times = log_times(t_max, 1.0, per_decade)
-    fs = _measure(lambda dt: mc.run(int(round(dt * mc.n))), lambda: mc.pos, times, k, origins)
+    times, fs = _measure(lambda dt: mc.run(int(round(dt * mc.n))), lambda: mc.pos, times, k, origins,
+                         stop_below)
     return Relaxation("swap MC" if swap else "MC", float(temperature), k, times, fs,
                       crossing_time(times, fs), "sweeps",
                       {"acceptance": mc.acceptance, "delta": mc.delta, "energy": mc.energy / mc.n,
@@ -126,7 +147,7 @@ def relax_mc(conf: Configuration, temperature: float, *, swap: bool = True, t_ma
 
 def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k: float | None = None,
              dt: float | None = None, gamma: float = 0.1, seed: int = 0, equilibrate: float = 0.0,
-             origins: int = 1, per_decade: int = 8) -> Relaxation:
+             origins: int = 1, per_decade: int = 8, stop_below: float | None = None) -> Relaxation:
     """F_s(k, t) under plain MD (Langevin BAOAB with weak friction gamma, which leaves the
     structural relaxation of a dense liquid essentially Newtonian); times in MD units."""
     from .engine import ParticleSystem, maxwell_boltzmann
@@ -149,14 +170,15 @@ def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k
         advance(equilibrate)
     times = log_times(t_max, max(dt, 0.05), per_decade)
     times = np.unique(np.maximum(np.round(times / dt), 1) * dt)
-    fs = _measure(advance, lambda: pos, times, k, origins)
+    times, fs = _measure(advance, lambda: pos, times, k, origins, stop_below)
     return Relaxation("MD", float(temperature), k, times, fs, crossing_time(times, fs), "MD time",
-                      {"dt": dt, "gamma": gamma, "final": ps.configuration(pos)})
+                      {"dt": dt, "gamma": gamma, "energy": ps.energy(pos) / conf.n,
+                       "pressure": ps.pressure(pos, temperature), "final": ps.configuration(pos)})
 
 
 def relax_hybrid(conf: Configuration, temperature: float, *, t_max: float = 100.0, k: float | None = None,
                  seed: int = 0, equilibrate: float = 0.0, origins: int = 1, per_decade: int = 8,
-                 **hybrid) -> Relaxation:
+                 stop_below: float | None = None, **hybrid) -> Relaxation:
     """F_s(k, t) under hybrid swap MC / MD (002 Sec. II C); times in MD units."""
     from .engine.swap import HybridSwapMD
 
@@ -167,9 +189,11 @@ def relax_hybrid(conf: Configuration, temperature: float, *, t_max: float = 100.
     tb = h.md_steps * h.dt
     times = log_times(t_max, tb, per_decade)
     times = np.unique(np.maximum(np.round(times / tb), 1) * tb)
-    fs = _measure(lambda t: h.run_blocks(int(round(t / tb))), lambda: h.pos, times, k, origins)
+    times, fs = _measure(lambda t: h.run_blocks(int(round(t / tb))), lambda: h.pos, times, k, origins,
+                         stop_below)
     return Relaxation("swap MC/MD", float(temperature), k, times, fs, crossing_time(times, fs), "MD time",
-                      {"acceptance": h.mc.acceptance, "final": h.configuration()})
+                      {"acceptance": h.mc.acceptance, "energy": h.mc.energy / h.mc.n,
+                       "final": h.configuration()})
 
 
 def angell_data(relaxations: list[Relaxation], tau_onset: float | None = None) -> dict:
