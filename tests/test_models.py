@@ -21,7 +21,7 @@ def test_pss_smoothing_vanishes_at_cutoff():
         assert m.pair(rc * 1.0001, 0, 0, di, dj)[0] == 0.0
 
 
-@pytest.mark.parametrize("name", ["tlj", "ka"])
+@pytest.mark.parametrize("name", ["tlj", "tlj-printed", "ka"])
 def test_lj_smoothing_vanishes_at_cutoff(name):
     m = get_model(name)
     for ti in range(m.ntypes):
@@ -42,6 +42,38 @@ def test_tlj_parameters_of_002():
     assert m.pair(r, 0, 1)[0] == pytest.approx(expected, rel=1e-13)
     assert m.composition == pytest.approx((4 / 6, 1 / 6, 1 / 6))
     assert m.density == 1.35
+
+
+def test_tlj_c_row_is_the_midpoint_of_a_and_b():
+    """002 Sec. II B prints eps_AC, eps_BC, eps_CC = 0.9, 0.84, 0.94 and sigma_AC, sigma_BC,
+    sigma_CC = 1.25, 1.0, 0.75. Interchanged, every C parameter is the arithmetic mean of the
+    A and B ones (the KA2 construction of 002 Ref. [31]); "tlj" uses that row, "tlj-printed"
+    the text (docs/papers.md)."""
+    A, B, C = 0, 1, 2
+    printed = get_model("tlj-printed")
+    e_p, s_p = printed.eps / 4, printed.sigma          # PairModel stores 4 eps_ij
+    # the literal numbers of the text
+    assert [e_p[A, C], e_p[B, C], e_p[C, C]] == [0.9, 0.84, 0.94]
+    assert [s_p[A, C], s_p[B, C], s_p[C, C]] == [1.25, 1.0, 0.75]
+    for name in ("tlj", "ka2"):
+        m = get_model(name)
+        assert m.name == "tlj"
+        e, s = m.eps / 4, m.sigma
+        # KA part unchanged (Kob & Andersen 1995 as printed in 002)
+        assert (e[A, A], e[A, B], e[B, B], s[A, A], s[A, B], s[B, B]) == (1.0, 1.5, 0.5, 1.0, 0.8, 0.88)
+        # C interpolates between A and B: C-X = (A-X + B-X)/2, C-C = (A-A + B-B)/2
+        for X in (A, B):
+            assert e[C, X] == pytest.approx((e[A, X] + e[B, X]) / 2, abs=1e-15)
+            assert s[C, X] == pytest.approx((s[A, X] + s[B, X]) / 2, abs=1e-15)
+        assert e[C, C] == pytest.approx((e[A, A] + e[B, B]) / 2, abs=1e-15)
+        assert s[C, C] == pytest.approx((s[A, A] + s[B, B]) / 2, abs=1e-15)
+        # the slip: the printed energies are these lengths and vice versa
+        np.testing.assert_array_equal(e[C], s_p[C])
+        np.testing.assert_array_equal(s[C], e_p[C])
+        np.testing.assert_array_equal(e, e.T)
+        np.testing.assert_array_equal(s, s.T)
+        # C is medium-sized towards everyone: between A and B
+        assert s[B, B] < s[C, C] < s[A, A] and s[A, B] < s[A, C] < s[A, A]
 
 
 def test_ka_truncated_shifted():

@@ -50,7 +50,7 @@ from .io.atomic import atomic_open, atomic_write
 from .models import PairModel, get_model
 
 #: exploration temperatures of the papers (quench target): 001 T_MD = 0.04, 002 T_exp = 0.4
-EXPLORE_T = {"pss": 0.04, "tlj": 0.4, "ka2": 0.4, "ka": 0.4, "ka-ts": 0.4}
+EXPLORE_T = {"pss": 0.04, "tlj": 0.4, "ka2": 0.4, "tlj-printed": 0.4, "ka": 0.4, "ka-ts": 0.4}
 FILES = ("equilibrium.h5", "glass.h5", "prepare.json")
 CHECKPOINT = "checkpoint.npz"
 TRACE = "trace.npz"

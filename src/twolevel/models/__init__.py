@@ -1,8 +1,9 @@
 """Glass models. ``get_model(name)`` returns a :class:`PairModel`.
 
-Names: ``pss`` (polydisperse soft spheres), ``tlj`` (ternary LJ, KA2),
-``ka`` (Kob-Andersen 80:20 with the 002 smoothing), ``ka-ts`` (Kob-Andersen,
-truncated and shifted).
+Names: ``pss`` (polydisperse soft spheres), ``tlj`` (ternary LJ, KA2; alias ``ka2``;
+the C row as the midpoint of A and B), ``tlj-printed`` (TLJ with the C row exactly as printed
+in 002 Sec. II B, a slip: docs/papers.md), ``ka`` (Kob-Andersen 80:20 with the 002
+smoothing), ``ka-ts`` (Kob-Andersen, truncated and shifted).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ _FACTORIES = {
     "pss": make_pss,
     "tlj": make_tlj,
     "ka2": make_tlj,
+    "tlj-printed": lambda: make_tlj(printed=True),
     "ka": lambda: make_ka(smooth=True),
     "ka-ts": lambda: make_ka(smooth=False),
 }
 
-MODEL_NAMES = ("pss", "tlj", "ka", "ka-ts")
+MODEL_NAMES = ("pss", "tlj", "tlj-printed", "ka", "ka-ts")
 
 
 def get_model(name: str) -> PairModel:
