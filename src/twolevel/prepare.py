@@ -67,7 +67,7 @@ DEFAULTS = dict(
     target_acceptance=0.3,     # PSS: translational acceptance aimed at while tuning
     tune_sweeps=100,           # start-up (melting + tuning), in sweeps
     min_segment=None,          # shortest segment: 50 sweeps (MC) or 5 time units (hybrid)
-    max_time=None,             # budget in the dynamics' unit: 1e6 sweeps (MC), 2e4 (hybrid MD time)
+    max_time=None,             # budget in the dynamics' unit: 3e6 sweeps (MC; ~90 tau_alpha at T_f = 0.07), 2e4 (hybrid MD time)
     max_seconds=None,          # wall-clock budget (None: unlimited)
     quench="md",               # "md" at T_quench or "minimize"
     T_quench=None,             # default: the model's exploration temperature
@@ -293,7 +293,7 @@ def _params(model: PairModel, params: dict) -> dict:
     if p["min_segment"] is None:
         p["min_segment"] = 5.0 if hybrid else 50.0
     if p["max_time"] is None:
-        p["max_time"] = 2e4 if hybrid else 1e6
+        p["max_time"] = 2e4 if hybrid else 3e6
     if p["T_quench"] is None:
         p["T_quench"] = EXPLORE_T.get(model.name, 0.0)
     if p["quench"] not in ("md", "minimize"):
