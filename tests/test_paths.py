@@ -380,3 +380,55 @@ def test_other_band_optimizers_find_the_mueller_brown_saddle(mb_points, opt):
 def test_unknown_band_optimizer_is_an_input_error(mb_points):
     with pytest.raises(InputError, match="optimizer"):
         neb(MB, mb_points["C"][0], mb_points["B"][0], images=8, optimizer="newton")
+
+
+# ----------------------------------------------------------------------------- frozen images
+@pytest.mark.parametrize("opt", [dict(optimizer="fire", dt=1e-3, max_move=0.01),
+                                 dict(optimizer="fire-classic", dt=1e-3, dt_max=1e-2, max_move=0.01)])
+def test_frozen_images_reach_the_saddle_with_fewer_evaluations(opt):
+    """freeze=1: images whose band force is already within tolerance are neither moved nor
+    recomputed. The climbing image still lands on the Müller-Brown saddle (root of grad V found
+    here by scipy, not by the band code) to 1e-8, with fewer potential calls than the plain scheme,
+    and the band's evaluation count is the number of calls the potential actually received."""
+    from scipy.optimize import root
+
+    from twolevel.landscapes import MullerBrown
+
+    mb = MullerBrown()
+    sol = root(lambda p: -mb.energy_forces(p)[1], MullerBrown.SADDLES[1], tol=1e-14)
+    xs, es = sol.x, mb.energy(sol.x)
+    _, B, C = MullerBrown.MINIMA
+    counts = {}
+    for freeze in (None, 1.0):
+        mb.force_evaluations = 0
+        r = neb(mb, C, B, images=16, spring=200.0, ftol=1e-3, climb_ftol=1e-7, freeze=freeze, **opt)
+        assert r.converged
+        assert r.force_evaluations == mb.force_evaluations  # counted = actually computed
+        assert np.linalg.norm(r.saddle - xs) < 1e-8
+        assert r.energies[r.climbing] == pytest.approx(es, rel=1e-12)
+        counts[freeze] = r.force_evaluations
+        # the convergence test holds with exact forces on every image of the returned band
+        from twolevel.paths import improved_tangents
+
+        E = np.array([mb.energy(x) for x in r.images])
+        np.testing.assert_array_equal(E, r.energies)  # cached energies are the exact ones
+        F = np.array([mb.energy_forces(x)[1] for x in r.images[1:-1]])
+        tau = improved_tangents(r.images, E)
+        Fp = F - (F * tau).sum(axis=1)[:, None] * tau
+        d = np.linalg.norm(np.diff(r.images, axis=0), axis=1)
+        G = Fp + (200.0 * (d[1:] - d[:-1]))[:, None] * tau
+        c = r.climbing - 1
+        G[c] = F[c] - 2 * (F[c] @ tau[c]) * tau[c]
+        assert np.linalg.norm(G[c]) <= 1e-7
+        assert np.max(np.delete(np.linalg.norm(Fp, axis=1), c)) <= 1e-3
+    assert counts[1.0] < 0.9 * counts[None]
+
+
+def test_freeze_refuses_string_and_lbfgs(mb_points):
+    for kw in (dict(method="string"), dict(optimizer="lbfgs")):
+        with pytest.raises(InputError, match="freez"):
+            from twolevel.paths import interpolate, optimize_band
+
+            optimize_band(MB, interpolate(MB, mb_points["C"][0], mb_points["B"][0], 8), freeze=1.0, **kw)
+    with pytest.raises(InputError, match="freeze"):
+        neb(MB, mb_points["C"][0], mb_points["B"][0], images=8, freeze=1.5)

@@ -121,18 +121,21 @@ class _BandForces:
 
             self._band = BandEvaluator(pot, k)
 
-    def __call__(self, X: np.ndarray):
+    def __call__(self, X: np.ndarray, which=None):
+        """Energies and forces of the rows of X, or of the rows ``which`` only (then arrays of
+        len(which)); ``count`` grows by the number of images actually computed."""
         k = X.shape[0]
-        self.count += k
+        rows = range(k) if which is None else [int(i) for i in which]
+        self.count += len(rows)
         if self._band is not None and k == self.k:
-            e, f = self._band.evaluate(X)
-            return e, f.reshape(k, -1)
-        es = np.empty(k)
-        fs = np.empty_like(X)
-        for i in range(k):
+            e, f = self._band.evaluate(X, None if which is None else np.asarray(rows, dtype=np.int64))
+            return e, f.reshape(len(rows), -1)
+        es = np.empty(len(rows))
+        fs = np.empty((len(rows), X.shape[1]))
+        for j, i in enumerate(rows):
             e, f = self.pot.energy_forces(X[i].reshape(self.shape))
-            es[i] = e
-            fs[i] = np.asarray(f).reshape(-1)
+            es[j] = e
+            fs[j] = np.asarray(f).reshape(-1)
         return es, fs
 
 
@@ -278,7 +281,8 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                   energies_ends: tuple[float, float] | None = None, record: bool = False,
                   image_reset: bool = False, half_step: bool = True,
                   callback: Callable | None = None, optimizer: str = "fire", memory: int = 20,
-                  alpha: float = 70.0, lbfgs_after: float | None = None, fire_norm: str = "global") -> BandResult:
+                  alpha: float = 70.0, lbfgs_after: float | None = None, fire_norm: str = "global",
+                  freeze: float | None = None, climb_ftol: float | None = None) -> BandResult:
     """Relax a band (M, *shape) with fixed ends by FIRE 2.0 on the NEB or string forces.
 
     NEB (method="neb"): F_i = F_perp(true) + k (|x_{i+1} - x_i| - |x_i - x_{i-1}|) tau_i with the
@@ -298,6 +302,19 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     ``half_step=False`` drops FIRE 2.0's half-step correction on uphill steps (classic FIRE);
     ``image_reset=True`` also stops every image whose velocity points against its own force.
     A band whose highest image rises far above the initial band raises ConvergenceError.
+
+    ``climb_ftol`` (default ``ftol``) is the tolerance of the climbing image alone (its full force
+    under "perp", its NEB force under "neb"); a tighter one pins V_a to the saddle (docs/paths.md).
+    ``freeze`` (NEB with a FIRE optimizer; None = off): an image whose residual (the per-particle
+    maximum of its band force, and of its perpendicular force under "perp") is at most
+    ``freeze`` times its tolerance is held for the step: FIRE neither moves it nor gives it
+    velocity, so its energy and forces, computed where it stands, stay exact and are not computed
+    again. Its band force is still rebuilt every step from those cached values and the neighbours'
+    current positions (tangent and spring), so it moves again as soon as it exceeds the threshold;
+    a moving climbing image keeps its two neighbours moving. Convergence is tested on every image
+    with these exact forces. ``force_evaluations`` counts only images actually computed.
+    ``history`` (with ``record=True``): (step, highest energy, perpendicular force, climbing force,
+    frozen images, climbing index, FIRE dt) per step.
     """
     if method not in METHODS:
         raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
@@ -309,6 +326,16 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         raise InputError(f"unknown band convergence criterion {criterion!r}; use 'perp' or 'neb'")
     if not (ftol > 0):
         raise InputError(f"band force tolerance must be positive, got {ftol}")
+    ctol = ftol if climb_ftol is None else climb_ftol
+    if not (ctol > 0):
+        raise InputError(f"climbing-image force tolerance must be positive, got {climb_ftol}")
+    if freeze is not None:
+        if not (0.0 < freeze <= 1.0):
+            raise InputError(f"band freeze threshold must be a fraction of ftol in (0, 1], got {freeze}")
+        if method != "neb" or optimizer == "lbfgs":
+            raise InputError("freezing converged images needs method='neb' and a FIRE optimizer "
+                             f"(got method={method!r}, optimizer={optimizer!r}): the string's "
+                             "reparametrisation and L-BFGS move every image every step")
     if spring < 0:
         raise InputError(f"spring constant must be >= 0, got {spring}")
     band = np.asarray(band, dtype=np.float64)
@@ -344,8 +371,21 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     converged = False
     c = None
     fperp_max = fclimb = np.inf
+    frozen = np.zeros(m - 2, dtype=bool)
+    X_eval = None  # interior positions at which the cached energies/forces were computed
+    Ei = F = None
     while True:
-        Ei, F = ev(X[1:-1])
+        if X_eval is None:
+            Ei, F = ev(X[1:-1])
+        else:
+            # only images that moved are recomputed: the others' cached energies and forces are
+            # exact at their (unchanged) positions; tangents and springs are recomputed below
+            moved = np.flatnonzero(np.any(X[1:-1] != X_eval, axis=1))
+            if moved.size:
+                e_new, f_new = ev(X[1:-1], moved)
+                Ei[moved] = e_new
+                F[moved] = f_new
+        X_eval = X[1:-1].copy()
         if not (np.all(np.isfinite(Ei)) and np.all(np.isfinite(F))):
             raise PhysicsError(f"band blew up after {it} FIRE steps: energies or forces are not finite "
                                "(time step or max_move too large for this landscape?)")
@@ -378,17 +418,42 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         else:
             fclimb = 0.0 if not climb else np.inf
             fperp_max = float(pp.max())
+        gpp = _per_particle_max(G, dim)
         if criterion == "perp":
-            converged = fperp_max <= ftol and fclimb <= ftol
+            converged = fperp_max <= ftol and fclimb <= ctol
+        elif c is not None:
+            converged = (gpp[c - 1] <= ctol and (m == 3 or float(np.delete(gpp, c - 1).max()) <= ftol))
         else:
-            converged = float(_per_particle_max(G, dim).max()) <= ftol and (c is not None or not climb)
+            converged = float(gpp.max()) <= ftol and not climb
+        if freeze is not None:
+            # per-image residual (the image's own band force and its share of the convergence
+            # test) against the image's tolerance
+            r_img = gpp / ftol
+            if criterion == "perp":
+                r_img = np.maximum(r_img, pp / ftol)
+            if c is not None:
+                r_img[c - 1] = gpp[c - 1] / ctol
+                if criterion == "perp":
+                    r_img[c - 1] = max(r_img[c - 1], fclimb / ctol)
+            elif climb:
+                r_img[:] = np.inf  # no image may rest before the climbing image is on
+            hold = r_img <= freeze
+            if c is not None and not hold[c - 1]:
+                # a moving climbing image takes its two neighbours along: its tangent is made from them
+                hold[max(c - 2, 0):c + 1] = False
+            frozen = hold if not hold.all() else np.zeros_like(hold)
         if record:
-            history.append((it, float(Ei.max()), fperp_max, fclimb))
+            history.append((it, float(Ei.max()), fperp_max, fclimb, int(frozen.sum()), -1 if c is None else c, dt))
         if callback is not None:
             callback(it, X, E, fperp_max, fclimb)
         if converged or it >= max_steps:
             break
         it += 1
+        if frozen.any():
+            # frozen images neither move nor carry velocity: FIRE acts on the others only
+            G = G.copy()
+            G[frozen] = 0.0
+            v[frozen] = 0.0
         if optimizer == "lbfgs" and not lbfgs_on and lbfgs_after is not None:
             lbfgs_on = float(_per_particle_max(G, dim).max()) <= lbfgs_after
         if lbfgs_on:

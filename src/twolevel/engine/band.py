@@ -28,12 +28,25 @@ def band_energy_forces(pos, box, types, diam, mp, starts, idx, offs, forces, ene
         energies[k] = e
 
 
+@njit(cache=True)
+def band_energy_forces_subset(pos, which, box, types, diam, mp, starts, idx, offs, forces, energies):
+    """As :func:`band_energy_forces` for the images ``which`` only (the others are left untouched)."""
+    for j in range(which.shape[0]):
+        k = which[j]
+        e, _ = kernels.energy_forces(pos[k], box, types, diam, mp, starts[k],
+                                     idx[offs[k]:offs[k + 1]], forces[k])
+        energies[k] = e
+
+
 class BandEvaluator:
     """Per-image neighbour lists for a :class:`~twolevel.engine.ParticleSystem`.
 
     ``evaluate(images)`` with ``images`` of shape (K, N, d) (K fixed at
     construction) returns (energies (K,), forces (K, N, d)) and adds K to
-    ``system.force_evaluations``.
+    ``system.force_evaluations``. ``evaluate(images, which)`` computes only the
+    images listed in ``which`` (their lists are the only ones checked) and
+    returns (energies (len(which),), forces (len(which), N, d)); it adds
+    len(which) to the counter.
     """
 
     def __init__(self, system, k: int):
@@ -47,10 +60,10 @@ class BandEvaluator:
         self.offs = np.zeros(self.k + 1, dtype=np.int64)
         self.builds = 0
 
-    def _update_lists(self, pos) -> None:
+    def _update_lists(self, pos, which=None) -> None:
         s = self.system
         changed = False
-        for k in range(self.k):
+        for k in (range(self.k) if which is None else which):
             if self.lists[k] is None or kernels.needs_rebuild(pos[k], self.refs[k], s.skin):
                 if not np.all(np.isfinite(pos[k])):
                     from ..errors import PhysicsError
@@ -65,17 +78,29 @@ class BandEvaluator:
             self.offs[1:] = np.cumsum([len(lst[1]) for lst in self.lists])
             self.idx = np.concatenate([lst[1] for lst in self.lists])
 
-    def evaluate(self, images):
+    def evaluate(self, images, which=None):
         s = self.system
-        pos = np.ascontiguousarray(np.asarray(images, dtype=np.float64).reshape(self.k, s.n, s.dim))
-        if pos.shape[0] != self.k:
-            raise InputError(f"band evaluator built for {self.k} images, got {pos.shape[0]}")
-        self._update_lists(pos)
-        forces = np.empty_like(pos)
-        energies = np.empty(self.k)
-        band_energy_forces(pos, s.box, s.types, s.diam, s.mp, self.starts, self.idx, self.offs,
-                           forces, energies)
-        s.force_evaluations += self.k
+        images = np.asarray(images, dtype=np.float64)
+        if images.size != self.k * s.n * s.dim:
+            raise InputError(f"band evaluator built for {self.k} images of {s.n} particles, got {images.shape}")
+        pos = np.ascontiguousarray(images.reshape(self.k, s.n, s.dim))
+        if which is None:
+            self._update_lists(pos)
+            forces = np.empty_like(pos)
+            energies = np.empty(self.k)
+            band_energy_forces(pos, s.box, s.types, s.diam, s.mp, self.starts, self.idx, self.offs,
+                               forces, energies)
+        else:
+            which = np.asarray(which, dtype=np.int64).reshape(-1)
+            if which.size and (which.min() < 0 or which.max() >= self.k):
+                raise InputError(f"band evaluator: image indices must lie in [0, {self.k}), got {which.tolist()}")
+            self._update_lists(pos, which)
+            forces = np.zeros_like(pos)
+            energies = np.zeros(self.k)
+            band_energy_forces_subset(pos, which, s.box, s.types, s.diam, s.mp, self.starts, self.idx,
+                                      self.offs, forces, energies)
+            forces, energies, pos = forces[which], energies[which], pos[which]
+        s.force_evaluations += energies.shape[0]
         bad = ~np.isfinite(energies) | (energies > 1e8 * s.n)
         if np.any(bad):
             k = int(np.argmax(bad))
