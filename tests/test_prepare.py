@@ -153,3 +153,35 @@ def test_hybrid_accepts_exchanges_with_the_midpoint_tlj_only():
         assert np.array_equal(np.bincount(h.mc.types), np.bincount(conf.types))
     assert 5e-4 < acc["tlj"] < 0.05, acc
     assert acc["tlj-printed"] < 1e-4, acc
+
+
+def test_hybrid_nose_hoover_blocks_hold_the_temperature_and_the_chain_state():
+    """The hybrid's MD blocks use 002's Nosé-Hoover thermostat (default): started cold, the
+    kinetic temperature of the MD blocks relaxes to T; the chain state is carried from block to
+    block (one trajectory), so the blocked run equals one long NH run of the same MD."""
+    from twolevel.engine import maxwell_boltzmann
+    from twolevel.engine.swap import HybridSwapMD
+
+    from twolevel.engine import minimize
+
+    conf = get_model("tlj").random_configuration(200, seed=5)
+    conf.positions[:] = minimize(ParticleSystem(conf), conf.positions, ftol=1e-2).x
+    T = 0.8
+    v0 = maxwell_boltzmann(conf.n, 3, 0.2, np.random.default_rng(3))
+    h = HybridSwapMD(conf, T, seed=1, swap_factor=0.0, velocities=v0)   # MD blocks only
+    assert h.thermostat == "nose-hoover"
+    temps = []
+    for _ in range(60):
+        h.run_blocks(10)
+        temps.append(np.sum(h.vel ** 2) / (3 * (conf.n - 1)))
+    assert temps[0] < T and np.mean(temps[30:]) == pytest.approx(T, rel=0.05)
+    # 20 blocks of 10 steps = the same MD in one call of 200 steps, chain started from zero
+    h = HybridSwapMD(conf, T, seed=1, swap_factor=0.0, velocities=v0)
+    h.run_blocks(20)
+    ps = ParticleSystem(conf)
+    pos, vel, chain = conf.positions.copy(), v0.copy(), np.zeros(6)
+    ps.run_md(pos, vel, 200, 0.005, "nose-hoover", temperature=T, tau=0.5, nhc=chain)
+    np.testing.assert_allclose(h.nhc, chain, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(h.pos, pos, atol=1e-9)
+    with pytest.raises(InputError, match="thermostat"):
+        HybridSwapMD(conf, T, thermostat="berendsen")

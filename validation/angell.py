@@ -9,9 +9,10 @@ For each model a cooling sequence of equilibrium liquids is made with the swap d
 
 - tau_alpha of the swap dynamics: F_s(k, t) = 1/e (k = 7.0 PSS, 7.2 TLJ; 002 Sec. II C),
   one time origin, from the equilibrated configuration;
-- tau_alpha of plain dynamics from the same configuration: Langevin MD with weak friction
-  (gamma = 0.1; dt 0.01 PSS, 0.005 TLJ), time in MD units; the hybrid's MD uses the same
-  friction, so the two TLJ dynamics differ only by the exchanges;
+- tau_alpha of plain dynamics from the same configuration: MD with a Nosé-Hoover chain
+  (002 Sec. II C; period 0.5) or, with --thermostat langevin, Langevin MD with weak friction
+  (gamma = 0.1); dt 0.01 PSS, 0.005 TLJ; time in MD units; the hybrid's MD uses the same
+  thermostat, so the two TLJ dynamics differ only by the exchanges;
 - the mean potential energy and virial pressure (hybrid snapshots during equilibration), and
   the exchange acceptance.
 
@@ -46,6 +47,7 @@ from twolevel.report.prepare_figs import angell, fs_curves
 #: Langevin friction of both TLJ dynamics (the hybrid's MD and plain MD): weak, so both are close
 #: to Newtonian (002 used Nose-Hoover) and differ only by the exchanges
 GAMMA = 0.1
+THERMOSTAT = ["nose-hoover"]   # set from --thermostat
 STOP = 0.2          # end a single-origin F_s measurement once F_s < 0.2 (past 1/e)
 
 #: (temperatures of the swap dynamics, temperatures of plain MD, N, MD / swap time budgets)
@@ -98,7 +100,8 @@ def pss_series(plan, seed, log):
                 tau_prev = r.tau_alpha
             conf = r.meta["final"]
         if T in plan["md"]:
-            r = relax_md(conf, T, t_max=plan["md_tmax"], seed=seed + 9, stop_below=STOP)
+            r = relax_md(conf, T, t_max=plan["md_tmax"], seed=seed + 9, stop_below=STOP, gamma=GAMMA,
+                         thermostat=THERMOSTAT[0])
             rels.append(r)
             rows.append(_row("pss", r, md_energy=r.meta["energy"], md_pressure=r.meta["pressure"], **extra))
         log(f"pss T = {T:g}: " + ", ".join(f"{x['dynamics']} tau = {x['tau_alpha']}" for x in rows
@@ -120,7 +123,7 @@ def tlj_series(name, plan, seed, log):
     tau_prev = 0.5
     for T in temps:
         t0 = time.process_time()
-        h = HybridSwapMD(conf, T, seed=seed + int(1e3 * T), gamma=GAMMA)
+        h = HybridSwapMD(conf, T, seed=seed + int(1e3 * T), gamma=GAMMA, thermostat=THERMOSTAT[0])
         eq = float(np.clip(30.0 * tau_prev, 50.0, plan["swap_tmax"]))
         e_, p_, acc = [], [], [0, 0]
         for _ in range(10):
@@ -135,14 +138,16 @@ def tlj_series(name, plan, seed, log):
                  "pressure_sem": float(np.std(p_, ddof=1) / np.sqrt(len(p_))),
                  "acceptance_swap": acc[1] / max(acc[0], 1)}
         if T in plan["swap"]:
-            r = relax_hybrid(conf, T, t_max=plan["swap_tmax"], seed=seed + 5, stop_below=STOP, gamma=GAMMA)
+            r = relax_hybrid(conf, T, t_max=plan["swap_tmax"], seed=seed + 5, stop_below=STOP, gamma=GAMMA,
+                             thermostat=THERMOSTAT[0])
             rels.append(r)
             rows.append(_row(name, r, equilibrated_tau=eq / r.tau_alpha if r.tau_alpha else None, **extra))
             if r.tau_alpha:
                 tau_prev = r.tau_alpha
             conf = r.meta["final"]
         if T in plan["md"]:
-            r = relax_md(conf, T, t_max=plan["md_tmax"], seed=seed + 9, stop_below=STOP, gamma=GAMMA)
+            r = relax_md(conf, T, t_max=plan["md_tmax"], seed=seed + 9, stop_below=STOP, gamma=GAMMA,
+                         thermostat=THERMOSTAT[0])
             rels.append(r)
             rows.append(_row(name, r, md_energy=r.meta["energy"], md_pressure=r.meta["pressure"], **extra))
         log(f"{name} T = {T:g}: " + ", ".join(f"{x['dynamics']} tau = {x['tau_alpha']}" for x in rows
@@ -178,7 +183,10 @@ def main(argv=None):
     ap.add_argument("--models", default="pss,tlj,tlj-printed")
     ap.add_argument("--out", default="runs/angell")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--thermostat", default="nose-hoover", choices=["nose-hoover", "langevin"],
+                    help="MD thermostat of the plain MD and of the hybrid's MD blocks")
     a = ap.parse_args(argv)
+    THERMOSTAT[0] = a.thermostat
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     plans = QUICK if a.quick else PLANS

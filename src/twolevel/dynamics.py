@@ -147,9 +147,14 @@ def relax_mc(conf: Configuration, temperature: float, *, swap: bool = True, t_ma
 
 def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k: float | None = None,
              dt: float | None = None, gamma: float = 0.1, seed: int = 0, equilibrate: float = 0.0,
-             origins: int = 1, per_decade: int = 8, stop_below: float | None = None) -> Relaxation:
-    """F_s(k, t) under plain MD (Langevin BAOAB with weak friction gamma, which leaves the
-    structural relaxation of a dense liquid essentially Newtonian); times in MD units."""
+             origins: int = 1, per_decade: int = 8, stop_below: float | None = None,
+             thermostat: str = "nose-hoover", tau: float = 0.5) -> Relaxation:
+    """F_s(k, t) under plain MD; times in MD units. Thermostat: a Nosé-Hoover chain of period tau
+    (default; 002_b660eabf4d6c7be7.txt Sec. II C's NVT MD) or Langevin BAOAB with weak friction
+    gamma (``thermostat="langevin"``), which leaves the structural relaxation of a dense liquid
+    essentially Newtonian."""
+    if thermostat not in ("nose-hoover", "langevin"):
+        raise InputError(f"relax_md: thermostat must be nose-hoover or langevin, got {thermostat!r}")
     from .engine import ParticleSystem, maxwell_boltzmann
 
     k = k_alpha(conf.model) if k is None else float(k)
@@ -157,14 +162,15 @@ def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k
     ps = ParticleSystem(conf)
     pos = conf.positions.copy()
     vel = maxwell_boltzmann(conf.n, conf.dim, temperature, np.random.default_rng(seed))
+    chain = np.zeros(6) if thermostat == "nose-hoover" else None
     calls = [0]
 
     def advance(t):
         nsteps = int(round(t / dt))
         if nsteps > 0:
             calls[0] += 1
-            ps.run_md(pos, vel, nsteps, dt, thermostat="langevin", temperature=temperature,
-                      gamma=gamma, seed=seed * 1000003 + calls[0])
+            ps.run_md(pos, vel, nsteps, dt, thermostat=thermostat, temperature=temperature,
+                      gamma=gamma, tau=tau, seed=seed * 1000003 + calls[0], nhc=chain)
 
     if equilibrate > 0:
         advance(equilibrate)
@@ -172,7 +178,8 @@ def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k
     times = np.unique(np.maximum(np.round(times / dt), 1) * dt)
     times, fs = _measure(advance, lambda: pos, times, k, origins, stop_below)
     return Relaxation("MD", float(temperature), k, times, fs, crossing_time(times, fs), "MD time",
-                      {"dt": dt, "gamma": gamma, "energy": ps.energy(pos) / conf.n,
+                      {"dt": dt, "thermostat": thermostat, "gamma": gamma, "tau": tau,
+                       "energy": ps.energy(pos) / conf.n,
                        "pressure": ps.pressure(pos, temperature), "final": ps.configuration(pos)})
 
 

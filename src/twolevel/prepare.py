@@ -72,7 +72,10 @@ DEFAULTS = dict(
     quench="md",               # "md" at T_quench or "minimize"
     T_quench=None,             # default: the model's exploration temperature
     quench_time=10.0,          # MD time of the quench (Berendsen, tau_T = 0.1)
-    md_steps=10, md_dt=0.005, swap_factor=1.75, gamma=1.0,   # hybrid (002 Sec. II C)
+    md_steps=10, md_dt=0.005, swap_factor=1.75,  # hybrid (002 Sec. II C)
+    thermostat="nose-hoover",  # hybrid's MD: Nosé-Hoover chain as in 002 Sec. II C, or "langevin"
+    tau_nh=0.5,                # Nosé-Hoover period (100 dt, LAMMPS' usual Tdamp)
+    gamma=1.0,                 # Langevin friction, when thermostat = "langevin"
 )
 
 
@@ -228,7 +231,7 @@ class _HybridDriver:
         p = self.p
         self.h = HybridSwapMD(conf, self.T, dt=p["md_dt"], md_steps=p["md_steps"],
                               swap_factor=p["swap_factor"], gamma=p["gamma"], seed=self.seed,
-                              velocities=vel)
+                              velocities=vel, thermostat=p["thermostat"], tau=p["tau_nh"])
 
     def startup(self, p):
         from .engine.swap import tune_delta
@@ -296,6 +299,8 @@ def _params(model: PairModel, params: dict) -> dict:
         p["max_time"] = 2e4 if hybrid else 3e6
     if p["T_quench"] is None:
         p["T_quench"] = EXPLORE_T.get(model.name, 0.0)
+    if p["thermostat"] not in ("nose-hoover", "langevin"):
+        raise InputError(f"prepare: thermostat must be 'nose-hoover' or 'langevin', got {p['thermostat']!r}")
     if p["quench"] not in ("md", "minimize"):
         raise InputError(f"prepare: quench must be 'md' or 'minimize', got {p['quench']!r}")
     if p["quench"] == "md" and not p["T_quench"] > 0:

@@ -36,8 +36,8 @@ def prepare(
     from ..models import get_model
     from ..prepare import prepare_samples
 
-    if model.lower() not in ("pss", "tlj", "ka2"):
-        raise InputError(f"--model must be pss or tlj, got {model!r}")
+    if model.lower() not in ("pss", "tlj", "ka2", "tlj-printed"):
+        raise InputError(f"--model must be pss, tlj (ka2) or tlj-printed, got {model!r}")
     if n < 2:
         raise InputError(f"--n must be at least 2, got {n}")
     if samples < 1:

@@ -938,23 +938,31 @@ class HybridSwapMD:
     ``swap_factor`` N attempted exchanges of the types of two particles of different types
     (default 1.75 N). The MD part is Langevin (BAOAB, friction ``gamma``): it samples the
     canonical ensemble, as the exchanges do, so the alternation keeps the Boltzmann
-    distribution (002 used a Nosé-Hoover thermostat; any canonical thermostat will do).
+    distribution. The MD thermostat is a Nosé-Hoover chain by default (002 Sec. II C: "dt = 5e-3
+    together with a Nosé-Hoover thermostat"; period tau = 0.5 = 100 dt), or Langevin (friction gamma).
     Exchanges keep the velocities (equal masses). Time is MD time: blocks x md_steps x dt.
     """
 
     def __init__(self, conf: Configuration, temperature: float, model: PairModel | str | None = None,
                  dt: float = 0.005, md_steps: int = 10, swap_factor: float = 1.75, gamma: float = 1.0,
-                 seed: int = 0, skin: float = 0.5, velocities: np.ndarray | None = None):
+                 seed: int = 0, skin: float = 0.5, velocities: np.ndarray | None = None,
+                 thermostat: str = "nose-hoover", tau: float = 0.5):
         from .system import maxwell_boltzmann
 
         self.mc = SwapMC(conf, temperature, model=model, swap="types", p_swap=1.0, delta=0.01,
                          seed=seed, skin=skin)
-        if dt <= 0 or md_steps < 1 or swap_factor < 0 or gamma <= 0:
-            raise InputError("hybrid swap MD needs dt > 0, md_steps >= 1, swap_factor >= 0, gamma > 0")
+        if dt <= 0 or md_steps < 1 or swap_factor < 0 or gamma <= 0 or tau <= 0:
+            raise InputError("hybrid swap MD needs dt > 0, md_steps >= 1, swap_factor >= 0, gamma > 0, tau > 0")
+        if thermostat not in ("nose-hoover", "langevin"):
+            raise InputError(f"hybrid swap MD thermostat must be nose-hoover or langevin, got {thermostat!r}")
         self.dt = float(dt)
         self.md_steps = int(md_steps)
         self.n_swaps = int(round(swap_factor * self.mc.n))
         self.gamma = float(gamma)
+        self.thermostat = thermostat
+        self.tau = float(tau)
+        # Nosé-Hoover chain state (M = 3), carried across the MD blocks: one trajectory
+        self.nhc = np.zeros(6)
         self.seed = int(seed)
         self.blocks = 0
         self.md_skin = 0.3
@@ -972,7 +980,7 @@ class HybridSwapMD:
         return self.blocks * self.md_steps * self.dt
 
     def run_blocks(self, nblocks: int) -> dict:
-        from .md import LANGEVIN, md_loop
+        from .md import LANGEVIN, NOSE_HOOVER, md_run
 
         mc = self.mc
         acc = 0
@@ -983,10 +991,13 @@ class HybridSwapMD:
                 self._md_list = (start, idx, mc.pos.copy())
             start, idx, ref = self._md_list
             seed = int(np.random.SeedSequence([self.seed, 11, self.blocks]).generate_state(1)[0])
-            start, idx, samples, _, _ = md_loop(
+            nose = self.thermostat == "nose-hoover"
+            # Nosé-Hoover conserves the total momentum (zeroed at the start): d (N - 1) degrees of freedom
+            dof = float(mc.dim * (mc.n - 1) if nose else mc.dim * mc.n)
+            start, idx, samples, _, _ = md_run(
                 mc.pos, self.vel, mc.box, mc.types, mc.diam, mc.mp, start, idx, ref, self.md_skin,
-                self.dt, self.md_steps, LANGEVIN, mc.temperature, 0.1, self.gamma, seed,
-                float(mc.dim * mc.n), self.md_steps)
+                self.dt, self.md_steps, NOSE_HOOVER if nose else LANGEVIN, mc.temperature, self.tau,
+                self.gamma, seed, dof, self.md_steps, self.nhc if nose else np.zeros(0))
             self._md_list = (start, idx, ref)
             mc.energy = float(samples[-1, 0])
             if self.n_swaps:

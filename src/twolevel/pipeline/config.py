@@ -72,6 +72,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "pss": {"explore.temperature": 0.04, "explore.dt": 0.01, "units": ["pss-ar", "pss-ni"]},
     "tlj": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
     "ka2": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
+    "tlj-printed": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
     "ka": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
     "ka-ts": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
 }
@@ -135,7 +136,7 @@ class PrepareParams(_Section):
     target_acceptance: float = Field(0.3, gt=0, lt=1, description="PSS: translational acceptance aimed at while tuning the step.")
     tune_sweeps: int = Field(100, ge=0, description="Start-up (melting the lattice start, tuning), in sweeps.")
     min_segment: float | None = Field(None, gt=0, description="Shortest segment: default 50 sweeps (MC) or 5 time units (hybrid).")
-    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 1e6 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
+    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 3e6 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
     max_seconds: float | None = Field(None, gt=0, description="Wall-clock budget per sample (default unlimited).")
     quench: Literal["md", "minimize"] = Field("md", description="Quench by MD at T_quench (001, 002) or by direct minimisation.")
     T_quench: float | None = Field(None, gt=0, description="Quench temperature; default the exploration temperature (001: T_MD; 002: T_exp).")
@@ -143,7 +144,9 @@ class PrepareParams(_Section):
     md_steps: int = Field(10, ge=1, description="TLJ hybrid: MD steps per block (002 Sec. II C: 10).")
     md_dt: float = Field(0.005, gt=0, description="TLJ hybrid: MD time step (002: 5e-3).")
     swap_factor: float = Field(1.75, gt=0, description="TLJ hybrid: type-exchange attempts per block, in units of N (002: 1.75 N).")
-    gamma: float = Field(1.0, gt=0, description="Friction of the hybrid dynamics' thermostat.")
+    thermostat: Literal["nose-hoover", "langevin"] = Field("nose-hoover", description="TLJ hybrid: thermostat of the MD blocks (002 Sec. II C: Nosé-Hoover).")
+    tau_nh: float = Field(0.5, gt=0, description="TLJ hybrid: Nosé-Hoover chain period (100 dt, LAMMPS' usual Tdamp).")
+    gamma: float = Field(1.0, gt=0, description="TLJ hybrid: Langevin friction (thermostat = langevin only).")
 
 
 class ExploreParams(_Section):
