@@ -40,7 +40,7 @@ import numpy as np
 from twolevel.config import Configuration
 from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
 from twolevel.models import get_model
-from twolevel.paths import find_path, interpolate, optimize_band
+from twolevel.paths import band_scheme, find_path, interpolate, optimize_band
 
 
 def make_pair(n: int, seed: int = 5):
@@ -169,8 +169,8 @@ def main():
     optimize_band(s, band[:4].copy(), max_steps=2, freeze=1.0)
     ase_fire = dict(dt=0.1, dt_max=1.0, alpha0=0.1, max_move=0.2)  # ASE's FIRE parameters
     if args.scheme == "frozen":
-        optimizer = "fire-classic"
-        kw = dict(ase_fire, freeze=1.0, climb_ftol=args.ftol / 10)
+        kw = band_scheme("frozen", args.ftol)   # the stage's scheme = "frozen" (config [paths] scheme)
+        optimizer = kw.pop("optimizer")
     else:
         optimizer = args.optimizer
         # fire-classic runs with ASE's FIRE parameters (then it reproduces ASE's steps, docs/benchmarks.md)

@@ -432,3 +432,23 @@ def test_freeze_refuses_string_and_lbfgs(mb_points):
             optimize_band(MB, interpolate(MB, mb_points["C"][0], mb_points["B"][0], 8), freeze=1.0, **kw)
     with pytest.raises(InputError, match="freeze"):
         neb(MB, mb_points["C"][0], mb_points["B"][0], images=8, freeze=1.5)
+
+
+def test_frozen_scheme_finds_the_same_glass_double_well(glass):
+    """The "frozen" band scheme (config [paths] scheme, CLI --scheme) at the stage's default
+    tolerance (perpendicular criterion, ftol 1e-4) gives the double well FIRE 2.0 gives: the
+    climbing image held to ftol/10 reaches the same saddle energy."""
+    from twolevel.paths import band_scheme
+
+    s, xa, xb = glass
+    ref = [dw for dw in find_path(s, xa, xb, images=32, ftol=1e-4).double_wells if dw.ok]
+    frz = [dw for dw in find_path(s, xa, xb, images=32, ftol=1e-4, scheme="frozen").double_wells if dw.ok]
+    assert ref and len(frz) == len(ref)
+    for a, b in zip(ref, frz):
+        assert b.V_a == pytest.approx(a.V_a, rel=1e-5, abs=1e-8)
+        assert b.dV == pytest.approx(a.dV, rel=1e-9, abs=1e-12)
+    assert band_scheme("frozen", 1e-4)["climb_ftol"] == pytest.approx(1e-5)
+    with pytest.raises(InputError, match="band scheme"):
+        band_scheme("fast", 1e-4)
+    with pytest.raises(InputError):
+        find_path(s, xa, xb, images=8, method="string", scheme="frozen")

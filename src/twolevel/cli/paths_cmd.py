@@ -20,6 +20,8 @@ def paths(
     spring: float = typer.Option(0.125, "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
     ftol: float = typer.Option(1e-4, "--ftol", help="Largest per-particle perpendicular / climbing force."),
     max_steps: int = typer.Option(20000, "--max-steps", help="FIRE steps per band."),
+    scheme: str = typer.Option("fire2", "--scheme", help="fire2 (FIRE 2.0 on every image) or frozen (NEB: "
+                               "converged images held and not re-evaluated; docs/paths.md)."),
     split: bool = typer.Option(True, "--split/--no-split", help="Split at intermediate minima."),
     hessian: bool = typer.Option(True, "--hessian/--no-hessian",
                                  help="Lowest Hessian eigenvalues at the minima and the saddle."),
@@ -37,7 +39,7 @@ def paths(
 
     s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
                           max_steps=max_steps, split=split, hessian=hessian, limit=limit, glass=glass,
-                          progress=progress)
+                          progress=progress, scheme=scheme)
     lib_note = ""
     if merge and (Path(library) / "inherent_structures.parquet").is_file():
         lib = merge_library(library, out)
