@@ -15,7 +15,7 @@ Figures:
   warmed up (workers started, modules imported, numba caches loaded, by a
   2-sample study run just before); the two pools run alternately --repeat
   times (1, 2, 1, 2) and the repetition with the median speedup is reported
-  (all speedups in the JSON); speedup = wall(1 worker) / wall(2);
+  (lower median for an even count; all speedups in the JSON); speedup = wall(1 worker) / wall(2);
 * scheduling overhead per task: (a) framework time inside the task (fingerprint
   checks, completeness markers with SHA-256, JSON) = task wall - stage wall;
   (b) driver + transport overhead = (elapsed x workers - sum of task walls) / tasks;
@@ -214,7 +214,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=12, help="samples per T_f (2 T_f)")
     ap.add_argument("--n-cg", dest="n_cg", type=int, default=100)
-    ap.add_argument("--repeat", type=int, default=2, help="alternating pool-1 / pool-2 repetitions")
+    ap.add_argument("--repeat", type=int, default=3, help="alternating pool-1 / pool-2 repetitions")
     ap.add_argument("--limit", type=int, default=6, help="candidate pairs per glass for paths")
     ap.add_argument("--noop", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="2 samples per T_f, short exploration")
@@ -229,8 +229,8 @@ def main() -> None:
     try:
         runs1, runs2 = measure_pools(tmp, args)
         speedups = [a["wall"] / b["wall"] for a, b in zip(runs1, runs2)]
-        k_med = sorted(range(len(speedups)), key=speedups.__getitem__)[len(speedups) // 2]
-        r1, r2 = runs1[k_med], runs2[k_med]  # the repetition with the median speedup
+        k_med = sorted(range(len(speedups)), key=speedups.__getitem__)[(len(speedups) - 1) // 2]
+        r1, r2 = runs1[k_med], runs2[k_med]  # the repetition with the (lower) median speedup
         rd = None
         if not args.no_dask:
             try:
