@@ -47,6 +47,18 @@ def _nhc_masses(m, t0, tau, dof):
     return q
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _nhc_kick(nhc, j, m, kin, t0, q, dof, qdt, edt):
+    """Thermostat j's velocity over dt/4 under its force G_j, between two dt/8 scalings by the
+    next thermostat (Frenkel & Smit Alg. 31): G_1 = (2K - g T0)/Q_1, G_j = (Q_{j-1} v_{j-1}^2 - T0)/Q_j."""
+    if j < m - 1:
+        nhc[j] *= np.exp(-nhc[j + 1] * edt)
+    g = (2.0 * kin - dof * t0) / q[0] if j == 0 else (q[j - 1] * nhc[j - 1] ** 2 - t0) / q[j]
+    nhc[j] += g * qdt
+    if j < m - 1:
+        nhc[j] *= np.exp(-nhc[j + 1] * edt)
+
+
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _nhc_half(vel, nhc, kin, t0, q, dof, hdt):
     """Nosé-Hoover chain over half a time step hdt (Frenkel & Smit Alg. 31 generalised to M
@@ -56,12 +68,7 @@ def _nhc_half(vel, nhc, kin, t0, q, dof, hdt):
     qdt = 0.5 * hdt     # dt / 4
     edt = 0.25 * hdt    # dt / 8
     for j in range(m - 1, -1, -1):
-        if j < m - 1:
-            nhc[j] *= np.exp(-nhc[j + 1] * edt)
-        g = (2.0 * kin - dof * t0) / q[0] if j == 0 else (q[j - 1] * nhc[j - 1] ** 2 - t0) / q[j]
-        nhc[j] += g * qdt
-        if j < m - 1:
-            nhc[j] *= np.exp(-nhc[j + 1] * edt)
+        _nhc_kick(nhc, j, m, kin, t0, q, dof, qdt, edt)
     sc = np.exp(-nhc[0] * hdt)
     n, d = vel.shape
     for i in range(n):
@@ -71,12 +78,7 @@ def _nhc_half(vel, nhc, kin, t0, q, dof, hdt):
     for j in range(m):
         nhc[m + j] += nhc[j] * hdt
     for j in range(m):
-        if j < m - 1:
-            nhc[j] *= np.exp(-nhc[j + 1] * edt)
-        g = (2.0 * kin - dof * t0) / q[0] if j == 0 else (q[j - 1] * nhc[j - 1] ** 2 - t0) / q[j]
-        nhc[j] += g * qdt
-        if j < m - 1:
-            nhc[j] *= np.exp(-nhc[j + 1] * edt)
+        _nhc_kick(nhc, j, m, kin, t0, q, dof, qdt, edt)
     return kin
 
 
