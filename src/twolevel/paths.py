@@ -232,6 +232,17 @@ def improved_tangents(X: np.ndarray, E: np.ndarray) -> np.ndarray:
     return t / n[:, None]
 
 
+def _take_step(X: np.ndarray, dx: np.ndarray, size: float, max_move: float, method: str,
+               climb: int | None) -> None:
+    """Move the interior images by dx, scaled down so that ``size`` (its measure of the step)
+    is at most max_move; the string is then put back at equal arc length."""
+    if size > max_move:
+        dx *= max_move / size
+    X[1:-1] += dx
+    if method == "string":
+        _reparametrise(X, climb)
+
+
 def _reparametrise(X: np.ndarray, fixed: int | None) -> None:
     """Move the interior images of X (M, D) in place to equal arc length on the cubic spline
     through them (E, Ren & Vanden-Eijnden 2007, step 2; 002 Sec. II D "cubic spline"). With a
@@ -476,12 +487,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         if lbfgs_on:
             dx = _lbfgs_step(X, G, X_prev, G_prev, c, c_prev, lb_s, lb_y, lb_rho, memory, alpha)
             X_prev, G_prev, c_prev = X[1:-1].copy(), G, c
-            smax = float(_per_particle_max(dx, dim).max())
-            if smax > max_move:
-                dx *= max_move / smax
-            X[1:-1] += dx
-            if method == "string":
-                _reparametrise(X, c)
+            _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c)
             continue
         if optimizer == "fire-classic":
             # original FIRE (Bitzek et al., PRL 97, 170201 (2006)) as in ASE's FIRE: mix, then
@@ -505,11 +511,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             v += dt * G
             dx = dt * v
             nrm = math.sqrt(float(np.vdot(dx, dx))) if fire_norm == "global" else float(_per_particle_max(dx, dim).max())
-            if nrm > max_move:
-                dx *= max_move / nrm
-            X[1:-1] += dx
-            if method == "string":
-                _reparametrise(X, c)
+            _take_step(X, dx, nrm, max_move, method, c)
             continue
         # FIRE 2.0, semi-implicit Euler (Guénolé et al. 2020, Algorithm 2)
         p = float(np.vdot(G, v))
@@ -535,12 +537,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         if gn > 0:
             v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
         dx = dt * v
-        smax = float(_per_particle_max(dx, dim).max())
-        if smax > max_move:
-            dx *= max_move / smax
-        X[1:-1] += dx
-        if method == "string":
-            _reparametrise(X, c)
+        _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c)
     if c is None:
         c = int(np.argmax(E[1:-1])) + 1
     return BandResult(X.reshape((m,) + shape), E.copy(), c if climb else None, bool(converged), it,
