@@ -22,7 +22,12 @@ def test_inspect_json_reference(reference_dir):
     r = _run("inspect", str(path), "--model", "pss", "--json")
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
-    assert set(info) == {"n", "dim", "box", "density", "energy_per_particle", "max_force", "pressure"}
+    assert set(info) == {"n", "dim", "box", "density", "energy_per_particle", "max_force", "pressure",
+                         "diameter_min", "diameter_max", "diameter_mean", "diameter_mean_power_3"}
+    # the authors' glass: quantiles of P(s) ~ s^-3 on [0.73, 1.62] (papers/README.md)
+    assert info["diameter_min"] == pytest.approx(0.73, abs=1e-6)
+    assert info["diameter_max"] == pytest.approx(1.6179, abs=1e-4)
+    assert info["diameter_mean_power_3"] == pytest.approx(1.1890, abs=5e-5)
     assert info["n"] == 1500 and info["dim"] == 3
     assert info["density"] == pytest.approx(1.0, abs=1e-8)
     assert abs(info["energy_per_particle"] - float(path.stem)) <= 5e-11

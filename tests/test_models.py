@@ -5,7 +5,7 @@ import pytest
 
 from twolevel.errors import InputError
 from twolevel.models import get_model
-from twolevel.models.pss import sigma_bounds, sigma_quantile
+from twolevel.models.pss import SIGMA_MAX, SIGMA_MIN, sigma_moment, sigma_quantile
 
 
 def test_pss_smoothing_vanishes_at_cutoff():
@@ -96,20 +96,44 @@ def test_radial_derivatives_by_finite_differences(name):
 
 
 def test_pss_diameter_distribution():
-    smin, smax = sigma_bounds()
-    assert smin / smax == pytest.approx(0.45)
-    # mean of P(s) ~ s^-3 on [smin, smax] by quadrature
-    s = np.linspace(smin, smax, 200001)
+    # papers/README.md: P(s) ~ s^-3 on exactly [0.73, 1.62], mean diameter
+    # 2 smin smax / (smin + smax) = 1.0065, mean s^3 = 1.1903
+    smin, smax = SIGMA_MIN, SIGMA_MAX
+    assert (smin, smax) == (0.73, 1.62)
+    s = np.linspace(smin, smax, 400001)
     p = s**-3
-    assert np.trapezoid(s * p, s) / np.trapezoid(p, s) == pytest.approx(1.0, rel=1e-8)
+    for k in (1, 2, 3):  # moments by quadrature against the closed form
+        assert np.trapezoid(s**k * p, s) / np.trapezoid(p, s) == pytest.approx(sigma_moment(k), rel=1e-8)
+    assert sigma_moment(1) == pytest.approx(2 * smin * smax / (smin + smax), rel=1e-12)
+    assert sigma_moment(1) == pytest.approx(1.0065, abs=5e-5)
+    assert sigma_moment(3) == pytest.approx(1.19025, abs=1e-5)  # README rounds it to 1.1903
     # quantiles: F(sigma_quantile(q)) = q
     q = np.array([0.0, 0.1, 0.5, 0.9])
     x = sigma_quantile(q, smin, smax)
     F = (smin**-2 - x**-2) / (smin**-2 - smax**-2)
     np.testing.assert_allclose(F, q, atol=1e-14)
-    conf = get_model("pss").random_configuration(4000, seed=3)
-    assert conf.diameters.mean() == pytest.approx(1.0, abs=0.01)
-    assert conf.diameters.min() >= smin and conf.diameters.max() <= smax
+
+
+def test_pss_random_diameters_mean_cube():
+    """i.i.d. draws: the sample mean of s^3 matches 1.1903 within its statistical error."""
+    n = 1_000_000
+    diam = get_model("pss").draw_diameters(n, np.random.default_rng(3), method="random")
+    s3 = diam**3
+    err = s3.std(ddof=1) / np.sqrt(n)
+    assert abs(s3.mean() - sigma_moment(3)) < 4 * err  # 1.19025
+    assert diam.min() >= SIGMA_MIN and diam.max() <= SIGMA_MAX
+    # the old distribution, 1.9 % less packed ([0.725, 1.611], mean s^3 1.1668), is ~35 errors away
+    assert abs(1.1668 - 1.1903) > 20 * err
+
+
+def test_pss_quantiles_are_the_reference_diameters(reference_dir):
+    """N = 1500 quantile diameters = the multiset of the authors' glass (../shared/reference/pss) to 1e-6."""
+    from twolevel import io as tio
+
+    ref = tio.read(sorted((reference_dir / "pss").glob("*.data"))[0])
+    conf = get_model("pss").random_configuration(ref.n, seed=11)  # the default method
+    np.testing.assert_allclose(np.sort(conf.diameters), np.sort(ref.diameters), atol=1e-6, rtol=0)
+    assert (conf.diameters**3).mean() == pytest.approx(1.1890, abs=5e-5)
 
 
 @pytest.mark.parametrize("name,dim", [("pss", 2), ("pss", 3), ("tlj", 3), ("ka", 2)])

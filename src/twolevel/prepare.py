@@ -48,6 +48,7 @@ from .dynamics import MD_DT, crossing_time, fs_self, k_alpha, log_times
 from .errors import InputError
 from .io.atomic import atomic_open, atomic_write
 from .models import PairModel, get_model
+from .models.pss import DEFAULT_DIAMETERS
 
 #: exploration temperatures of the papers (quench target): 001 T_MD = 0.04, 002 T_exp = 0.4
 EXPLORE_T = {"pss": 0.04, "tlj": 0.4, "ka2": 0.4, "tlj-printed": 0.4, "ka": 0.4, "ka-ts": 0.4}
@@ -59,15 +60,15 @@ TRACE = "trace.npz"
 DEFAULTS = dict(
     dim=3,
     density=None,              # the model's density (PSS 1, TLJ 1.35)
-    diameters="quantiles",     # PSS: the quantiles of P(s) ~ s^-3 at k/N (as the reference data); "random"
-                               # draws change E/N by ~15 % between samples of N = 500 (packing fraction)
+    diameters=DEFAULT_DIAMETERS,  # PSS: the quantiles of P(s) ~ s^-3 at k/N (as the reference data; models/pss.py
+                               # says why); "random" draws change the packing fraction between samples
     n_tau=30.0,                # required run length after start-up, in tau_alpha
     z_max=3.0,                 # stationarity: allowed drift between the halves, in standard errors
     p_swap=0.2,                # PSS: fraction of exchange attempts (Ninarello et al. 2017)
     target_acceptance=0.3,     # PSS: translational acceptance aimed at while tuning
     tune_sweeps=100,           # start-up (melting + tuning), in sweeps
     min_segment=None,          # shortest segment: 50 sweeps (MC) or 5 time units (hybrid)
-    max_time=None,             # budget in the dynamics' unit: 3e6 sweeps (MC; ~90 tau_alpha at T_f = 0.07), 2e4 (hybrid MD time)
+    max_time=None,             # budget in the dynamics' unit: 1e7 sweeps (MC; docs/prepare.md), 2e4 (hybrid MD time)
     max_seconds=None,          # wall-clock budget (None: unlimited)
     quench="md",               # "md" at T_quench or "minimize"
     T_quench=None,             # default: the model's exploration temperature
@@ -296,7 +297,7 @@ def _params(model: PairModel, params: dict) -> dict:
     if p["min_segment"] is None:
         p["min_segment"] = 5.0 if hybrid else 50.0
     if p["max_time"] is None:
-        p["max_time"] = 2e4 if hybrid else 3e6
+        p["max_time"] = 2e4 if hybrid else 1e7
     if p["T_quench"] is None:
         p["T_quench"] = EXPLORE_T.get(model.name, 0.0)
     if p["thermostat"] not in ("nose-hoover", "langevin"):

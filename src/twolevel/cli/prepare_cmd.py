@@ -27,6 +27,8 @@ def prepare(
                                              help="Budget per sample (sweeps for PSS, MD time for TLJ)."),
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="Wall-clock budget per sample."),
     quench: str = typer.Option("md", "--quench", help="md (at the exploration temperature) or minimize."),
+    diameters: str = typer.Option("quantiles", "--diameters",
+                                  help="PSS diameters: quantiles (default everywhere, as the reference data) or random."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA."),
 ) -> None:
     """Equilibrate K samples at T_f (verdict: >= n_tau tau_alpha and a stationary energy), quench them."""
@@ -42,7 +44,9 @@ def prepare(
         raise InputError(f"--n must be at least 2, got {n}")
     if samples < 1:
         raise InputError(f"--samples must be at least 1, got {samples}")
-    params = {"dim": dim, "n_tau": n_tau, "quench": quench}
+    if diameters not in ("quantiles", "random"):
+        raise InputError(f"--diameters must be quantiles or random, got {diameters!r}")
+    params = {"dim": dim, "n_tau": n_tau, "quench": quench, "diameters": diameters}
     if max_time is not None:
         params["max_time"] = max_time
     if max_seconds is not None:

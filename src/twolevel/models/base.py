@@ -141,13 +141,14 @@ class PairModel:
         return counts
 
     def random_configuration(self, n: int, density: float | None = None, dim: int = 3,
-                             seed: int = 0, composition=None, diameters: str = "random") -> Configuration:
+                             seed: int = 0, composition=None, diameters: str | None = None) -> Configuration:
         """A random configuration without overlaps.
 
         Particles sit on randomly chosen sites of a simple cubic (square) lattice that
         fills the box, with a small random displacement (10 % of the spacing), so that
         no two particles are closer than 0.8 spacing. Types (or diameters) are
-        assigned at random. This is the starting point of an equilibration, not a
+        assigned at random; ``diameters`` names how a polydisperse model draws them (None:
+        the model's default, PSS ``"quantiles"``). This is the starting point of an equilibration, not a
         liquid; ``twolevel.prepare`` melts it.
         """
         if n < 2:
@@ -173,7 +174,7 @@ class PairModel:
             types = np.repeat(np.arange(self.ntypes), counts)
             rng.shuffle(types)
         else:
-            diam = self.draw_diameters(n, rng, method=diameters)
+            diam = self.draw_diameters(n, rng) if diameters is None else self.draw_diameters(n, rng, method=diameters)
         return Configuration(pos, box, types, diam, self.name,
                              {"model": self.name, "seed": int(seed), "density": rho, "dim": dim})
 

@@ -8,7 +8,21 @@ Definition: ../shared/papers/README.md (Ninarello, Berthier, Coslovich, PRX 7,
     c0 = -28 / x^12, c2 = 48 / x^14, c4 = -21 / x^16,  x = 1.25
 
 so that v, v', v'' vanish at the cutoff. Diameters follow P(s) ~ s^-3 on
-[s_min, s_max] with s_min / s_max = 0.45 and mean 1. Number density 1.
+[s_min, s_max] = [0.73, 1.62] exactly (papers/README.md: the bounds of the authors'
+glasses and of ../shared/reference/pss; ratio 0.4506, mean diameter
+2 s_min s_max / (s_min + s_max) = 1.0065, mean s^3 = 1.1903). Number density 1.
+
+An earlier version of the papers' README gave "ratio 0.45 and mean 1", i.e.
+[0.7250, 1.6112]: 1.9 % less packing (mean s^3 1.1668), a different glass whose
+T_f = 0.07 inherent structures lie 12 standard deviations below the authors'. It is
+not offered as a model: nothing in the papers uses it.
+
+Diameters are drawn one way by default at every entry point (``DEFAULT_DIAMETERS``):
+the deterministic quantiles F^-1(k/N), k = 0..N-1, as in the reference data, so every
+glass of a study holds the same multiset of diameters (swap moves only permute it) and
+glass-to-glass differences come from the preparation alone; i.i.d. draws
+(``"random"``) change the packing fraction, and with it E/N, by several standard
+deviations between samples of N = 500.
 """
 
 from __future__ import annotations
@@ -20,38 +34,37 @@ from .base import MODE_DIAMETERS, PairModel
 
 XC = 1.25
 NONADDITIVITY = 0.2
-RATIO = 0.45  # s_min / s_max
+SIGMA_MIN = 0.73  # papers/README.md: the authors' bounds, exactly
+SIGMA_MAX = 1.62
+DIAMETER_METHODS = ("quantiles", "random")
+DEFAULT_DIAMETERS = "quantiles"
 
-# Temperatures quoted in 001_1b8b0be289dbb4b8.txt ("Glass preparation"): onset T_o = 0.18,
-# mode-coupling T_MCT = 0.104, T_g ~ 0.07 (where log(tau_a/tau_o) = 10.7); the papers' T_f
-# range is 0.062 (ultrastable) to 0.092 (hyperquenched).
+# Temperatures quoted in 001_1b8b0be289dbb4b8.txt ("Glass preparation") for this model: onset
+# T_o = 0.18, mode-coupling T_MCT = 0.104, T_g ~ 0.07 (where log(tau_a/tau_o) = 10.7); the
+# papers' T_f range is 0.062 (ultrastable) to 0.092 (hyperquenched).
 REFERENCE_TEMPERATURES = {"onset": 0.18, "mode_coupling": 0.104, "glass_transition": 0.07,
                           "lowest_equilibrated": 0.062}
 
 
-def sigma_bounds(mean: float = 1.0, ratio: float = RATIO) -> tuple[float, float]:
-    """s_min, s_max of P(s) ~ s^-3 with s_min/s_max = ratio and the given mean.
+def sigma_moment(k: int, smin: float = SIGMA_MIN, smax: float = SIGMA_MAX) -> float:
+    """<s^k> of P(s) = A s^-3 on [smin, smax], A = 2 / (smin^-2 - smax^-2).
 
-    For P(s) = A s^-3 on [a, b]: A = 2 / (a^-2 - b^-2) and <s> = A (a^-1 - b^-1).
+    <s> = A (smin^-1 - smax^-1) = 2 smin smax / (smin + smax); <s^3> = A (smax - smin).
     """
-    b_over_a = 1.0 / ratio
-    # <s> / a = 2 (1 - 1/q) / (1 - 1/q^2) with q = b/a
-    mean_over_a = 2 * (1 - 1 / b_over_a) / (1 - 1 / b_over_a**2)
-    a = mean / mean_over_a
-    return a, a * b_over_a
+    A = 2.0 / (smin**-2 - smax**-2)
+    if k == 2:
+        return A * float(np.log(smax / smin))
+    return A * (smax ** (k - 2) - smin ** (k - 2)) / (k - 2)
 
 
-def sigma_quantile(p, smin: float, smax: float):
+def sigma_quantile(p, smin: float = SIGMA_MIN, smax: float = SIGMA_MAX):
     """Inverse CDF of P(s) ~ s^-3 on [smin, smax]: F(s) = (smin^-2 - s^-2)/(smin^-2 - smax^-2)."""
     p = np.asarray(p, dtype=float)
     return (smin**-2 - p * (smin**-2 - smax**-2)) ** -0.5
 
 
 class PSSModel(PairModel):
-    def draw_diameters(self, n, rng, method="random", smin=None, smax=None):
-        lo, hi = sigma_bounds()
-        smin = lo if smin is None else smin
-        smax = hi if smax is None else smax
+    def draw_diameters(self, n, rng, method=DEFAULT_DIAMETERS, smin=SIGMA_MIN, smax=SIGMA_MAX):
         if method == "random":
             d = sigma_quantile(rng.uniform(size=n), smin, smax)
         elif method == "quantiles":
@@ -59,7 +72,7 @@ class PSSModel(PairModel):
             d = sigma_quantile(np.arange(n) / n, smin, smax)
             rng.shuffle(d)
         else:
-            raise InputError(f"diameter method must be 'random' or 'quantiles', got {method!r}")
+            raise InputError(f"diameter method must be 'quantiles' or 'random', got {method!r}")
         return d
 
 

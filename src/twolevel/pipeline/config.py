@@ -37,6 +37,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
+from ..models.pss import DEFAULT_DIAMETERS
 
 __all__ = [
     "StudyConfig",
@@ -129,14 +130,14 @@ def _check_units(names: list[str]) -> None:
 class PrepareParams(_Section):
     """``[prepare]``: equilibrium liquid at T_f by swap Monte Carlo (PSS) or hybrid swap MC/MD (TLJ), then a quench (twolevel.prepare)."""
 
-    diameters: Literal["random", "quantiles"] = Field("random", description="PSS diameters: i.i.d. draws of P(s) ~ s^-3, or its deterministic quantiles (as the reference data).")
+    diameters: Literal["quantiles", "random"] = Field(DEFAULT_DIAMETERS, description="PSS diameters on [0.73, 1.62]: the deterministic quantiles F^-1(k/N) of P(s) ~ s^-3 (default at every entry point, as the authors' glasses and the reference data: every glass holds the same multiset), or i.i.d. draws.")
     n_tau: float = Field(30.0, gt=0, description="Required run length after start-up, in structural relaxation times tau_alpha (measured on the fly); a sample is `equilibrated` only then.")
     z_max: float = Field(3.0, gt=0, description="Stationarity test: allowed energy drift between the two halves of the run, in standard errors.")
     p_swap: float = Field(0.2, ge=0, le=1, description="PSS: fraction of diameter-exchange attempts (Ninarello et al. 2017, used by 001).")
     target_acceptance: float = Field(0.3, gt=0, lt=1, description="PSS: translational acceptance aimed at while tuning the step.")
     tune_sweeps: int = Field(100, ge=0, description="Start-up (melting the lattice start, tuning), in sweeps.")
     min_segment: float | None = Field(None, gt=0, description="Shortest segment: default 50 sweeps (MC) or 5 time units (hybrid).")
-    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 3e6 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
+    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 1e7 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
     max_seconds: float | None = Field(None, gt=0, description="Wall-clock budget per sample (default unlimited).")
     quench: Literal["md", "minimize"] = Field("md", description="Quench by MD at T_quench (001, 002) or by direct minimisation.")
     T_quench: float | None = Field(None, gt=0, description="Quench temperature; default the exploration temperature (001: T_MD; 002: T_exp).")
