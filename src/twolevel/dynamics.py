@@ -23,14 +23,22 @@ from scipy.special import j0
 from .config import Configuration
 from .errors import InputError
 
-#: wave vector of the structure-factor peak used for tau_alpha, per model
-K_ALPHA = {"pss": 7.0, "tlj": 7.2, "ka2": 7.2, "tlj-printed": 7.2, "ka": 7.25, "ka-ts": 7.25}
-#: MD time step per model (PSS: Ninarello et al. 2017 use 0.01; TLJ 002 Sec. II C: 0.005)
-MD_DT = {"pss": 0.01, "tlj": 0.005, "ka2": 0.005, "tlj-printed": 0.005, "ka": 0.005, "ka-ts": 0.005}
+def k_alpha(model: str | None) -> float:
+    """|k| of F_s(k, t) for tau_alpha: the model's ``k_alpha`` (7.0 for an unnamed system)."""
+    return _model_fact(model, "k_alpha", 7.0)
 
 
-def k_alpha(model: str) -> float:
-    return K_ALPHA.get(str(model).lower(), 7.0)
+def md_dt(model: str | None) -> float:
+    """MD time step of relaxation runs: the model's ``md_dt`` (0.005 for an unnamed system)."""
+    return _model_fact(model, "md_dt", 0.005)
+
+
+def _model_fact(model, name: str, default: float) -> float:
+    from .models import ALL_MODEL_NAMES, get_model
+
+    if model is None or str(model).lower() not in ALL_MODEL_NAMES:
+        return default
+    return float(getattr(get_model(model), name))
 
 
 def fs_self(disp: np.ndarray, k: float, remove_drift: bool = True) -> float:
@@ -158,7 +166,7 @@ def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k
     from .engine import ParticleSystem, maxwell_boltzmann
 
     k = k_alpha(conf.model) if k is None else float(k)
-    dt = MD_DT.get(str(conf.model).lower(), 0.005) if dt is None else float(dt)
+    dt = md_dt(conf.model) if dt is None else float(dt)
     ps = ParticleSystem(conf)
     pos = conf.positions.copy()
     vel = maxwell_boltzmann(conf.n, conf.dim, temperature, np.random.default_rng(seed))

@@ -44,14 +44,12 @@ import numpy as np
 
 from . import io as tio
 from .config import Configuration
-from .dynamics import MD_DT, crossing_time, fs_self, k_alpha, log_times
+from .dynamics import crossing_time, fs_self, log_times
 from .errors import InputError
 from .io.atomic import atomic_open, atomic_write
 from .models import PairModel, get_model
 from .models.pss import DEFAULT_DIAMETERS
 
-#: exploration temperatures of the papers (quench target): 001 T_MD = 0.04, 002 T_exp = 0.4
-EXPLORE_T = {"pss": 0.04, "tlj": 0.4, "ka2": 0.4, "tlj-printed": 0.4, "ka": 0.4, "ka-ts": 0.4}
 FILES = ("equilibrium.h5", "glass.h5", "prepare.json")
 CHECKPOINT = "checkpoint.npz"
 TRACE = "trace.npz"
@@ -299,7 +297,7 @@ def _params(model: PairModel, params: dict) -> dict:
     if p["max_time"] is None:
         p["max_time"] = 2e4 if hybrid else 1e7
     if p["T_quench"] is None:
-        p["T_quench"] = EXPLORE_T.get(model.name, 0.0)
+        p["T_quench"] = model.explore_temperature  # the quench target: 001 T_MD, 002 T_exp
     if p["thermostat"] not in ("nose-hoover", "langevin"):
         raise InputError(f"prepare: thermostat must be 'nose-hoover' or 'langevin', got {p['thermostat']!r}")
     if p["quench"] not in ("md", "minimize"):
@@ -359,7 +357,7 @@ def prepare_sample(out_dir: str | os.PathLike, model: str | PairModel, n: int, T
     conf0 = model.random_configuration(n, density=p["density"], dim=p["dim"], seed=int(seed),
                                        **({} if hybrid else {"diameters": p["diameters"]}))
     drv = _HybridDriver(conf0, T_f, int(seed), p) if hybrid else _MCDriver(conf0, T_f, int(seed), p)
-    k = k_alpha(model.name)
+    k = model.k_alpha
 
     # -- state: fresh or from the checkpoint -------------------------------------------------
     trace_t: list[float] = []
@@ -504,7 +502,7 @@ def quench(conf: Configuration, model: PairModel, p: dict, seed: int) -> tuple[C
                 "converged": bool(r.converged), "iterations": int(r.iterations)}
         x = r.x.reshape(conf.positions.shape)
     else:
-        dt = MD_DT.get(model.name, 0.005)
+        dt = model.md_dt
         nsteps = max(1, int(round(p["quench_time"] / dt)))
         rng = np.random.default_rng(np.random.SeedSequence([seed, 99]))
         vel = maxwell_boltzmann(conf.n, conf.dim, p["T_quench"], rng)

@@ -23,6 +23,8 @@ _FACTORIES = {
 }
 
 MODEL_NAMES = ("pss", "tlj", "tlj-printed", "ka", "ka-ts")
+#: every name get_model accepts (the models and their aliases)
+ALL_MODEL_NAMES = tuple(_FACTORIES)
 
 
 def get_model(name: str) -> PairModel:
@@ -32,4 +34,4 @@ def get_model(name: str) -> PairModel:
     return _FACTORIES[key]()
 
 
-__all__ = ["PairModel", "get_model", "MODEL_NAMES", "MODE_TYPES", "MODE_DIAMETERS"]
+__all__ = ["PairModel", "get_model", "MODEL_NAMES", "ALL_MODEL_NAMES", "MODE_TYPES", "MODE_DIAMETERS"]

@@ -52,6 +52,12 @@ class PairModel:
     # used to warn about T_f values outside the studied range.
     reference_temperatures: dict = field(default_factory=dict)
     citation: str = ""
+    # Per-model facts of the protocols (one owner: every stage reads them from here).
+    k_alpha: float = 7.0               # |k| of F_s(k, t) at the S(k) peak, for tau_alpha
+    md_dt: float = 0.005               # MD time step of relaxation runs and the quench
+    explore_temperature: float = 0.4   # T_exp of the landscape exploration (quench target)
+    explore_dt: float = 0.0025         # MD time step of the exploration
+    units: tuple[str, ...] = ()        # default unit systems (twolevel.units names)
 
     # -- parameters handed to the compiled kernels ---------------------------------
     def kernel_params(self) -> tuple:

@@ -78,6 +78,9 @@ def make_tlj(printed: bool = False) -> PairModel:
         citation=("002_b660eabf4d6c7be7.txt Eqs. (4)-(5), Sec. II B parameters as printed" if printed else
                   "002_b660eabf4d6c7be7.txt Eqs. (4)-(5); C row = midpoint of A and B (KA2 of 002 Ref. [31], "
                   "Parmar, Ozawa, Berthier PRL 125, 085505 (2020)); see docs/papers.md"),
+        # 002 Sec. II C: F_s at q = 7.2, MD dt 0.005; exploration at T_exp = 0.4 with dt = 2.5e-3;
+        # units Ar and NiP (002 Sec. IV B)
+        k_alpha=7.2, md_dt=0.005, explore_temperature=0.4, explore_dt=0.0025, units=("tlj-ar", "tlj-nip"),
     )
 
 
@@ -94,4 +97,6 @@ def make_ka(smooth: bool = True) -> PairModel:
         reference_temperatures=KA_TEMPERATURES,
         citation="Kob & Andersen PRE 51, 4626 (1995); smoothing of 002 Eq. (5)" if smooth
         else "Kob & Andersen PRE 51, 4626 (1995), truncated and shifted at 2.5 s_ij",
+        # S(k) peak of KA at density 1.2: k = 7.25 (Kob & Andersen 1995); protocols as TLJ (002)
+        k_alpha=7.25, md_dt=0.005, explore_temperature=0.4, explore_dt=0.0025, units=("tlj-ar", "tlj-nip"),
     )

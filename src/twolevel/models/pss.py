@@ -87,4 +87,7 @@ def make_pss() -> PSSModel:
         composition=(1.0,), type_names=("P",),
         reference_temperatures=REFERENCE_TEMPERATURES,
         citation="001_1b8b0be289dbb4b8.txt Eq. (1); Ninarello et al. PRX 7, 021039 (2017)",
+        # 001 "Glass preparation": F_s at k = 7.0; "Landscape exploration": T_MD = 0.04. MD time step
+        # 0.01 (the swap-MD literature 001 builds on, Ninarello et al. 2017). Units: 001 Ar and Ni.
+        k_alpha=7.0, md_dt=0.01, explore_temperature=0.04, explore_dt=0.01, units=("pss-ar", "pss-ni"),
     )

@@ -37,6 +37,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
+from ..models import ALL_MODEL_NAMES, get_model
 from ..models.pss import DEFAULT_DIAMETERS
 
 __all__ = [
@@ -63,20 +64,13 @@ __all__ = [
 
 PosFloat = Annotated[float, Field(gt=0)]
 
-# Model-dependent defaults, with their sources.
-#  * exploration temperature: PSS T_MD = 0.04 (001_1b8b0be289dbb4b8.txt, "Landscape exploration");
-#    TLJ T_exp = 0.4 (002_b660eabf4d6c7be7.txt Sec. II C).
-#  * MD time step: TLJ exploration dt = 2.5e-3 (002 Sec. II C); PSS dt = 0.01 (the swap-MD
-#    literature the letter 001 builds on, Ninarello et al. PRX 2017).
-#  * unit systems: PSS Ar and Ni (001 "Discussion"), TLJ Ar and NiP (002 Sec. IV B).
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "pss": {"explore.temperature": 0.04, "explore.dt": 0.01, "units": ["pss-ar", "pss-ni"]},
-    "tlj": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
-    "ka2": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
-    "tlj-printed": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
-    "ka": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
-    "ka-ts": {"explore.temperature": 0.4, "explore.dt": 0.0025, "units": ["tlj-ar", "tlj-nip"]},
-}
+def _model_defaults(name: str) -> dict[str, Any]:
+    """Model-dependent defaults, read from the model itself (twolevel.models, which cites them)."""
+    m = get_model(name)
+    return {"explore.temperature": m.explore_temperature, "explore.dt": m.explore_dt, "units": list(m.units)}
+
+
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {name: _model_defaults(name) for name in ALL_MODEL_NAMES}
 MODEL_KINDS = tuple(MODEL_DEFAULTS)
 
 
