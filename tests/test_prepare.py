@@ -109,7 +109,7 @@ def test_interrupted_run_continues_from_checkpoint(tmp_path):
 
 def test_minimisation_quench_and_samples(tmp_path):
     metas = prepare_samples(tmp_path, "pss", 100, 0.3, 2, 9, **{**FAST, "quench": "minimize", "dim": 2})
-    assert [m["seed"] for m in metas] == [sample_seed(9, 0), sample_seed(9, 1)]
+    assert [m["seed"] for m in metas] == [sample_seed(9, "pss", 0.3, 0), sample_seed(9, "pss", 0.3, 1)]
     assert metas[0]["seed"] != metas[1]["seed"]
     d = sample_dir(tmp_path, "pss", 0.3, 1) / "prepare"
     glass = tio.read(d / "glass.h5")
@@ -185,3 +185,18 @@ def test_hybrid_nose_hoover_blocks_hold_the_temperature_and_the_chain_state():
     np.testing.assert_allclose(h.pos, pos, atol=1e-9)
     with pytest.raises(InputError, match="thermostat"):
         HybridSwapMD(conf, T, thermostat="berendsen")
+
+
+def test_prepare_and_run_give_sample_k_the_same_seed(tmp_path):
+    """One seed scheme: twolevel prepare's sample k is seeded like the study pipeline's prepare task
+    (it used to be SeedSequence([seed, k]) in one and a hash of the task key in the other)."""
+    from twolevel.pipeline.study import Study
+
+    st = Study(name="s", model="pss", n=64, tf=[0.3, 0.0625], samples=3, seed=5, out=tmp_path / "run")
+    planned = {t.key: t.payload["args"]["seed"] for t in st.plan() if t.stage.name == "prepare"}
+    assert len(planned) == 6
+    for T_f in (0.3, 0.0625):
+        for k in range(3):
+            key = f"pss/Tf_{T_f!r}/sample_{k}/prepare"
+            assert planned[key] == sample_seed(5, "pss", T_f, k)
+            assert str(sample_dir(tmp_path / "run", "pss", T_f, k)).endswith(key.rsplit("/", 1)[0])

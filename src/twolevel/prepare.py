@@ -49,6 +49,7 @@ from .errors import InputError
 from .io.atomic import atomic_open, atomic_write
 from .models import PairModel, get_model
 from .models.pss import DEFAULT_DIAMETERS
+from .seeds import sample_key, stage_seed
 
 FILES = ("equilibrium.h5", "glass.h5", "prepare.json")
 CHECKPOINT = "checkpoint.npz"
@@ -78,14 +79,16 @@ DEFAULTS = dict(
 )
 
 
-def sample_seed(seed: int, k: int) -> int:
-    """Independent seed of sample k from the run seed (numpy SeedSequence spawning)."""
-    return int(np.random.SeedSequence([int(seed), int(k)]).generate_state(1)[0])
+def sample_seed(seed: int, model: str, T_f: float, k: int) -> int:
+    """Seed of sample k's preparation: the study pipeline's prepare-task seed (twolevel.seeds), so
+    ``twolevel prepare`` and ``twolevel run`` give the same glass for the same seed."""
+    return stage_seed(seed, str(model).lower(), T_f, k, "prepare")
 
 
 def sample_dir(run_dir: str | os.PathLike, model: str, T_f: float, k: int) -> Path:
-    """RUN/<model>/Tf_<T_f>/sample_<k> (the stage writes into its ``prepare/`` subfolder)."""
-    return Path(run_dir) / str(model).lower() / f"Tf_{float(T_f):g}" / f"sample_{int(k)}"
+    """RUN/<model>/Tf_<T_f>/sample_<k> (the stage writes into its ``prepare/`` subfolder), the
+    layout of the study pipeline."""
+    return Path(run_dir) / sample_key(str(model).lower(), T_f, k)
 
 
 def check_temperature(model: PairModel, T_f: float) -> str | None:
@@ -518,15 +521,16 @@ def quench(conf: Configuration, model: PairModel, p: dict, seed: int) -> tuple[C
 
 def prepare_samples(run_dir: str | os.PathLike, model: str, n: int, T_f: float, samples: int, seed: int,
                     progress: Callable[[int, float, dict], None] | None = None, **params) -> list[dict]:
-    """N_g independent samples at T_f, sample k seeded by :func:`sample_seed` (seed, k), each in
+    """N_g independent samples at T_f, sample k seeded by :func:`sample_seed`, each in
     ``sample_dir(run_dir, model, T_f, k) / "prepare"``. ``progress(k, fraction, info)``."""
     if int(samples) < 1:
         raise InputError(f"prepare: number of samples must be at least 1, got {samples}")
     out = []
     for kk in range(int(samples)):
         cb = None if progress is None else (lambda f, info, kk=kk: progress(kk, f, info))
-        d = sample_dir(run_dir, get_model(model).name, T_f, kk) / "prepare"
-        out.append(prepare_sample(d, model, n, T_f, sample_seed(seed, kk), progress=cb, **params))
+        name = str(model).lower()
+        d = sample_dir(run_dir, name, T_f, kk) / "prepare"
+        out.append(prepare_sample(d, model, n, T_f, sample_seed(seed, name, T_f, kk), progress=cb, **params))
         if progress is not None:
             progress(kk, 1.0, out[-1])
     return out

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import InputError
 from ..models import ALL_MODEL_NAMES, get_model
 from ..models.pss import DEFAULT_DIAMETERS
+from ..seeds import format_tf
 
 __all__ = [
     "StudyConfig",
@@ -72,11 +73,6 @@ def _model_defaults(name: str) -> dict[str, Any]:
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {name: _model_defaults(name) for name in ALL_MODEL_NAMES}
 MODEL_KINDS = tuple(MODEL_DEFAULTS)
-
-
-def format_tf(tf: float) -> str:
-    """The directory spelling of a T_f: the shortest round-trip repr (0.062 -> '0.062')."""
-    return repr(float(tf))
 
 
 class _Section(BaseModel):

@@ -30,7 +30,6 @@ charged an attempt.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import importlib
 import multiprocessing as mp
@@ -42,9 +41,9 @@ from concurrent import futures as cf
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-import numpy as np
 
 from ..errors import InputError
+from ..seeds import stable_hash, task_seed  # noqa: F401  (re-exported: one seed scheme)
 
 __all__ = [
     "Task",
@@ -59,22 +58,7 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- seeds
-def stable_hash(text: str) -> tuple[int, ...]:
-    """Eight 32-bit words of SHA-256(text): a hash that is the same in every process and Python."""
-    h = hashlib.sha256(text.encode("utf-8")).digest()
-    return tuple(int.from_bytes(h[i : i + 4], "little") for i in range(0, 32, 4))
-
-
-def task_seed(study_seed: int, key: str) -> int:
-    """The seed of one task: numpy SeedSequence(study_seed, spawn_key=hash(key)) -> 63-bit int.
-
-    Depends only on the study seed and the task's identity (its key), so it is
-    the same on any executor, any number of workers and any completion order;
-    distinct keys give statistically independent streams.
-    """
-    ss = np.random.SeedSequence(int(study_seed), spawn_key=stable_hash(key))
-    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+# seeds: one scheme for the package, owned by twolevel.seeds (re-exported here)
 
 
 # --------------------------------------------------------------------------- tasks

@@ -44,7 +44,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import InputError
 from . import config as C
 from .artifacts import fingerprint, read_json, write_json
-from .executors import Executor, Task, TaskResult, make_executor, task_seed
+from ..seeds import sample_key, task_seed
+from .executors import Executor, Task, TaskResult, make_executor
 from .progress import StudyProgress, read_status
 from .provenance import collect, new_run_id
 from .stages import STAGES, Stage, execute_task, task_done
@@ -69,7 +70,7 @@ class SampleRef:
 
     @property
     def key(self) -> str:
-        return f"{self.label}/Tf_{C.format_tf(self.T_f)}/sample_{self.index}"
+        return sample_key(self.label, self.T_f, self.index)
 
     def as_dict(self) -> dict:
         return {"label": self.label, "model": self.model, "n": self.n, "dim": self.dim, "density": self.density,
