@@ -209,15 +209,3 @@ def relax_hybrid(conf: Configuration, temperature: float, *, t_max: float = 100.
     return Relaxation("swap MC/MD", float(temperature), k, times, fs, crossing_time(times, fs), "MD time",
                       {"acceptance": h.mc.acceptance, "energy": h.mc.energy / h.mc.n,
                        "final": h.configuration()})
-
-
-def angell_data(relaxations: list[Relaxation], tau_onset: float | None = None) -> dict:
-    """Group tau_alpha by dynamics for an Angell plot: {dynamics: (T array, tau array)}."""
-    out: dict[str, tuple[list, list]] = {}
-    for r in relaxations:
-        if r.tau_alpha is None:
-            continue
-        ts, taus = out.setdefault(r.dynamics, ([], []))
-        ts.append(r.temperature)
-        taus.append(r.tau_alpha / (tau_onset or 1.0))
-    return {k: (np.array(v[0]), np.array(v[1])) for k, v in out.items()}

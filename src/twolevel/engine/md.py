@@ -161,9 +161,3 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     return start, idx, samples, forces, nbuild
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
-def md_loop(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
-            thermostat, t0, tau, gamma, seed, dof, sample_every):
-    """:func:`md_run` without a Nosé-Hoover chain state (NVE, Berendsen, Langevin)."""
-    return md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
-                  thermostat, t0, tau, gamma, seed, dof, sample_every, np.zeros(0))

@@ -201,14 +201,6 @@ def _row_add(nbr, nn, nnear, nmid, k, i, c):
     return True
 
 
-@njit(cache=True, error_model="numpy")
-def _row_set(nbr, nn, nnear, nmid, k, i, c):
-    """Move i to class c in row k (if it is listed there)."""
-    old = _row_remove(nbr, nn, nnear, nmid, k, i)
-    if old >= 0:
-        _row_add(nbr, nn, nnear, nmid, k, i, c)
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def _row_find(nbr, nn, nnear, nmid, k, i, c):
     """Position of i in row k, searched first in the segment of class c (the class the
@@ -477,8 +469,6 @@ def _coefs(mp):
     references to the sigma/eps tables instead of indexing the mixed tuple ``mp`` (each
     array taken out of it inside a loop costs a reference-count update)."""
     return (mp[3], mp[4] * mp[4], mp[5], mp[6], mp[7], mp[8], mp[9])
-
-
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", inline="always")
@@ -793,7 +783,7 @@ class SwapMC:
             raise InputError("type exchanges need at least two particle types present")
 
     def _alloc(self) -> None:
-        n, d = self.n, self.dim
+        n = self.n
         self.ref = self.pos.copy()
         self.nbr = np.zeros((n, self._width), np.int32)
         self.nn = np.zeros(n, np.int64)

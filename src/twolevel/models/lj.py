@@ -78,7 +78,7 @@ def make_tlj(printed: bool = False) -> PairModel:
         citation=("002_b660eabf4d6c7be7.txt Eqs. (4)-(5), Sec. II B parameters as printed" if printed else
                   "002_b660eabf4d6c7be7.txt Eqs. (4)-(5); C row = midpoint of A and B (KA2 of 002 Ref. [31], "
                   "Parmar, Ozawa, Berthier PRL 125, 085505 (2020)); see docs/papers.md"),
-        # 002 Sec. II C: F_s at q = 7.2, MD dt 0.005; exploration at T_exp = 0.4 with dt = 2.5e-3;
+        # 002 Sec. II C: F_s at q = 7.2, MD dt 0.005; Sec. II D: exploration at T_exp = 0.4 with dt = 2.5e-3;
         # units Ar and NiP (002 Sec. IV B)
         k_alpha=7.2, md_dt=0.005, explore_temperature=0.4, explore_dt=0.0025, units=("tlj-ar", "tlj-nip"),
     )

@@ -141,14 +141,14 @@ class PrepareParams(_Section):
 
 
 class ExploreParams(_Section):
-    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II C; twolevel.explore)."""
+    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II D; twolevel.explore)."""
 
     temperature: float | None = Field(None, gt=0, description="Exploration temperature (default per model: PSS T_MD = 0.04 (001), TLJ T_exp = 0.4 (002)).")
-    dt: float | None = Field(None, gt=0, description="MD time step (default per model: TLJ 2.5e-3 (002 Sec. II C), PSS 0.01).")
+    dt: float | None = Field(None, gt=0, description="MD time step (default per model: TLJ 2.5e-3 (002 Sec. II D), PSS 0.01).")
     tau_cg: float = Field(2.0, gt=0, description="Time between minimisations, in MD time units as in 002 Table I (dataset 2: 2-31); the explore stage gets round(tau_cg / dt) MD steps.")
     n_cg: int = Field(1000, ge=1, description="Minimisations per run, N_cg of 002 Table I (1e4-1.6e5 there); exploration time tau_total = N_cg tau_cg per run.")
     runs: int = Field(1, ge=1, description="Isoconfigurational runs per glass, each with its own velocities (001: up to 200).")
-    thermostat: Literal["berendsen", "langevin"] = Field("berendsen", description="Thermostat (002 Sec. II C: Berendsen).")
+    thermostat: Literal["berendsen", "langevin"] = Field("berendsen", description="Thermostat (002 Sec. II D: Berendsen).")
     tau_t: float = Field(0.1, gt=0, description="Berendsen coupling time.")
     gamma: float = Field(1.0, gt=0, description="Langevin friction (thermostat = langevin only).")
     minimiser: Literal["lbfgs", "fire"] = Field("lbfgs", description="Minimiser of the inherent structures (002 uses conjugate gradient; L-BFGS reaches the same minima).")

@@ -39,7 +39,7 @@ import time
 import traceback
 from concurrent import futures as cf
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 
 from ..errors import InputError
@@ -533,7 +533,3 @@ def make_executor(kind: str | None = None, *, workers: int | None = None, schedu
     if kind == "in-process":
         return InProcessExecutor()
     raise InputError(f"unknown executor {kind!r} (process, in-process, dask)")
-
-
-def describe_all(execs: Iterable[Executor]) -> list[dict]:  # pragma: no cover - convenience
-    return [e.describe() for e in execs]

@@ -37,7 +37,6 @@ their own stages through the same :class:`Stage` interface.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -45,8 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputError
-from .artifacts import check_artefacts, discard, marker_path, read_json, verify, write_json, write_marker
+from .artifacts import check_artefacts, discard, read_json, verify, write_json, write_marker
 from .executors import resolve
 
 __all__ = ["Stage", "STAGES", "default_stages", "execute_task", "TASK_FILE"]
@@ -146,24 +144,6 @@ def task_done(payload: dict) -> tuple[bool, dict[str, str]]:
 
 
 # --------------------------------------------------------------------------- helpers for adapters
-def _accepts(fn: Callable) -> tuple[set[str], bool]:
-    sig = inspect.signature(fn)
-    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    varkw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    return names, varkw
-
-
-def _call_with(fn: Callable, available: dict[str, Any], where: str) -> Any:
-    """Call ``fn`` with the entries of ``available`` it accepts; required ones missing -> error."""
-    names, varkw = _accepts(fn)
-    kwargs = {k: v for k, v in available.items() if varkw or k in names}
-    sig = inspect.signature(fn)
-    for p in sig.parameters.values():
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs:
-            raise InputError(f"{where}: {fn.__module__}.{fn.__name__} needs {p.name!r}, which the pipeline cannot supply")
-    return fn(**kwargs)
-
-
 def _write_parquet(path: Path, df) -> None:
     from ..io.atomic import atomic_path
 
