@@ -310,6 +310,17 @@ def test_stage_catalogue_resumable_and_read_by_quantum(glass, tmp_path):
     assert len(cat) >= 1 and set(cat["status"]) == {"ok"}
     row = cat.iloc[0]
     assert row["V_b"] == pytest.approx(row["V_a"] - row["dV"] / 2)
+    # the quantum stage's columns: every ok double well has its end curvatures and a band
+    # without rigid translation (share recomputed here from bands.h5)
+    import h5py
+
+    for col in ("translation_share", "curv_low", "curv_high"):
+        assert col in cat.columns and np.all(np.isfinite(cat[col]))
+    assert np.all(cat["curv_low"] > 0) and np.all(cat["curv_high"] > 0)
+    with h5py.File(out / "bands.h5", "r") as f:
+        for i, share in zip(cat["dw_id"], cat["translation_share"]):
+            bd = f[str(i)]["band_disp"][()].astype(np.float64)
+            assert share < 1e-8 and _share(bd, s.dim) < 1e-6  # float32 storage
     res = pd.read_parquet(out / "path_results.parquet")
     assert len(res) >= len(cat)
     q = run_catalogue(cat, masses=[1000.0])
@@ -322,6 +333,12 @@ def test_stage_catalogue_resumable_and_read_by_quantum(glass, tmp_path):
     (out / "paths.json").unlink()
     again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
     assert again["pairs_computed_this_run"] == 0 and again["double_wells"] == summ["double_wells"]
+    # a pair file written before bands were translation-free (no format attribute) is recomputed
+    with h5py.File(out / "pairs" / "pair_0_1.h5", "a") as f:
+        del f.attrs["format"]
+    (out / "paths.json").unlink()
+    again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
+    assert again["pairs_computed_this_run"] == 1 and again["double_wells"] == summ["double_wells"]
 
 
 def test_stage_refuses_bad_libraries(glass, tmp_path):
@@ -452,3 +469,185 @@ def test_frozen_scheme_finds_the_same_glass_double_well(glass):
         band_scheme("fast", 1e-4)
     with pytest.raises(InputError):
         find_path(s, xa, xb, images=8, method="string", scheme="frozen")
+
+
+# ----------------------------------------------------------------------------- uniform translations
+def _translation_projector(n, dim):
+    """Orthonormal basis (n dim, dim) of the uniform translations, built here independently."""
+    T = np.zeros((n * dim, dim))
+    for a in range(dim):
+        T[a::dim, a] = 1.0 / np.sqrt(n)
+    return T
+
+
+def _share(images, dim):
+    """sum_i |P_T dx_i| / sum_i |dx_i| over the image-to-image steps dx_i, P_T = T T^T."""
+    X = np.asarray(images).reshape(len(images), -1)
+    dx = np.diff(X, axis=0)
+    T = _translation_projector(X.shape[1] // dim, dim)
+    return np.linalg.norm(dx @ T, axis=1).sum() / np.linalg.norm(dx, axis=1).sum()
+
+
+def _drifted(s, xb, size=0.3, seed=7):
+    """x_b rigidly translated by a seeded random vector of length ``size`` (wrapped into the box)."""
+    rng = np.random.default_rng(seed)
+    shift = rng.normal(size=s.dim)
+    return (xb + shift * size / np.linalg.norm(shift)) % s.box
+
+
+def _raw_band(s, xa, xb, m):
+    """Straight minimum-image band x_a -> x_b WITHOUT any alignment (what the old code made)."""
+    xb2 = xa + s.distance(xa, xb)
+    return np.array([xa + (xb2 - xa) * u for u in np.linspace(0.0, 1.0, m)])
+
+
+@pytest.fixture(scope="module")
+def glass_reference_band(glass):
+    from twolevel.paths import optimize_band
+
+    s, xa, xb = glass
+    return optimize_band(s, _raw_band(s, xa, xb, 32), ftol=1e-4)
+
+
+@pytest.mark.parametrize("scheme", ["fire2", "fire-classic", "lbfgs", "frozen", "string"])
+def test_band_carries_no_rigid_translation(glass, glass_reference_band, scheme):
+    """The end minimum rigidly translated by 0.3 sigma: the initial straight band then spends
+    59 % of its length translating the box (measured with a projector built here). Every
+    optimiser / scheme removes it: translation share < 1e-8 after the optimisation, the far end
+    has zero mean displacement from the first, and the barrier is the one of the undrifted band
+    to within the band tolerance (ftol 1e-4: V_a to ~1e-8)."""
+    from twolevel.paths import band_scheme, optimize_band
+
+    s, xa, xb = glass
+    kw = {"fire2": {}, "fire-classic": dict(optimizer="fire-classic", dt=0.1, dt_max=1.0, alpha0=0.1, max_move=0.2),
+          "lbfgs": dict(optimizer="lbfgs"), "frozen": band_scheme("frozen", 1e-4),
+          "string": dict(method="string", spring=0.0)}[scheme]
+    raw = _raw_band(s, xa, _drifted(s, xb), 32)
+    assert _share(raw, s.dim) > 0.5
+    r = optimize_band(s, raw, ftol=1e-4, **kw)
+    assert r.converged
+    assert _share(r.images, s.dim) < 1e-8
+    np.testing.assert_allclose((r.images[-1] - r.images[0]).mean(axis=0), 0.0, atol=1e-12)
+    ref = glass_reference_band
+    assert r.energies.max() - r.energies[0] == pytest.approx(ref.energies.max() - ref.energies[0], abs=1e-7)
+    assert r.energies[-1] == pytest.approx(ref.energies[-1], abs=1e-10)  # the translated end is the same minimum
+
+
+def test_double_well_of_a_drifted_pair_is_the_undrifted_one(glass):
+    """find_path with x_b rigidly translated gives the double well of the untranslated pair
+    (barrier, asymmetry, length, PR, end curvatures) and a translation share < 1e-8; a pure
+    translation of a minimum is the same minimum (the box has no origin)."""
+    s, xa, xb = glass
+    ref = [dw for dw in find_path(s, xa, xb, images=32, ftol=1e-4).double_wells if dw.ok]
+    got = [dw for dw in find_path(s, xa, _drifted(s, xb), images=32, ftol=1e-4).double_wells if dw.ok]
+    assert ref and len(got) == len(ref)
+    for a, b in zip(ref, got):
+        assert b.translation_share < 1e-8 and _share(b.band.images, s.dim) < 1e-8
+        assert b.V_a == pytest.approx(a.V_a, abs=1e-7)
+        assert b.dV == pytest.approx(a.dV, abs=1e-10)
+        assert b.d == pytest.approx(a.d, rel=1e-6)
+        assert b.PR == pytest.approx(a.PR, rel=1e-6)
+        assert b.curv_low == pytest.approx(a.curv_low, rel=1e-4)
+        assert b.curv_high == pytest.approx(a.curv_high, rel=1e-4)
+        assert "translation_share" in b.scalars() and "curv_low" in b.scalars()
+    with pytest.raises(InputError, match="same minimum"):
+        find_path(s, xa, _drifted(s, xa), images=8)
+
+
+def test_analytic_surfaces_are_not_projected(mb_points):
+    """Müller-Brown (landscapes.MullerBrown has dim = 2 but no box: one particle) keeps its
+    motion: nothing is projected and the translation share is 0."""
+    from twolevel.landscapes import MullerBrown
+    from twolevel.paths import interpolate, translation_share
+
+    mb = MullerBrown()
+    band = interpolate(mb, mb_points["C"][0], mb_points["B"][0], 8)
+    np.testing.assert_allclose(band[-1], mb_points["B"][0], rtol=0, atol=1e-15)
+    assert translation_share(mb, band) == 0.0
+
+
+# ----------------------------------------------------------------------------- end curvatures
+def test_end_curvatures_match_a_dense_finite_difference_hessian(glass):
+    """curv_low / curv_high = d^2 t^T H t with H a dense Hessian from central differences of the
+    forces (built here) and t the band's one-sided second-order tangent at the end with the
+    uniform translations removed (also built here)."""
+    s, xa, xb = glass
+    (dw,) = [w for w in find_path(s, xa, xb, images=32, ftol=1e-4).double_wells if w.ok]
+    X = dw.band.images.reshape(32, -1)
+    if dw.reversed:
+        X = X[::-1]
+    T = _translation_projector(s.n, s.dim)
+
+    def tangent(P):
+        h1 = np.linalg.norm(P[1] - P[0])
+        s2 = h1 + np.linalg.norm(P[2] - P[1])
+        t = (s2 / (h1 * (s2 - h1))) * (P[1] - P[0]) - (h1 / (s2 * (s2 - h1))) * (P[2] - P[0])
+        t = t - T @ (T.T @ t)
+        return t / np.linalg.norm(t)
+
+    def dense_hessian(x, h=1e-5):
+        x = x.reshape(-1)
+        H = np.empty((x.size, x.size))
+        for j in range(x.size):
+            e = np.zeros(x.size)
+            e[j] = h
+            H[:, j] = -(s.energy_forces((x + e).reshape(-1, s.dim))[1].reshape(-1)
+                        - s.energy_forces((x - e).reshape(-1, s.dim))[1].reshape(-1)) / (2 * h)
+        return 0.5 * (H + H.T)
+
+    d = np.linalg.norm(np.diff(X, axis=0), axis=1).sum()
+    assert dw.d == pytest.approx(d, rel=1e-12)
+    for x, P, got in ((X[0], X, dw.curv_low), (X[-1], X[::-1], dw.curv_high)):
+        t = tangent(P)
+        H = dense_hessian(x)
+        assert got == pytest.approx(d * d * (t @ H @ t), rel=1e-6)
+        assert got > 0
+    # the force central difference (the path for potentials without a Hessian-vector product)
+    from twolevel.paths import curvature_along, end_tangent
+
+    class ForcesOnly:
+        def energy_forces(self, x):
+            return s.energy_forces(x)
+
+    t = end_tangent(s, X, 0)
+    assert curvature_along(ForcesOnly(), X[0].reshape(-1, s.dim), t) == pytest.approx(
+        curvature_along(s, X[0].reshape(-1, s.dim), t), rel=1e-6)
+
+
+def test_end_curvature_on_mueller_brown_is_the_curvature_along_the_mep(mb_points):
+    """Müller-Brown, string method with 64 images between A and C: curv / d^2 at both minima is
+    the softest Hessian eigenvalue of that minimum (analytic Hessian at the Newton minimum), the
+    curvature along the MEP there: the steepest-descent path from the saddle S1, integrated here
+    with scipy, arrives at each minimum along that eigenvector. Measured: 1.6e-9 (A) and 2.4e-5
+    (C) relative with the quadratic tangent; the chord's errors are 1.5e-7 and 3.6e-4."""
+    from scipy.integrate import solve_ivp
+
+    from twolevel.paths import end_curvatures
+
+    xs = mb_points["S1"][0]
+    lam_s, V_s = np.linalg.eigh(MB.grad_hess(xs)[1])
+    res = find_path(MB, mb_points["A"][0], mb_points["C"][0], images=64, method="string", ftol=1e-6,
+                    dt=1e-3, max_move=0.01, split=False)
+    (dw,) = res.double_wells
+    assert dw.ok and dw.band.converged and not dw.reversed  # A is the deeper minimum
+    d = np.linalg.norm(np.diff(dw.band.images, axis=0), axis=1).sum()
+    for key, got in (("A", dw.curv_low), ("C", dw.curv_high)):
+        xm = mb_points[key][0]
+        lam, vec = np.linalg.eigh(MB.grad_hess(xm)[1])
+        u = V_s[:, 0] * np.sign(V_s[:, 0] @ (xm - xs))
+
+        def flow(_, p):
+            g = MB.grad_hess(p)[0]
+            return -g / np.linalg.norm(g)
+
+        near = lambda _, p: np.linalg.norm(p - xm) - 1e-4  # noqa: E731
+        near.terminal = True
+        sd = solve_ivp(flow, (0, 10), xs + 1e-6 * u, rtol=1e-10, atol=1e-12, events=near, max_step=1e-2)
+        arrive = sd.y[:, -1] - xm
+        assert abs(vec[:, 0] @ arrive) / np.linalg.norm(arrive) > 0.999  # along the softest mode
+        assert got / d ** 2 == pytest.approx(lam[0], rel=1e-4)
+    # the chord (first-order tangent) is worse, as documented
+    lo, hi = end_curvatures(MB, dw.band.images, tangent="chord")
+    assert abs(hi / d ** 2 / mb_points["C"][2][0] - 1) > abs(dw.curv_high / d ** 2 / mb_points["C"][2][0] - 1)
+    with pytest.raises(InputError, match="tangent"):
+        end_curvatures(MB, dw.band.images, tangent="spline")

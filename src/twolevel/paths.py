@@ -5,6 +5,9 @@ energy landscape it
 
 1. builds a band of ``images`` configurations by linear interpolation with the
    minimum-image convention (optionally through an intermediate configuration);
+   for particles in a periodic box the ends are aligned (no net displacement) and
+   the d uniform translations, zero modes of the box, are removed from the initial
+   band and from every optimiser step (``translation_share`` measures what is left);
 2. relaxes it with the climbing-image nudged elastic band (Henkelman, Uberuaga &
    Jónsson, JCP 113, 9901 (2000)) with the improved tangent (Henkelman & Jónsson,
    JCP 113, 9978 (2000)), or with the simplified string method (E, Ren &
@@ -23,7 +26,9 @@ energy landscape it
    (002 Eq. (16)), per-particle displacements and the saddle configuration;
 5. gives the curvature at the minima and the saddle and, as in 002 App. C /
    Fig. 13, the lowest Hessian eigenvalues along the path and the projections of
-   their eigenvectors on the path tangent.
+   their eigenvectors on the path tangent; and for every double well the profile's
+   curvature d^2 V / d xi^2 at both minima (``curv_low``, ``curv_high``: the Hessian
+   projected on the band's end tangent, times d^2) for the quantum stage.
 
 :func:`paths_for_library` runs all of it over the candidate pairs of an
 exploration directory and writes the ``paths/`` artefacts (docs/paths.md).
@@ -61,6 +66,10 @@ __all__ = [
     "double_well",
     "hessian_spectrum",
     "path_curvature",
+    "end_curvatures",
+    "end_tangent",
+    "curvature_along",
+    "translation_share",
     "check_same_glass",
     "system_for_pair",
     "paths_for_library",
@@ -124,6 +133,66 @@ def _is_particle_system(pot) -> bool:
     return isinstance(pot, ParticleSystem)
 
 
+# ----------------------------------------------------------------------------- uniform translations
+def _translation_dim(pot) -> int | None:
+    """d for a system of particles in a periodic box (an object with ``box`` and ``dim``, e.g.
+    :class:`~twolevel.engine.ParticleSystem`), whose energy is invariant under the d uniform
+    translations of all particles; None for analytic surfaces (no ``box``: Müller-Brown has
+    ``dim = 2`` but is a single "particle" whose every move changes the energy)."""
+    d = _dim(pot)
+    return d if d and getattr(pot, "box", None) is not None else None
+
+
+def _remove_translation(v: np.ndarray, dim: int | None) -> np.ndarray:
+    """(1 - P_T) v for every row of v (K, N d) or for one flat vector (N d,): subtract, per Cartesian
+    direction, the mean over the particles. P_T is the orthogonal projector on the d uniform
+    translations e_alpha (x) (1, ..., 1) / sqrt(N). A copy; v itself is left alone. No-op without dim."""
+    v = np.asarray(v, dtype=np.float64)
+    if not dim:
+        return v.copy()
+    r = v.reshape(v.shape[0] if v.ndim > 1 else 1, -1, dim)
+    return (r - r.mean(axis=1, keepdims=True)).reshape(v.shape)
+
+
+def _translation_norm(v: np.ndarray, dim: int | None) -> np.ndarray:
+    """|P_T v| for every row of v (K, N d): sqrt(N sum_alpha <v_alpha>^2), <.> the particle mean."""
+    v = np.asarray(v, dtype=np.float64)
+    v = v.reshape(1, -1) if v.ndim == 1 else v.reshape(v.shape[0], -1)
+    if not dim:
+        return np.zeros(v.shape[0])
+    r = v.reshape(v.shape[0], -1, dim)
+    n = r.shape[1]
+    return np.sqrt(n * (r.mean(axis=1) ** 2).sum(axis=1))
+
+
+def translation_share(pot, images) -> float:
+    """Share of a band's length spent on rigid translations of the whole periodic box:
+
+        sum_i |P_T (x_{i+1} - x_i)| / sum_i |x_{i+1} - x_i|
+
+    over the image-to-image steps, with P_T the orthogonal projector on the d uniform
+    translations (a step's mean particle displacement per Cartesian direction, times sqrt(N) in
+    norm). 0 for a translation-free band, 1 for a pure translation; always 0 for analytic surfaces.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    X = images.reshape(images.shape[0], -1)
+    dx = X[1:] - X[:-1]
+    tot = float(np.sqrt((dx * dx).sum(axis=1)).sum())
+    if tot <= 0:
+        return 0.0
+    return float(_translation_norm(dx, _translation_dim(pot)).sum() / tot)
+
+
+def _align(pot, x_ref: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The periodic image of x nearest to x_ref (minimum image, particle by particle), shifted
+    rigidly so that its mean displacement from x_ref is zero in every Cartesian direction
+    (periodic particle systems; a rigid translation of the box costs no energy and is no part of
+    a transition). Analytic surfaces: x_ref + distance(x_ref, x)."""
+    x_ref = np.asarray(x_ref, dtype=np.float64)
+    dx = np.asarray(pot.distance(x_ref, np.asarray(x, dtype=np.float64))).reshape(-1)
+    return x_ref + _remove_translation(dx, _translation_dim(pot)).reshape(x_ref.shape)
+
+
 class _BandForces:
     """Energies and forces of a stack of images: one compiled call for particle systems."""
 
@@ -172,8 +241,12 @@ def interpolate(pot, x_a, x_b, images: int = DEFAULT_IMAGES, via=None) -> np.nda
 
     The end image is ``x_a + distance(x_a, x_b)``: the periodic image of x_b
     nearest to x_a, so that particles crossing the box boundary move the short
-    way. With ``via`` (one configuration or a list) the band is the polyline
-    x_a -> via... -> x_b with images spaced evenly in arc length.
+    way. For particles in a periodic box it is also shifted rigidly so that the
+    mean displacement from x_a is zero in every Cartesian direction (a uniform
+    translation costs no energy, so a band that carried one would spend part of
+    its length on it where the profile is flattest). With ``via`` (one
+    configuration or a list) the band is the polyline x_a -> via... -> x_b with
+    images spaced evenly in arc length, every corner aligned to x_a in the same way.
     """
     if images < 3:
         raise InputError(f"a band needs at least 3 images, got {images}")
@@ -186,11 +259,11 @@ def interpolate(pot, x_a, x_b, images: int = DEFAULT_IMAGES, via=None) -> np.nda
             v = np.asarray(v, dtype=np.float64)
             if v.shape != shape:
                 raise InputError(f"intermediate configuration has shape {v.shape}, expected {shape}")
-            pts.append(pts[-1] + np.asarray(pot.distance(pts[-1].reshape(shape), v)).reshape(-1))
+            pts.append(_align(pot, pts[-1].reshape(shape), v).reshape(-1))
     x_b = np.asarray(x_b, dtype=np.float64)
     if x_b.shape != shape:
         raise InputError(f"end configurations have different shapes {shape} and {x_b.shape}")
-    pts.append(pts[-1] + np.asarray(pot.distance(pts[-1].reshape(shape), x_b)).reshape(-1))
+    pts.append(_align(pot, pts[-1].reshape(shape), x_b).reshape(-1))
     return _resample_polyline(np.array(pts), images).reshape((images,) + shape)
 
 
@@ -233,14 +306,21 @@ def improved_tangents(X: np.ndarray, E: np.ndarray) -> np.ndarray:
 
 
 def _take_step(X: np.ndarray, dx: np.ndarray, size: float, max_move: float, method: str,
-               climb: int | None) -> None:
+               climb: int | None, tdim: int | None = None) -> None:
     """Move the interior images by dx, scaled down so that ``size`` (its measure of the step)
-    is at most max_move; the string is then put back at equal arc length."""
+    is at most max_move; the string is then put back at equal arc length. With ``tdim`` (a
+    periodic particle system) the step carries no uniform translation, and the reparametrised
+    string none relative to the first image (a spline through translation-free images is
+    translation-free up to rounding; the projection removes that rounding)."""
     if size > max_move:
         dx *= max_move / size
+    if tdim:
+        dx = _remove_translation(dx, tdim)
     X[1:-1] += dx
     if method == "string":
         _reparametrise(X, climb)
+        if tdim:
+            X[1:-1] = X[0] + _remove_translation(X[1:-1] - X[0], tdim)
 
 
 def _reparametrise(X: np.ndarray, fixed: int | None) -> None:
@@ -372,7 +452,12 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         raise InputError(f"a band needs at least 3 images, got {m}")
     shape = band.shape[1:]
     dim = _dim(pot)
+    tdim = _translation_dim(pot)
     X = band.reshape(m, -1).copy()
+    if tdim:
+        # no uniform translation in the band: every image (the far end included; its energy is
+        # unchanged) has zero mean displacement from the first one in every Cartesian direction
+        X[1:] = X[0] + _remove_translation(X[1:] - X[0], tdim)
     ev = _BandForces(pot, shape, m - 2)
     if energies_ends is None:
         ea, _ = pot.energy_forces(X[0].reshape(shape))
@@ -441,6 +526,11 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             G = Fp.copy()
         if c is not None:
             G[c - 1] = F[c - 1] - 2.0 * fpar[c - 1] * tau[c - 1]
+        if tdim:
+            # the d uniform translations are zero modes of a periodic box: no image (climbing one
+            # included) is pushed along them, so the band cannot drift along the flat directions
+            G = _remove_translation(G, tdim)
+        if c is not None:
             fclimb = float(_per_particle_max(F[c - 1], dim)[0])
             fperp_max = float(np.delete(pp, c - 1).max()) if m > 3 else 0.0
         else:
@@ -487,7 +577,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         if lbfgs_on:
             dx = _lbfgs_step(X, G, X_prev, G_prev, c, c_prev, lb_s, lb_y, lb_rho, memory, alpha)
             X_prev, G_prev, c_prev = X[1:-1].copy(), G, c
-            _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c)
+            _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c, tdim)
             continue
         if optimizer == "fire-classic":
             # original FIRE (Bitzek et al., PRL 97, 170201 (2006)) as in ASE's FIRE: mix, then
@@ -511,7 +601,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
             v += dt * G
             dx = dt * v
             nrm = math.sqrt(float(np.vdot(dx, dx))) if fire_norm == "global" else float(_per_particle_max(dx, dim).max())
-            _take_step(X, dx, nrm, max_move, method, c)
+            _take_step(X, dx, nrm, max_move, method, c, tdim)
             continue
         # FIRE 2.0, semi-implicit Euler (Guénolé et al. 2020, Algorithm 2)
         p = float(np.vdot(G, v))
@@ -537,7 +627,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         if gn > 0:
             v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
         dx = dt * v
-        _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c)
+        _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c, tdim)
     if c is None:
         c = int(np.argmax(E[1:-1])) + 1
     return BandResult(X.reshape((m,) + shape), E.copy(), c if climb else None, bool(converged), it,
@@ -627,6 +717,9 @@ class DoubleWell:
     status: str = "ok"
     reason: str = ""
     curvature: dict = field(default_factory=dict)
+    translation_share: float = 0.0  # :func:`translation_share` of the band
+    curv_low: float = float("nan")  # d^2 V / d xi^2 at xi = 0 (eps), :func:`end_curvatures`
+    curv_high: float = float("nan")  # d^2 V / d xi^2 at xi = 1 (eps)
 
     @property
     def ok(self) -> bool:
@@ -643,6 +736,8 @@ class DoubleWell:
             "max_perp_force": self.band.max_perp_force, "climb_force": self.band.climb_force,
             "method": self.band.method, "images": int(self.band.images.shape[0]),
             "status": self.status, "reason": self.reason,
+            "translation_share": float(self.translation_share),
+            "curv_low": float(self.curv_low), "curv_high": float(self.curv_high),
         }
         for k, val in self.curvature.items():
             out[k] = val
@@ -657,6 +752,11 @@ def double_well(pot, band: BandResult, label_a=None, label_b=None, barrier_tol: 
     minimum; V_a = V(saddle) - V(0); V_b = V_a - Delta V / 2 (002 Sec. III C; 001);
     PR = [sum_i (d_i)^2]^2 / sum_i (d_i)^4 with d_i the displacement of particle i between the two
     minima (002 Eq. (16)).
+
+    Also ``translation_share`` (:func:`translation_share`: the share of d spent on rigid
+    translations of the periodic box, ~1e-16 for the bands optimize_band makes) and
+    ``curv_low`` / ``curv_high`` = d^2 V / d xi^2 at xi = 0 / 1 (:func:`end_curvatures`; the
+    curvature of the profile at the two minima, for the quantum stage).
     """
     X = band.images.reshape(band.images.shape[0], -1)
     E = np.asarray(band.energies, dtype=np.float64)
@@ -688,11 +788,16 @@ def double_well(pot, band: BandResult, label_a=None, label_b=None, barrier_tol: 
                                            f"{band.climb_force:.2e} > {band.ftol:g})")
     if c == 0 or c == len(V) - 1 or V_a <= dV + barrier_tol:
         status, reason = "no_barrier", "the profile has no interior maximum above both minima"
+    try:
+        curv_low, curv_high = end_curvatures(pot, X.reshape((len(X),) + shape))
+    except PhysicsError:  # a band of zero length at an end has no tangent
+        curv_low = curv_high = float("nan")
     return DoubleWell(xi=xi, V=V, d=d, dV=dV, V_a=V_a, V_b=V_b, PR=PR, d_direct=float(np.sqrt(d2.sum())),
                       E_low=float(E[0]), E_high=float(E[-1]), E_saddle=float(E[c]), xi_saddle=float(xi[c]),
                       displacement=disp, x_low=X[0].reshape(shape).copy(), x_high=X[-1].reshape(shape).copy(),
                       saddle=X[c].reshape(shape).copy(), band=band, reversed=rev, label_low=label_a,
-                      label_high=label_b, status=status, reason=reason)
+                      label_high=label_b, status=status, reason=reason,
+                      translation_share=translation_share(pot, X), curv_low=curv_low, curv_high=curv_high)
 
 
 def _interior_minima(E: np.ndarray) -> list[int]:
@@ -722,7 +827,9 @@ class PathResult:
 
 
 def _same(pot, x, y, tol: float) -> bool:
-    dx = np.asarray(pot.distance(x, y)).reshape(-1)
+    """One minimum: largest particle displacement below tol, a rigid translation of the whole
+    periodic box not counted (it costs no energy; the box has no origin)."""
+    dx = _remove_translation(np.asarray(pot.distance(x, y)).reshape(-1), _translation_dim(pot))
     return float(_per_particle_norm(dx, _dim(pot)).max()) < tol
 
 
@@ -765,7 +872,8 @@ def find_path(pot, x_a, x_b, images: int = DEFAULT_IMAGES, method: str = "neb",
         e_a = pot.energy_forces(x_a)[0]
         e_b = pot.energy_forces(x_b)[0]
         nev += 2
-    x_b = x_a + np.asarray(pot.distance(x_a, x_b)).reshape(x_a.shape)  # nearest periodic image of x_b
+    # nearest periodic image of x_b, without net translation relative to x_a (periodic boxes)
+    x_b = _align(pot, x_a, x_b)
     if _same(pot, x_a, x_b, same_tol):
         raise InputError(f"path from minimum {labels[0]!r} to {labels[1]!r}: they are the same minimum "
                          f"(largest particle displacement < {same_tol:g}); a path needs two distinct minima")
@@ -788,10 +896,17 @@ def find_path(pot, x_a, x_b, images: int = DEFAULT_IMAGES, method: str = "neb",
         for i in mins:
             r = minimize(pot, res.images[i], method="lbfgs", ftol=min_ftol)
             nev += r.force_evaluations
+            # the minimum, continuous with its image of the band and with no net translation
+            # relative to the band's first image (the minimiser conserves the centre of mass
+            # only up to rounding)
+            img = res.images[i]
+            xm = img + np.asarray(pot.distance(img, r.x)).reshape(shape)
+            x0 = res.images[0]
+            xm = x0 + _remove_translation((xm - x0).reshape(-1), _translation_dim(pot)).reshape(shape)
             prev = chain[-1][1] if chain else ia_x
-            if _same(pot, r.x, ia_x, same_tol) or _same(pot, r.x, ib_x, same_tol) or _same(pot, r.x, prev, same_tol):
+            if _same(pot, xm, ia_x, same_tol) or _same(pot, xm, ib_x, same_tol) or _same(pot, xm, prev, same_tol):
                 continue
-            chain.append((i, r.x, float(r.energy)))
+            chain.append((i, xm, float(r.energy)))
         if not chain:
             dw = double_well(pot, res, la, lb)
             return [dw]
@@ -830,6 +945,83 @@ def find_path(pot, x_a, x_b, images: int = DEFAULT_IMAGES, method: str = "neb",
 
 
 # ----------------------------------------------------------------------------- curvature
+TANGENTS = ("quadratic", "chord")
+
+
+def end_tangent(pot, images, end: int = 0, tangent: str = "quadratic") -> np.ndarray:
+    """Unit tangent (flat, N d) of a band at its first (``end=0``) or last (``end=-1``) image:
+    the direction in which the band leaves that end, uniform translations removed.
+
+    ``tangent="quadratic"`` (default): derivative at the end, with respect to arc length, of the
+    quadratic through the end image and its next two (one-sided second-order difference for the
+    unequal image-to-image lengths h1 and h1 + h2: t ~ (s2 / (h1 (s2 - h1))) (x1 - x0)
+    - (h1 / (s2 (s2 - h1))) (x2 - x0), s2 = h1 + h2); its error is O(h^2) where the chord's
+    (``"chord"``: x1 - x0) is O(h), h the image spacing. Bands of 3 images use the chord.
+    """
+    if tangent not in TANGENTS:
+        raise InputError(f"unknown end tangent {tangent!r}; use one of {', '.join(TANGENTS)}")
+    X = np.asarray(images, dtype=np.float64)
+    X = X.reshape(X.shape[0], -1)
+    if end not in (0, -1, len(X) - 1):
+        raise InputError(f"end must be 0 (first image) or -1 (last image), got {end}")
+    P = X if end == 0 else X[::-1]
+    d1 = P[1] - P[0]
+    t = d1
+    if tangent == "quadratic" and len(P) > 3:
+        d2 = P[2] - P[0]
+        h1 = float(np.linalg.norm(d1))
+        s2 = h1 + float(np.linalg.norm(P[2] - P[1]))
+        if h1 > 0 and s2 > h1:
+            t = (s2 / (h1 * (s2 - h1))) * d1 - (h1 / (s2 * (s2 - h1))) * d2
+    t = _remove_translation(t, _translation_dim(pot))
+    n = float(np.linalg.norm(t))
+    if not n > 0:
+        raise PhysicsError("band has zero length at its end: no tangent")
+    return t / n
+
+
+def curvature_along(pot, x, t, h: float = 1e-4) -> float:
+    """t^T H t at x for a unit vector t: exact with the engine's Hessian-vector product
+    (``pot.hessian_dot``), else from a central difference of the forces along t,
+    -t . (F(x + h t) - F(x - h t)) / (2 h) (2 force evaluations, error O(h^2))."""
+    x = np.asarray(x, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64).reshape(-1)
+    if hasattr(pot, "hessian_dot"):
+        return float(t @ np.asarray(pot.hessian_dot(x, t.reshape(x.shape))).reshape(-1))
+    flat = x.reshape(-1)
+    fp = np.asarray(pot.energy_forces((flat + h * t).reshape(x.shape))[1]).reshape(-1)
+    fm = np.asarray(pot.energy_forces((flat - h * t).reshape(x.shape))[1]).reshape(-1)
+    return float(-(t @ (fp - fm)) / (2.0 * h))
+
+
+def end_curvatures(pot, images, tangent: str = "quadratic") -> tuple[float, float]:
+    """(d^2 V / d xi^2 at xi = 0, the same at xi = 1) of a band from its first to its last image.
+
+    xi = s / d is the normalised arc length (d the band's length, the sum of the image-to-image
+    distances), so near an end V(xi) = V_end + (1/2) d^2 (t^T H t) xi^2 + ...: the Hessian of the
+    minimum projected on the path tangent (002_b660eabf4d6c7be7.txt App. C), times d^2, in the
+    energy unit. t = :func:`end_tangent` (uniform translations removed; H has zero curvature along
+    them), t^T H t = :func:`curvature_along`. Meant for converged bands whose ends are minima.
+
+    Accuracy (docs/paths.md "End curvatures"): the MEP leaves a minimum along an eigenvector of
+    its Hessian (the softest one it has a component on), so a tangent error delta changes t^T H t
+    only at second order, O(delta^2). On Müller-Brown with 64 images the curvature along the MEP
+    (the softest eigenvalue, along which scipy's steepest-descent path from the saddle arrives)
+    is reproduced to <= 2.4e-5 relative with the quadratic tangent, 3.6e-4 with the chord. In a
+    glass the MEP can turn into the minimum's softest mode within the first image spacing; there
+    the value is that of the band's resolution and falls towards d^2 lambda_soft as the images
+    get denser (measured: +31 % at 64 images, +5 % at 128 on a 64-particle 2D PSS pair).
+    """
+    images = np.asarray(images, dtype=np.float64)
+    X = images.reshape(images.shape[0], -1)
+    d = float(np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1)).sum())
+    out = []
+    for end in (0, -1):
+        t = end_tangent(pot, X, end, tangent)
+        out.append(d * d * curvature_along(pot, images[end], t))
+    return out[0], out[1]
+
+
 def _hessian_matrix(pot, x, h: float = 1e-5):
     if hasattr(pot, "hessian"):
         return pot.hessian(x)
@@ -962,6 +1154,11 @@ def path_between(conf_a, conf_b, model=None, names=("a", "b"), **kw) -> PathResu
 
 # ----------------------------------------------------------------------------- the stage
 CATALOGUE_SCALARS = ("dw_id", "is_a", "is_b", "d", "xi", "V", "dV", "V_a", "V_b", "PR")
+# Version of the per-pair files. 2: bands without uniform translations (ends aligned, translations
+# projected out of every step) and the columns translation_share, curv_low, curv_high. Pair files
+# of an older version are recomputed, not reused: their bands could carry a rigid translation of
+# the box (docs/paths.md "Uniform translations").
+PAIR_FORMAT = 2
 _PAIR_COLUMNS = ("is_a", "is_b")
 
 
@@ -1057,6 +1254,17 @@ class _ISStore:
         self.f.close()
 
 
+def _pair_format(path: Path) -> int:
+    """The format version of a stored pair file (0 when unreadable or written before versions)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return int(f.attrs.get("format", 0))
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
 def _write_pair_file(path: Path, result: PathResult | None, a: int, b: int, error: str | None, shape) -> None:
     """One pair's result (atomically): JSON records + arrays per elementary path."""
     import h5py
@@ -1068,6 +1276,7 @@ def _write_pair_file(path: Path, result: PathResult | None, a: int, b: int, erro
             f.attrs["is_a"] = a
             f.attrs["is_b"] = b
             f.attrs["error"] = error or ""
+            f.attrs["format"] = PAIR_FORMAT
             if result is None:
                 f.attrs["records"] = "[]"
                 return
@@ -1118,7 +1327,9 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
       fresh is_id (max existing + 1, ...), for the exploration library to add;
     - ``paths.json``: parameters, counts, timings.
 
-    Rerunning skips pairs already stored; a finished stage (same parameters) is a no-op.
+    Rerunning skips pairs already stored (pair files of an older ``PAIR_FORMAT`` are recomputed);
+    a finished stage (same parameters and format) is a no-op. Every double well's row carries
+    ``translation_share``, ``curv_low`` and ``curv_high`` (:class:`DoubleWell`).
     """
     import pandas as pd
 
@@ -1136,7 +1347,7 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
     pairs = _read_pairs(explore_dir / "pairs.parquet")
     if limit is not None:
         pairs = pairs.iloc[:int(limit)]
-    params = dict(images=int(images), method=method, spring=float(spring), ftol=float(ftol),
+    params = dict(format=PAIR_FORMAT, images=int(images), method=method, spring=float(spring), ftol=float(ftol),
                   max_steps=int(max_steps), split=bool(split), max_depth=int(max_depth),
                   hessian=bool(hessian), hessian_modes=int(hessian_modes), limit=limit,
                   **{k: v for k, v in band_kw.items()})
@@ -1165,7 +1376,7 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
     try:
         for a, b in it:
             fpath = pair_dir / f"pair_{a}_{b}.h5"
-            if fpath.is_file():
+            if fpath.is_file() and _pair_format(fpath) >= PAIR_FORMAT:
                 continue
             ca = store.config(a)
             cb = store.config(b)
