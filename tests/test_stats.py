@@ -396,3 +396,71 @@ def test_summarise_input_errors():
         stats.summarise(pd.concat([samples, samples.iloc[:1]]), tls)
     with pytest.raises(InputError, match="no glass samples"):
         stats.summarise(samples.iloc[:0], tls)
+
+
+# ----------------------------------------------------------------------------
+# rows that are not TLS are counted, never silently dropped
+# ----------------------------------------------------------------------------
+def _classified_study():
+    """Two T_f of 3 glasses; at T_f = 0.06 every row is something other than a doublet."""
+    samples = pd.DataFrame([{"model": "pss", "T_f": tf, "sample": s, "N": 500} for tf in (0.06, 0.09) for s in range(3)])
+    rows = []
+    spec = {0.09: [("doublet", 1e-4), ("doublet", 3e-4), ("doublet", 2e-3), ("single_well", 5e-4),
+                   ("single_well", np.nan), ("not_converged", 2e-4), ("doublet", np.nan)],
+            0.06: [("above_barrier", 1e-4), ("bad_profile", np.nan)]}
+    for tf, lst in spec.items():
+        for j, (cls, e) in enumerate(lst):
+            rows.append({"model": "pss", "T_f": tf, "sample": j % 3, "dw_id": j, "units": "pss-ar",
+                         "m_tilde": 4188.8, "kT_Q": 1e-3, "E": e, "tls_class": cls})
+    return samples, pd.DataFrame(rows)
+
+
+def test_only_doublets_count_and_exclusions_are_reported():
+    samples, tls = _classified_study()
+    reasons = stats.classify_rows(tls)
+    assert list(reasons[tls["T_f"] == 0.09]) == ["", "", "", "single_well", "single_well", "not_converged", "non_finite_E"]
+    S = stats.summarise(samples, tls, n_boot=0)
+    r = S.table[S.table["T_f"] == 0.09].iloc[0]
+    # n0 from the two doublets below k_B T_Q = 1e-3 only: 2 / (3 * 500 * 1e-3)
+    assert r["count"] == 2 and r["n0"] == pytest.approx(2 / 1.5)
+    assert r["N_DW"] == 3 and r["N_TLS"] == 2 and r["N_rows"] == 7
+    assert r["N_excluded"] == 4 and r["excluded"] == "2 single_well, 1 non_finite_E, 1 not_converged"
+    # a T_f with rows but no doublet: a zero count with an upper limit, not a missing line
+    z = S.table[S.table["T_f"] == 0.06].iloc[0]
+    assert z["units"] == "pss-ar" and z["count"] == 0 and z["n0"] == 0 and z["n0_lo"] == 0
+    assert z["n0_upper95"] == pytest.approx(math.log(20) / 1.5) and z["N_excluded"] == 2
+    d = S.as_dict()
+    g = next(g for g in d["groups"] if g["T_f"] == 0.09)
+    assert g["exclusions"] == {"single_well": 2, "non_finite_E": 1, "not_converged": 1}
+    # an old table without tls_class: the former rule (status, bad_profile) plus non-finite E
+    old = tls.drop(columns="tls_class").assign(solver_status=["ok", "bad_profile"] + ["ok"] * 7,
+                                               status=["ok"] * 8 + ["no_barrier"])
+    assert list(stats.classify_rows(old)) == ["", "bad_profile", "", "", "non_finite_E", "", "non_finite_E",
+                                              "", "no_barrier"]
+
+
+def test_exclusions_and_paths_not_ok_reach_stats_json(tmp_path):
+    """study_stats on a run directory: TLS-table rows left out, catalogue double wells the quantum stage
+    did not solve, and paths not marked ok are all counted in stats.json."""
+    import json
+
+    samples, tls = _classified_study()
+    for (tf, k), g in tls.groupby(["T_f", "sample"]):
+        d = tmp_path / "RUN" / "pss" / f"Tf_{tf:g}" / f"sample_{k}"
+        for sub in ("prepare", "paths", "quantum"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        (d / "prepare" / "prepare.json").write_text(json.dumps({"N": 500}))
+        g.drop(columns=["model", "T_f", "sample"]).to_parquet(d / "quantum" / "tls.parquet")
+        ids = list(g["dw_id"]) + [100]  # dw 100: in the catalogue, never solved
+        pd.DataFrame({"dw_id": ids, "status": "ok"}).to_parquet(d / "paths" / "double_wells.parquet")
+        pd.DataFrame({"status": ["ok"] * len(ids) + ["not_converged", "duplicate"]}).to_parquet(
+            d / "paths" / "path_results.parquet")
+    S = stats.study_stats(run_dir=tmp_path / "RUN", out_dir=tmp_path / "stats", bootstrap=0)
+    js = json.loads((tmp_path / "stats" / "stats.json").read_text())
+    g = next(g for g in js["groups"] if g["T_f"] == 0.09)
+    assert g["exclusions"] == {"single_well": 2, "non_finite_E": 1, "not_converged": 1, "no_quantum_row": 3}
+    assert g["N_excluded"] == 7 and g["paths_not_ok"] == {"not_converged": 3, "duplicate": 3}
+    assert g["N_paths_not_ok"] == 6 and g["count"] == 2
+    ex = pd.read_csv(tmp_path / "stats" / "exclusions.csv")
+    assert set(ex.columns) == set(stats.EXCLUSION_COLUMNS) and ex["count"].sum() == S.exclusions["count"].sum()
+    assert ex.loc[(ex["T_f"] == 0.06) & (ex["stage"] == "quantum"), "count"].sum() == 2 + 2  # above_barrier, bad_profile, 2 unsolved
