@@ -464,3 +464,11 @@ def test_exclusions_and_paths_not_ok_reach_stats_json(tmp_path):
     ex = pd.read_csv(tmp_path / "stats" / "exclusions.csv")
     assert set(ex.columns) == set(stats.EXCLUSION_COLUMNS) and ex["count"].sum() == S.exclusions["count"].sum()
     assert ex.loc[(ex["T_f"] == 0.06) & (ex["stage"] == "quantum"), "count"].sum() == 2 + 2  # above_barrier, bad_profile, 2 unsolved
+
+
+def test_exclusion_tables_need_their_keys():
+    samples, tls = _classified_study()
+    with pytest.raises(InputError, match="path results table: missing column 'T_f'"):
+        stats.summarise(samples, tls, n_boot=0, path_results=pd.DataFrame({"model": ["pss"], "status": ["failed"]}))
+    with pytest.raises(InputError, match="double-well catalogue: missing column 'sample'"):
+        stats.summarise(samples, tls, n_boot=0, double_wells=pd.DataFrame({"model": ["pss"], "T_f": [0.09], "dw_id": [1]}))

@@ -1066,7 +1066,11 @@ def summarise(
     tls["_good"] = (tls["_reason"] == "").to_numpy()
     tls["_t"] = detection_times(tls, ist)
     pres = _as_frame(path_results, "path results")
+    if pres is not None and len(pres):
+        _require(pres, ("model", "T_f", "status"), "path results table")
     cat = _as_frame(double_wells, "double-well catalogue")
+    if cat is not None and len(cat) and "dw_id" in cat.columns:
+        _require(cat, skey + ["dw_id"], "double-well catalogue")
     if ist is not None and len(ist):
         _require(ist, skey + ["is_id"], "inherent structures table")
         if time is not None and "first_seen" in ist.columns:
