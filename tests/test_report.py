@@ -234,8 +234,9 @@ def test_zero_count_group_and_exclusions_in_report(tmp_path):
     assert 0 < g["n0_lo95"] < g["n0_lo"] < g["n0"] < g["n0_hi"] < g["n0_hi95"]
     assert "figures/n0_vs_Tf.png" in page
     # the figure's arrow: the upper-limit point is drawn (checked on the axes, not the pixels)
-    from twolevel.report import stats_figs as sf
     import matplotlib.pyplot as plt
+
+    from twolevel.report import stats_figs as sf
 
     S = stats.summarise(samples, tables["tls"], n_boot=0)
     fig, ax = plt.subplots()

@@ -444,7 +444,7 @@ def test_exclusions_and_paths_not_ok_reach_stats_json(tmp_path):
     did not solve, and paths not marked ok are all counted in stats.json."""
     import json
 
-    samples, tls = _classified_study()
+    _, tls = _classified_study()
     for (tf, k), g in tls.groupby(["T_f", "sample"]):
         d = tmp_path / "RUN" / "pss" / f"Tf_{tf:g}" / f"sample_{k}"
         for sub in ("prepare", "paths", "quantum"):

@@ -1150,7 +1150,7 @@ def summarise(
             row["N_IS"] = float(nis.sum()) if nis is not None else float("nan")
             row["N_DW"] = n_dw
             row["N_TLS"] = n_tls
-            row["N_rows"] = int(len(tl)) + missing  # double wells offered to the statistics
+            row["N_rows"] = len(tl) + missing  # double wells offered to the statistics
             row["N_excluded"] = n_rej
             row["N_rejected"] = n_rej  # former name of N_excluded
             row["excluded"] = format_counts(excl)

@@ -562,30 +562,31 @@ def _num(v: float) -> str:
     return f"{v:.3g}"
 
 
-def n0_text(n0, lo, hi, upper95, count, level: float = 0.68) -> str:
-    """The n0 cell of the report: "&lt; x (95 %)" for an empty window, else the value with its
-    asymmetric interval as +up/-down (read from the statistics, not recomputed)."""
-    vals = [n0, lo, hi, upper95]
-    vals = [float(v) if v is not None else float("nan") for v in vals]
-    n0, lo, hi, up = vals
+def n0_text(n0, lo, hi, upper95, count) -> str:
+    """The n0 cell of the report (HTML): "&lt; x (95 %)" for an empty window (``count`` 0), else
+    the value with its asymmetric interval as +up/-down (read from the statistics, not recomputed)."""
+    n0, lo, hi, up = (float(v) if v is not None else float("nan") for v in (n0, lo, hi, upper95))
     if count is not None and np.isfinite(float(count)) and int(count) == 0:
-        return str(f"&lt; {_num(up)} (95 %)" if np.isfinite(up) else "–")
+        return f"&lt; {_num(up)} (95 %)" if np.isfinite(up) else "–"
     if not np.isfinite(n0):
-        return str("–")
+        return "–"
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return str(_num(n0))
-    return str(f"{_num(n0)}<sup>+{_num(hi - n0)}</sup><sub>&minus;{_num(n0 - lo)}</sub>")
+        return _num(n0)
+    return f"{_num(n0)}<sup>+{_num(hi - n0)}</sup><sub>&minus;{_num(n0 - lo)}</sub>"
 
 
-def _display_table(tab: pd.DataFrame, level: float) -> pd.DataFrame:
+def _display_table(tab: pd.DataFrame) -> pd.DataFrame:
     """The summary table with the n0 cells formatted from the statistics' own intervals."""
     t = tab.copy()
     if not len(t):
         return t
-    g = lambda r, k: r[k] if k in r.index else None  # noqa: E731
-    t["n0_text"] = [n0_text(g(r, "n0"), g(r, "n0_lo"), g(r, "n0_hi"), g(r, "n0_upper95"), g(r, "count"), level)
+
+    def g(r, k):
+        return r[k] if k in r.index else None
+
+    t["n0_text"] = [n0_text(g(r, "n0"), g(r, "n0_lo"), g(r, "n0_hi"), g(r, "n0_upper95"), g(r, "count"))
                     for _, r in t.iterrows()]
-    t["n0_SI_text"] = [n0_text(g(r, "n0_SI"), g(r, "n0_SI_lo"), g(r, "n0_SI_hi"), g(r, "n0_SI_upper95"), g(r, "count"), level)
+    t["n0_SI_text"] = [n0_text(g(r, "n0_SI"), g(r, "n0_SI_lo"), g(r, "n0_SI_hi"), g(r, "n0_SI_upper95"), g(r, "count"))
                        for _, r in t.iterrows()]
     return t
 
@@ -744,7 +745,7 @@ def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot)
                 "compares the low-T slope of the TLS heat capacity with (&pi;&sup2;/6)n<sub>0</sub>. Only rows the "
                 "quantum stage classed as tunnelling doublets with a finite splitting count; the others are listed "
                 "below with their reasons.")
-    s.tables.append(("", _table_html(_display_table(tab, level), _SUMMARY_COLS)))
+    s.tables.append(("", _table_html(_display_table(tab), _SUMMARY_COLS)))
     s.notes.append(_esc(st.DENSITY_CONVENTION))
     figs.draw(s, "n0_vs_Tf", sf.fig_n0_vs_tf, tab,
               caption=f"n<sub>0</sub> against the preparation temperature T<sub>f</sub> with its {lvl} interval; "
