@@ -197,3 +197,50 @@ def test_report_from_run_directory(tmp_path):
     assert summ["settings"]["n_boot"] == 40
     assert summ["groups"][0]["e_hi"] == 0.002
     assert summ["groups"][0]["n0"] == pytest.approx(S.table.iloc[0]["n0"])
+
+
+def test_zero_count_group_and_exclusions_in_report(tmp_path):
+    """A T_f whose rows are all non-doublets: the n0 cell reads "< x (95 %)" with x the statistics'
+    one-sided 95 % upper limit ln(20)/(M k_B T_Q); excluded rows are counted with their reasons in
+    summary.json and the page; the n0 figure is drawn (upper limit as an arrow, not dropped)."""
+    import html as _h
+
+    kq = 0.0015
+    samples = pd.DataFrame([{"model": "pss", "T_f": tf, "sample": s, "N": 300} for tf in (0.062, 0.092) for s in range(2)])
+    rows = []
+    for j, (tf, s, cls, e) in enumerate([(0.092, 0, "doublet", 2e-4), (0.092, 1, "doublet", 9e-4),
+                                         (0.092, 1, "single_well", 1e-4), (0.092, 0, "doublet", 5e-3),
+                                         (0.062, 0, "single_well", 3e-4), (0.062, 1, "above_barrier", 1e-3),
+                                         (0.062, 1, "not_converged", np.nan)]):
+        rows.append({"model": "pss", "T_f": tf, "sample": s, "dw_id": j, "units": "pss-ar",
+                     "m_tilde": 2 * math.pi / kq, "kT_Q": kq, "E": e, "tls_class": cls})
+    tables = {"samples": samples, "tls": pd.DataFrame(rows),
+              "path_results": pd.DataFrame({"model": "pss", "T_f": [0.062, 0.062, 0.092], "sample": [0, 1, 0],
+                                            "status": ["no_barrier", "ok", "max_depth"]})}
+    index = write_report(tables, tmp_path / "rep", bootstrap=0)
+    page = index.read_text()
+    summ = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    z = summ["by_T_f"]["pss"]["0.062"]["pss-ar"]
+    up = math.log(20) / (2 * 300 * kq)
+    assert z["count"] == 0 and z["n0"] == 0 and z["n0_lo"] == 0 and z["n0_upper95"] == pytest.approx(up)
+    assert z["exclusions"] == {"single_well": 1, "above_barrier": 1, "not_converged": 1} and z["N_excluded"] == 3
+    assert z["paths_not_ok"] == {"no_barrier": 1}
+    text = _h.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert f"< {up:.3g} (95 %)" in text
+    assert "excluded: 1 above_barrier, 1 not_converged, 1 single_well" in text
+    assert "paths not ok: 1 max_depth" in text
+    g = summ["by_T_f"]["pss"]["0.092"]["pss-ar"]
+    assert g["count"] == 2 and g["N_TLS"] == 2 and g["exclusions"] == {"single_well": 1}
+    assert 0 < g["n0_lo95"] < g["n0_lo"] < g["n0"] < g["n0_hi"] < g["n0_hi95"]
+    assert "figures/n0_vs_Tf.png" in page
+    # the figure's arrow: the upper-limit point is drawn (checked on the axes, not the pixels)
+    import matplotlib.pyplot as plt
+
+    from twolevel.report import stats_figs as sf
+
+    S = stats.summarise(samples, tables["tls"], n_boot=0)
+    fig, ax = plt.subplots()
+    assert sf._n0_points(ax, S.table[S.table["T_f"] == 0.062], "n0", "n0_lo", "n0_hi", "n0_upper95", "o", "x")
+    ys = np.concatenate([ln.get_ydata() for ln in ax.lines if len(ln.get_ydata())])
+    assert np.isclose(ys, up).any()
+    plt.close(fig)

@@ -37,10 +37,19 @@ of double wells in the window (the Poisson maximum-likelihood estimate; with
 E_lo = 0 it is n(E_hi)/E_hi). For ``order=1`` ``rho = n0 + s E`` (i.e.
 ``n(E) = n0 E + (s/2) E^2``, "flat plus E^2"), and (n0, s) are the unbiased
 method-of-moments solution of ``E[K] = M int rho`` and ``E[sum_i E_i] = M int E rho``
-over the window. The error bar is the standard deviation of the estimate over
-bootstrap resamplings of whole glass samples (drawn with replacement), so it
-includes the sample-to-sample scatter, which is much larger than Poisson noise in
-glasses (002 Sec. III A: n_IS varies from 6 to 600 between metabasins).
+over the window. Either way n0 = sum_i w(E_i) over the window's double wells: a
+weighted count, with w = 1 / (M (E_hi - E_lo)) for order 0.
+
+Intervals (docs/statistics.md gives the method and its measured coverage): the
+count is Poisson, so the interval is the chi-square (Garwood) interval of the
+count scaled to n0 -- for order 1 the gamma interval of a weighted Poisson sum
+(Fay & Feuer 1997), which is Garwood's for equal weights. Glass-to-glass scatter
+beyond Poisson enters as a quasi-Poisson dispersion phi, the Pearson statistic of
+the per-glass weighted counts over its N_g - 1 degrees of freedom, widened by
+(t_{N_g-1} / z)^2 for its own uncertainty; the Poisson interval is widened by
+phi when phi > 1 and never narrowed. Bounds are never negative; an empty window
+gives n0 = 0 with one-sided upper limits (95 %: -ln 0.05 = 3.0 events). The old
+bootstrap over glass samples survives as a diagnostic (``n0_boot_err``).
 """
 
 from __future__ import annotations
@@ -61,14 +70,23 @@ __all__ = [
     "GROUP_KEYS",
     "SAMPLE_KEYS",
     "OK_STATUS",
+    "EXCLUSION_COLUMNS",
+    "format_counts",
     "cumulative_n",
     "n_over_e",
     "n_active",
     "PlateauFit",
     "plateau_n0",
     "bootstrap_weights",
+    "estimate_n0",
     "bootstrap_n0",
+    "count_band",
     "bootstrap_curve",
+    "weighted_poisson_interval",
+    "poisson_interval",
+    "overdispersion",
+    "dispersion_factor",
+    "classify_rows",
     "resolve_units",
     "n0_physical",
     "decomposition",
@@ -93,6 +111,15 @@ SAMPLE_KEYS = ("model", "T_f", "sample")
 GROUP_KEYS = ("model", "T_f", "units")
 #: catalogue ``status`` values that mark a good double well (absent column: all rows are good)
 OK_STATUS = ("ok", "good", "double_well", "dw", "converged", "accepted")
+#: columns of :attr:`Summary.exclusions`
+EXCLUSION_COLUMNS = ("model", "T_f", "units", "stage", "reason", "count")
+
+INTERVAL_METHOD = (
+    "n0 intervals: Garwood chi-square interval of the window count (Fay-Feuer gamma interval of the "
+    "weighted count for order 1) scaled to n0, widened by max(1, phi (t_{N_g-1}/z)^2) with phi the "
+    "Pearson dispersion of the per-glass counts; empty window: one-sided upper limits "
+    "(95 %: -ln 0.05 = 3.0 events)"
+)
 
 DENSITY_CONVENTION = (
     "n(E) = N_DW(E) / (N N_g) counts double wells per particle and per glass sample "
@@ -145,16 +172,132 @@ def n_active(E, kT_Q: float) -> int:
 
 
 # ----------------------------------------------------------------------------
-# plateau estimator and bootstrap
+# counting intervals
+# ----------------------------------------------------------------------------
+def _gamma_ppf(q, k):
+    """Quantile q of a unit-scale gamma distribution of shape k > 0 (chi2.ppf(q, 2k) / 2)."""
+    from scipy.special import gammaincinv
+
+    return gammaincinv(k, q)
+
+
+def weighted_poisson_interval(total, var, w_max, level: float = 0.68, count=None, phi=1.0):
+    """Central interval of level ``level`` for the mean of a weighted Poisson sum.
+
+    ``total`` = T = sum_i w_i over the events, ``var`` = sum_i w_i^2 (its Poisson
+    variance), ``w_max``: the largest weight one more event could carry. The gamma
+    interval of Fay & Feuer (Stat. Med. 16, 791 (1997)):
+    lo = (V/T) G^-1(a/2; T^2/V), hi = ((V + w^2)/(T + w)) G^-1(1 - a/2; (T + w)^2/(V + w^2)),
+    G^-1(q; k) the gamma quantile (= chi2^-1(q; 2k)/2), a = 1 - level. With equal
+    weights w it is w times Garwood's chi-square interval of the count K,
+    [chi2^-1(a/2; 2K)/2, chi2^-1(1 - a/2; 2K + 2)/2]; it never has a negative bound.
+
+    ``phi`` >= 1: over-dispersion, Var(T) = phi * var; every event then stands for
+    phi (so var -> phi var, w_max -> phi w_max; for equal weights Garwood with the
+    effective count K/phi, scaled by phi w).
+    ``count``: the number of events; where it is 0 the interval is one-sided,
+    [0, -ln(1 - level) phi w_max] (95 %: -ln 0.05 = 3.00 events). Default: T > 0.
+    A non-positive T with events (possible with the signed weights of order 1)
+    gives lower bound 0 and the upper bound of T = 0 with the observed variance.
+    Arrays broadcast. Returns (lo, hi).
+    """
+    if not (0.0 < level < 1.0):
+        raise InputError(f"interval level must be between 0 and 1, got {level!r}")
+    T = np.asarray(total, dtype=float)
+    phi = np.maximum(np.asarray(phi, dtype=float), 1.0)
+    V = phi * np.asarray(var, dtype=float)
+    wm = phi * np.asarray(w_max, dtype=float)
+    T, V, wm = np.broadcast_arrays(T, V, wm)
+    n = (T > 0) if count is None else np.broadcast_to(np.asarray(count) > 0, T.shape)
+    a = 1.0 - level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = n & (T > 0) & (V > 0)
+        lo = np.where(pos, (V / np.where(pos, T, 1.0)) * _gamma_ppf(a / 2.0, np.where(pos, T * T / np.where(pos, V, 1.0), 1.0)), 0.0)
+        Tp = np.maximum(T, 0.0)
+        k_hi = (Tp + wm) ** 2 / (V + wm * wm)
+        hi_two = (V + wm * wm) / (Tp + wm) * _gamma_ppf(1.0 - a / 2.0, k_hi)
+        hi_one = -math.log(a) * wm  # one-sided upper limit of an empty window
+    hi = np.where(n, hi_two, hi_one)
+    lo = np.where(n, lo, 0.0)
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def poisson_interval(count, level: float = 0.68):
+    """Garwood's chi-square interval for the mean of a Poisson count (one-sided upper limit at 0).
+
+    K = 0 gives [0, -ln(1 - level)] (95 %: 2.996); K > 0 the central interval
+    [chi2^-1(a/2; 2K)/2, chi2^-1(1 - a/2; 2K + 2)/2]. Arrays broadcast.
+    """
+    K = np.asarray(count, dtype=float)
+    return weighted_poisson_interval(K, K, 1.0, level, count=K)
+
+
+def overdispersion(per_sample_total, per_sample_var, n_per_sample) -> tuple[float, int]:
+    """Quasi-Poisson dispersion of per-glass (weighted) counts: (phi_hat, degrees of freedom).
+
+    phi_hat = X^2 / (N_g - 1), X^2 = sum_k (T_k - T p_k)^2 / (V p_k) with T_k, V_k the
+    weighted count and its Poisson variance in glass k, T = sum T_k, V = sum V_k and
+    p_k = N_k / sum N the glass's share of particles. For Poisson glasses E[X^2] = N_g - 1
+    (exactly, for unweighted counts: the multinomial identity), so phi_hat ~ 1; glasses
+    that differ more than Poisson give phi_hat > 1. NaN (0 dof) with fewer than two
+    glasses or fewer than two events. Axis 0 runs over glasses; extra axes (a grid of
+    energies) broadcast.
+    """
+    Tk = np.asarray(per_sample_total, dtype=float)
+    Vk = np.asarray(per_sample_var, dtype=float)
+    Ns = np.asarray(n_per_sample, dtype=float)
+    ng = Tk.shape[0]
+    p = (Ns / Ns.sum()).reshape((ng,) + (1,) * (Tk.ndim - 1))
+    T = Tk.sum(axis=0)
+    V = Vk.sum(axis=0)
+    if ng < 2:
+        phi = np.full(np.shape(T), np.nan)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x2 = (((Tk - T * p) ** 2) / (V * p)).sum(axis=0)
+        phi = np.where(V > 0, x2 / (ng - 1), np.nan)
+    return (float(phi), ng - 1) if np.ndim(phi) == 0 else (phi, ng - 1)
+
+
+def dispersion_factor(phi_hat, dof: int, level: float):
+    """The factor that widens a Poisson interval of ``level`` for glass-to-glass scatter.
+
+    max(1, phi_hat (t_{dof}(q) / z(q))^2), q = (1 + level)/2: the quasi-Poisson
+    variance phi_hat * Poisson, with Student's t for a dispersion estimated from
+    ``dof`` = N_g - 1 degrees of freedom (the same widening a t interval gives a mean
+    of N_g normal glasses). 1 where phi_hat is NaN (fewer than two glasses or events).
+    """
+    from scipy.special import ndtri, stdtrit
+
+    q = 0.5 + level / 2.0
+    phi = np.asarray(phi_hat, dtype=float)
+    if dof < 1:
+        return np.ones_like(phi) if phi.ndim else 1.0
+    f = (stdtrit(dof, q) / ndtri(q)) ** 2
+    out = np.where(np.isfinite(phi), np.maximum(1.0, phi * f), 1.0)
+    return float(out) if out.ndim == 0 else out
+
+
+# ----------------------------------------------------------------------------
+# plateau estimator
 # ----------------------------------------------------------------------------
 @dataclass
 class PlateauFit:
     """n0 from the plateau of n(E)/E over [e_lo, e_hi] (energies in epsilon).
 
     ``n0``: per particle per epsilon; ``slope``: d rho / dE for order 1 (0 for
-    order 0); ``count``: double wells in the window; ``n0_err``, ``ci``: bootstrap
-    standard error and percentile interval (``ci_level``), ``ci95``: the 95 %
-    interval; ``upper95``: Poisson 95 % upper limit when the window is empty.
+    order 0); ``count``: double wells in the window; ``ci``: the interval of level
+    ``ci_level`` (default 68 %), ``ci95``: the 95 % interval (counting intervals
+    widened for glass-to-glass scatter, see :func:`estimate_n0`); ``n0_err``: the
+    quasi-Poisson standard error sqrt(max(phi, 1) sum w_i^2) (NaN for an empty
+    window: quote the interval, not n0 +- n0_err); ``upper95``: the one-sided 95 %
+    upper limit when the window is empty (NaN otherwise); ``dispersion``: phi_hat
+    of the per-glass counts (NaN when not estimable) with ``dispersion_dof`` = N_g - 1;
+    ``phi``, ``phi95``: the widening factors applied to the ``ci`` and 95 % intervals;
+    ``boot_err``: the standard deviation over bootstrap resamplings of whole glasses
+    (a diagnostic, NaN without bootstrap).
     """
 
     n0: float
@@ -171,7 +314,17 @@ class PlateauFit:
     n_boot: int = 0
     n_samples: int = 0
     upper95: float = float("nan")
+    dispersion: float = float("nan")
+    dispersion_dof: int = 0
+    phi: float = 1.0
+    phi95: float = 1.0
+    boot_err: float = float("nan")
     replicates: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def is_upper_limit(self) -> bool:
+        """True for an empty window: quote ``upper95``, not a value."""
+        return self.count == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +336,11 @@ class PlateauFit:
             "n0_lo95": self.ci95[0],
             "n0_hi95": self.ci95[1],
             "n0_upper95": self.upper95,
+            "n0_dispersion": self.dispersion,
+            "n0_dispersion_dof": self.dispersion_dof,
+            "n0_phi": self.phi,
+            "n0_phi95": self.phi95,
+            "n0_boot_err": self.boot_err,
             "slope": self.slope,
             "e_lo": self.e_lo,
             "e_hi": self.e_hi,
@@ -225,24 +383,43 @@ def _solve(K, S, M, lo, hi, order):
     return n0, s
 
 
+def _weights(E, M: float, lo: float, hi: float, order: int):
+    """Per-event contribution w(E) to n0 = sum_i w(E_i), and the largest possible weight.
+
+    Order 0: w = 1 / (M L1). Order 1: w(E) = (L3 - E L2) / (M det) (from :func:`_solve`,
+    linear in K and S = sum E_i), largest at E = E_lo; negative above L3/L2.
+    """
+    L1, L2, L3 = _moments(lo, hi)
+    E = np.asarray(E, dtype=float)
+    if order == 0:
+        return np.full(E.shape, 1.0 / (M * L1)), 1.0 / (M * L1)
+    det = L1 * L3 - L2 * L2
+    return (L3 - E * L2) / (M * det), (L3 - lo * L2) / (M * det)
+
+
+def _in_window(e: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    e = _finite_e(e)
+    return e[(e > lo) & (e <= hi)] if lo > 0 else e[e <= hi]
+
+
 def _window_stats(per_sample_E: Sequence[np.ndarray], lo: float, hi: float):
     K = np.empty(len(per_sample_E))
     S = np.empty(len(per_sample_E))
     for k, e in enumerate(per_sample_E):
-        e = _finite_e(e)
-        w = e[(e > lo) & (e <= hi)] if lo > 0 else e[e <= hi]
+        w = _in_window(e, lo, hi)
         K[k] = w.size
         S[k] = w.sum()
     return K, S
 
 
 def plateau_n0(E, n_particles: float, e_range=(0.0, None), order: int = 0, kT_Q: float | None = None) -> PlateauFit:
-    """n0 from the low-E plateau of n(E)/E, without error bar (see :func:`bootstrap_n0`).
+    """n0 from the low-E plateau of n(E)/E, without interval (see :func:`estimate_n0`).
 
     # 002_b660eabf4d6c7be7.txt Eq. (1); 001_1b8b0be289dbb4b8.txt Fig. 3.
 
     ``e_range``: (E_lo, E_hi) in epsilon; E_hi None means k_B T_Q (give ``kT_Q``).
-    ``order``: 0 flat density, 1 density n0 + s E.
+    ``order``: 0 flat density, 1 density n0 + s E. An empty window gives n0 = 0
+    and ``upper95`` = -ln(0.05) w_max (= 3.0 / (M (E_hi - E_lo)) for order 0).
     """
     lo, hi = _resolve_range(e_range, kT_Q)
     if order not in (0, 1):
@@ -251,7 +428,7 @@ def plateau_n0(E, n_particles: float, e_range=(0.0, None), order: int = 0, kT_Q:
     n0, s = _solve(K[0], S[0], n_particles, lo, hi, order)
     fit = PlateauFit(float(n0), lo, hi, order, int(K[0]), float(n_particles), slope=float(s))
     if K[0] == 0:
-        fit.upper95 = -math.log(0.05) / (n_particles * (hi - lo))
+        fit.upper95 = -math.log(0.05) * _weights(lo, float(n_particles), lo, hi, order)[1]
     return fit
 
 
@@ -278,7 +455,7 @@ def bootstrap_weights(n_samples: int, n_boot: int = DEFAULT_N_BOOT, seed: int = 
     return w
 
 
-def bootstrap_n0(
+def estimate_n0(
     per_sample_E: Sequence[np.ndarray],
     n_per_sample: Sequence[float] | float,
     e_range=(0.0, None),
@@ -290,49 +467,127 @@ def bootstrap_n0(
     keep_replicates: bool = False,
     weights: np.ndarray | None = None,
 ) -> PlateauFit:
-    """n0 with a bootstrap error over glass samples.
+    """n0 from the plateau of n(E)/E with counting intervals widened for glass-to-glass scatter.
 
-    ``per_sample_E``: one array of splittings per glass sample (an empty array
-    for a sample without double wells — it still counts in N_g);
-    ``n_per_sample``: N of each sample (or one N for all). The point estimate
-    uses all samples; the error is the standard deviation of the estimate over
-    ``n_boot`` resamplings of the samples with replacement, ``ci`` the central
-    percentile interval of level ``ci`` (default 68 %, i.e. one sigma).
+    # 002_b660eabf4d6c7be7.txt Eq. (1) (n(E) ~ n0 E), Eq. (3) (n(E) = N_DW(E)/(N N_g)).
+
+    ``per_sample_E``: one array of splittings per glass sample (an empty array for
+    a sample without double wells -- it still counts in N_g); ``n_per_sample``: N
+    of each sample (or one N for all). The estimate n0 = sum_i w(E_i) over the
+    window (w = 1/(M (E_hi - E_lo)) for order 0) uses all samples.
+
+    Intervals, at level ``ci`` (default 68 %) and 95 %:
+    :func:`weighted_poisson_interval` of the weighted count (Garwood's chi-square
+    interval scaled to n0 for order 0), with every event standing for
+    :func:`dispersion_factor` events when the per-glass counts scatter more than
+    Poisson (:func:`overdispersion`; never narrower than Poisson). An empty window
+    gives n0 = 0, [0, upper] one-sided (95 %: 3.0 w), ``upper95`` set and
+    ``n0_err`` NaN. No bound is ever negative.
+
+    ``n_boot`` > 0 also resamples whole glasses (``weights``: precomputed
+    multiplicities from :func:`bootstrap_weights`) for ``boot_err``, a diagnostic
+    of the scatter that does not enter the intervals (its percentile intervals
+    under-cover with few glasses or few events: docs/statistics.md).
     """
     ng = len(per_sample_E)
     if ng == 0:
-        raise InputError("bootstrap_n0: no glass samples")
+        raise InputError("estimate_n0: no glass samples")
+    if not (0.0 < ci < 1.0):
+        raise InputError(f"confidence level must be between 0 and 1, got {ci!r}")
     Ns = np.broadcast_to(np.asarray(n_per_sample, dtype=float), (ng,)).astype(float)
     if np.any(~np.isfinite(Ns)) or np.any(Ns <= 0):
-        raise InputError("bootstrap_n0: every sample needs a positive number of particles N")
+        raise InputError("estimate_n0: every sample needs a positive number of particles N")
     lo, hi = _resolve_range(e_range, kT_Q)
     if order not in (0, 1):
         raise InputError(f"plateau order must be 0 (flat) or 1 (flat + linear density), got {order!r}")
-    K, S = _window_stats(per_sample_E, lo, hi)
     M = Ns.sum()
+    # all splittings at once, labelled by their glass
+    arrs = [np.asarray(e, dtype=float).ravel() for e in per_sample_E]
+    lab = np.repeat(np.arange(ng), [a.size for a in arrs])
+    e = np.concatenate(arrs) if arrs else np.empty(0)
+    with np.errstate(invalid="ignore"):
+        inw = np.isfinite(e) & (e <= hi) & ((e > lo) if lo > 0 else True)
+    e, lab = e[inw], lab[inw]
+    w, wmax = _weights(e, M, lo, hi, order)
+    K = np.bincount(lab, minlength=ng).astype(float)
+    S = np.bincount(lab, weights=e, minlength=ng)
+    Tk = np.bincount(lab, weights=w, minlength=ng)
+    Vk = np.bincount(lab, weights=w * w, minlength=ng)
     n0, s = _solve(K.sum(), S.sum(), M, lo, hi, order)
-    fit = PlateauFit(float(n0), lo, hi, order, int(K.sum()), float(M), slope=float(s), ci_level=ci, n_samples=ng)
-    if K.sum() == 0:
-        fit.upper95 = -math.log(0.05) / (M * (hi - lo))
+    count = int(K.sum())
+    fit = PlateauFit(float(n0), lo, hi, order, count, float(M), slope=float(s), ci_level=ci, n_samples=ng)
+    T, V = float(Tk.sum()), float(Vk.sum())
+    if count >= 2:
+        fit.dispersion, fit.dispersion_dof = overdispersion(Tk, Vk, Ns)
+    fit.phi = dispersion_factor(fit.dispersion, fit.dispersion_dof, ci)
+    fit.phi95 = dispersion_factor(fit.dispersion, fit.dispersion_dof, 0.95)
+    fit.ci = weighted_poisson_interval(T, V, wmax, ci, count=count, phi=fit.phi)
+    fit.ci95 = weighted_poisson_interval(T, V, wmax, 0.95, count=count, phi=fit.phi95)
+    if count == 0:
+        fit.upper95 = fit.ci95[1]
+    else:
+        disp = fit.dispersion if np.isfinite(fit.dispersion) else 1.0
+        fit.n0_err = math.sqrt(max(disp, 1.0) * V)
     if n_boot > 0:
         W = weights if weights is not None else bootstrap_weights(ng, n_boot, seed)
         rep, _ = _solve(W @ K, W @ S, W @ Ns, lo, hi, order)
         fit.n_boot = int(W.shape[0])
-        # the bootstrap variance of a mean over n samples is (n-1)/n times the unbiased one:
-        # widen errors and intervals (about the estimate) by sqrt(n/(n-1))
+        # the bootstrap variance of a mean over n samples is (n-1)/n times the unbiased one
         infl = math.sqrt(ng / (ng - 1.0)) if ng > 1 else float("nan")
-        fit.n0_err = float(np.std(rep, ddof=1)) * infl if rep.size > 1 else float("nan")
-        a = (1.0 - ci) / 2.0
-
-        def _iv(p_lo, p_hi):
-            ql, qh = np.quantile(rep, [p_lo, p_hi])
-            return (float(n0 - infl * (n0 - ql)), float(n0 + infl * (qh - n0)))
-
-        fit.ci = _iv(a, 1.0 - a)
-        fit.ci95 = _iv(0.025, 0.975)
+        fit.boot_err = float(np.std(rep, ddof=1)) * infl if rep.size > 1 else float("nan")
         if keep_replicates:
             fit.replicates = rep
     return fit
+
+
+def bootstrap_n0(per_sample_E, n_per_sample, e_range=(0.0, None), order: int = 0, kT_Q: float | None = None,
+                 n_boot: int = DEFAULT_N_BOOT, seed: int = 0, ci: float = 0.68, keep_replicates: bool = False,
+                 weights: np.ndarray | None = None) -> PlateauFit:
+    """The former name of :func:`estimate_n0` (same arguments and result).
+
+    The intervals are no longer bootstrap percentiles (they went negative and
+    under-covered with few events); the bootstrap is kept as ``boot_err``.
+    """
+    return estimate_n0(per_sample_E, n_per_sample, e_range, order, kT_Q, n_boot, seed, ci, keep_replicates, weights)
+
+
+def _per_sample_counts(per_sample_E: Sequence[np.ndarray], grid: np.ndarray) -> np.ndarray:
+    C = np.empty((len(per_sample_E), grid.size))
+    for k, e in enumerate(per_sample_E):
+        C[k] = np.searchsorted(np.sort(_finite_e(e)), grid, side="right")
+    return C
+
+
+def count_band(per_sample_E: Sequence[np.ndarray], n_per_sample: Sequence[float] | float, grid,
+               ci: float = 0.68) -> pd.DataFrame:
+    """n(E) and n(E)/E on ``grid`` with the counting band of :func:`estimate_n0` at each E.
+
+    At each E the count N_DW(E) is a Poisson count with weight 1/(M E) in n(E)/E:
+    Garwood's interval at level ``ci``, widened by the dispersion of the per-glass
+    counts N_DW,k(E) (:func:`dispersion_factor`); where N_DW(E) = 0 the band is the
+    one-sided [0, -ln(1 - ci)/(M E)]. Returns a DataFrame with columns E, N_DW_E
+    (count), n, n_over_E, lo, hi (band of n(E)/E), phi (the widening factor).
+    """
+    grid = np.asarray(grid, dtype=float)
+    ng = len(per_sample_E)
+    Ns = np.broadcast_to(np.asarray(n_per_sample, dtype=float), (ng,)).astype(float)
+    C = _per_sample_counts(per_sample_E, grid)
+    tot = C.sum(axis=0)
+    M = Ns.sum()
+    n = tot / M
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noe = np.where(grid > 0, n / grid, np.nan)
+    out = pd.DataFrame({"E": grid, "N_DW_E": tot, "n": n, "n_over_E": noe})
+    phi_hat, dof = overdispersion(C, C, Ns)
+    phi_hat = np.where(tot >= 2, phi_hat, np.nan)
+    phi = dispersion_factor(phi_hat, dof, ci)
+    lo, hi = weighted_poisson_interval(tot, tot, 1.0, ci, count=tot, phi=phi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(grid > 0, 1.0 / (M * grid), np.nan)
+    out["lo"] = np.asarray(lo) * scale
+    out["hi"] = np.asarray(hi) * scale
+    out["phi"] = np.broadcast_to(phi, grid.shape)
+    return out
 
 
 def bootstrap_curve(
@@ -343,18 +598,23 @@ def bootstrap_curve(
     seed: int = 0,
     ci: float = 0.68,
     weights: np.ndarray | None = None,
+    method: str = "counting",
 ) -> pd.DataFrame:
-    """n(E) and n(E)/E on ``grid`` with a bootstrap band over glass samples.
+    """n(E) and n(E)/E on ``grid`` with a band at level ``ci``.
 
-    Returns a DataFrame with columns E, N_DW_E (count), n, n_over_E, lo, hi
-    (percentile band of n(E)/E at level ``ci``).
+    ``method="counting"`` (default): :func:`count_band`, consistent with the n0
+    intervals. ``method="bootstrap"``: the percentile band over ``n_boot``
+    resamplings of whole glasses (the former default; its lower edge is 0 wherever
+    few glasses hold a double well). Columns E, N_DW_E, n, n_over_E, lo, hi.
     """
+    if method == "counting":
+        return count_band(per_sample_E, n_per_sample, grid, ci)
+    if method != "bootstrap":
+        raise InputError(f"curve band method must be 'counting' or 'bootstrap', got {method!r}")
     grid = np.asarray(grid, dtype=float)
     ng = len(per_sample_E)
     Ns = np.broadcast_to(np.asarray(n_per_sample, dtype=float), (ng,)).astype(float)
-    C = np.empty((ng, grid.size))
-    for k, e in enumerate(per_sample_E):
-        C[k] = np.searchsorted(np.sort(_finite_e(e)), grid, side="right")
+    C = _per_sample_counts(per_sample_E, grid)
     tot = C.sum(axis=0)
     n = tot / Ns.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -575,14 +835,19 @@ def distribution_table(values, bins=40, log: bool = True) -> pd.DataFrame:
 class Summary:
     """Everything :func:`summarise` computes.
 
-    ``table``: one row per (model, T_f, units): n0, its error and interval, n0 in
-    J^-1 m^-3, N_g, N, tau_cg, N_cg, tau_total, N_IS, N_DW, N_TLS, the ratios of
-    002 Table I, n_active, n_TLS, c1 and c1/((pi^2/6) n0).
-    ``curves``: n(E), n(E)/E with bootstrap band on a log grid, per group.
+    ``table``: one row per (model, T_f, units): n0, its intervals (``n0_lo``/``n0_hi``
+    at the ``ci`` level, ``n0_lo95``/``n0_hi95``; ``n0_upper95`` for an empty window),
+    n0 in J^-1 m^-3, N_g, N, tau_cg, N_cg, tau_total, N_IS, N_DW, N_TLS, the ratios of
+    002 Table I, n_active, n_TLS, c1 and c1/((pi^2/6) n0), and the exclusion counts
+    (``N_rows``, ``N_excluded``, ``excluded``, ``N_paths_not_ok``, ``paths_not_ok``).
+    ``curves``: n(E), n(E)/E with its counting band on a log grid, per group.
     ``heat_capacity``: C(T) per particle (and C/T, SI) per group.
     ``time``: N_IS, N_DW, N_TLS against exploration time per group (if times known).
     ``decomposition``: the factors of 002 Eq. (3) at E = k_B T_Q per group.
     ``samples``: the per-sample table with its counts.
+    ``exclusions``: one row per (model, T_f, units, stage, reason) with ``count``:
+    stage "quantum" for rows of the TLS table left out of n(E) and n0, stage
+    "paths" for candidate paths the paths stage did not mark ok (units empty).
     """
 
     table: pd.DataFrame
@@ -592,9 +857,22 @@ class Summary:
     decomposition: pd.DataFrame
     samples: pd.DataFrame
     settings: dict[str, Any]
+    exclusions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(EXCLUSION_COLUMNS)))
+
+    def group_exclusions(self, model, T_f, units=None) -> tuple[dict[str, int], dict[str, int]]:
+        """({reason: count} of TLS-table rows left out, {status: count} of paths not ok) of one group."""
+        ex = self.exclusions
+        if ex is None or not len(ex):
+            return {}, {}
+        m = (ex["model"] == model) & (ex["T_f"] == T_f)
+        q = ex[m & (ex["stage"] == "quantum") & (ex["units"].astype(str) == str(units))]
+        pth = ex[m & (ex["stage"] == "paths")]
+        return ({str(r): int(c) for r, c in zip(q["reason"], q["count"])},
+                {str(r): int(c) for r, c in zip(pth["reason"], pth["count"])})
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: settings, the density convention and one entry per group."""
+        """JSON-ready dict: settings, the density convention and one entry per group
+        (with ``exclusions`` and ``paths_not_ok`` as {reason: count})."""
         groups = []
         for _, r in self.table.iterrows():
             d = {}
@@ -607,6 +885,7 @@ class Summary:
                     d[k] = bool(v)
                 else:
                     d[k] = v
+            d["exclusions"], d["paths_not_ok"] = self.group_exclusions(r["model"], r["T_f"], r.get("units"))
             groups.append(d)
         return {"density_convention": DENSITY_CONVENTION, "settings": self.settings, "groups": groups}
 
@@ -633,15 +912,72 @@ def _as_frame(x, what: str) -> pd.DataFrame:
     raise InputError(f"{what}: expected a DataFrame or a list of rows/DataFrames, got {type(x).__name__}")
 
 
-def _good_dw(tls: pd.DataFrame, ok_status: Sequence[str]) -> np.ndarray:
-    """Rows that are good double wells: finite E and, if a status column exists, an OK status."""
-    good = np.isfinite(tls["E"].to_numpy(dtype=float))
+def classify_rows(tls: pd.DataFrame, ok_status: Sequence[str] = OK_STATUS) -> pd.Series:
+    """Why each row of a TLS table is left out of n(E) and n0: "" for a row that counts.
+
+    With a ``tls_class`` column (the quantum stage's verdict): a row counts when
+    tls_class == "doublet" and E is finite; otherwise the reason is the tls_class
+    ("single_well", "above_barrier", "domain_not_converged", "bad_profile",
+    "not_converged", ...) or "non_finite_E". Rows whose tls_class is missing (older
+    tables) and tables without the column fall back to the former rule: reason
+    "bad_profile" for solver_status bad_profile, the ``status`` value when a status
+    column holds something not in ``ok_status``, "non_finite_E" for a NaN/inf E.
+    """
+    n = len(tls)
+    reason = np.full(n, "", dtype=object)
+    E = pd.to_numeric(tls["E"], errors="coerce").to_numpy(dtype=float) if n else np.array([])
+    bad_e = ~np.isfinite(E)
+    if "tls_class" in tls.columns:
+        cls = tls["tls_class"]
+        has = cls.notna().to_numpy()
+        c = cls.astype(str).str.strip().to_numpy()
+        reason = np.where(has & (c != "doublet"), c, reason)
+        reason = np.where(has & (c == "doublet") & bad_e, "non_finite_E", reason)
+    else:
+        has = np.zeros(n, dtype=bool)
+    old = ~has
+    r_old = np.full(n, "", dtype=object)
+    r_old = np.where(bad_e, "non_finite_E", r_old)
     if "status" in tls.columns:
-        st = tls["status"].astype(str).str.lower()
-        good &= st.isin([s.lower() for s in ok_status]).to_numpy()
+        st = tls["status"].astype(str)
+        bad = ~st.str.lower().isin([x.lower() for x in ok_status]).to_numpy()
+        r_old = np.where(bad, st.to_numpy(), r_old)
     if "solver_status" in tls.columns:
-        good &= (tls["solver_status"].astype(str) != "bad_profile").to_numpy()
-    return good
+        r_old = np.where((tls["solver_status"].astype(str) == "bad_profile").to_numpy(), "bad_profile", r_old)
+    reason = np.where(old, r_old, reason)
+    return pd.Series(reason, index=tls.index, dtype=object).astype(str)
+
+
+def _good_dw(tls: pd.DataFrame, ok_status: Sequence[str]) -> np.ndarray:
+    """Rows that count in n(E) and n0 (:func:`classify_rows` gives no reason)."""
+    return (classify_rows(tls, ok_status) == "").to_numpy()
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    """{"single_well": 3, "not_converged": 1} -> "3 single_well, 1 not_converged" (largest first; "" if none)."""
+    items = sorted(((int(v), str(k)) for k, v in counts.items() if v), key=lambda t: (-t[0], t[1]))
+    return ", ".join(f"{v} {k}" for v, k in items)
+
+
+def _path_exclusions(pres: pd.DataFrame | None, model, T_f) -> dict[str, int]:
+    """{status: count} of the paths of (model, T_f) that the paths stage did not mark "ok"."""
+    if pres is None or not len(pres) or "status" not in pres.columns:
+        return {}
+    g = pres[(pres["model"] == model) & (pres["T_f"] == T_f)]
+    st = g["status"].astype(str)
+    return {str(k): int(v) for k, v in st[st != "ok"].value_counts().items()}
+
+
+def _missing_quantum_rows(cat: pd.DataFrame | None, tl: pd.DataFrame, model, T_f) -> int:
+    """Catalogue double wells of (model, T_f) without a row of this unit system in the TLS table."""
+    if cat is None or not len(cat) or "dw_id" not in cat.columns or "dw_id" not in tl.columns:
+        return 0
+    c = cat[(cat["model"] == model) & (cat["T_f"] == T_f)]
+    if "status" in c.columns:
+        c = c[c["status"].astype(str) == "ok"]
+    have = set(zip(tl["sample"].astype(int), pd.to_numeric(tl["dw_id"], errors="coerce").fillna(-1).astype(int)))
+    want = zip(c["sample"].astype(int), pd.to_numeric(c["dw_id"], errors="coerce").fillna(-1).astype(int))
+    return int(sum(1 for k in want if k not in have))
 
 
 def _first(df: pd.DataFrame, cols: Sequence[str]):
@@ -667,8 +1003,10 @@ def summarise(
     time: float | None = None,
     grid_points: int = 60,
     ok_status: Sequence[str] = OK_STATUS,
+    path_results=None,
+    double_wells=None,
 ) -> Summary:
-    """n0 with bootstrap errors, Table I, n(E)/E curves, C(T) and counts against time.
+    """n0 with its intervals, Table I, n(E)/E curves, C(T), counts against time and exclusions.
 
     ``samples``: one row per glass sample with columns ``model``, ``T_f``,
     ``sample``, ``N``; optional ``N_IS`` (distinct IS found), ``tau_cg``,
@@ -685,6 +1023,19 @@ def summarise(
     each unit system; ``order``: 0 (flat) or 1 (flat + linear density).
     ``time``: keep only IS first seen and double wells detected up to this
     exploration time (002 Fig. 9b uses t = 1e3).
+    ``ci``: level of the ``n0_lo``/``n0_hi`` interval and of the curves' band (the
+    95 % interval is always given); ``n_boot``: bootstrap resamplings for the
+    diagnostic ``n0_boot_err`` (0: none).
+
+    Only rows that :func:`classify_rows` accepts (tls_class "doublet" with a finite
+    E; older tables: the former status rule) enter n(E), n0, N_DW and N_TLS; the
+    others are counted per reason and group (``N_excluded``, ``excluded``,
+    :attr:`Summary.exclusions`). ``double_wells`` (optional, the paths catalogues
+    tagged with the sample keys): catalogue double wells without any row of a unit
+    system in the TLS table count as "no_quantum_row". ``path_results`` (optional,
+    the paths stage's path_results tables tagged with the sample keys): paths with a
+    status other than "ok" (not_converged, no_barrier, max_depth, failed,
+    duplicate) are counted per (model, T_f) (``N_paths_not_ok``, ``paths_not_ok``).
     """
     samples = _as_frame(samples, "samples")
     tls = _as_frame(tls, "TLS table")
@@ -711,8 +1062,15 @@ def summarise(
     if order not in (0, 1):
         raise InputError(f"plateau order must be 0 or 1, got {order!r}")
     tls = tls.copy()
-    tls["_good"] = _good_dw(tls, ok_status)
+    tls["_reason"] = classify_rows(tls, ok_status)
+    tls["_good"] = (tls["_reason"] == "").to_numpy()
     tls["_t"] = detection_times(tls, ist)
+    pres = _as_frame(path_results, "path results")
+    if pres is not None and len(pres):
+        _require(pres, ("model", "T_f", "status"), "path results table")
+    cat = _as_frame(double_wells, "double-well catalogue")
+    if cat is not None and len(cat) and "dw_id" in cat.columns:
+        _require(cat, skey + ["dw_id"], "double-well catalogue")
     if ist is not None and len(ist):
         _require(ist, skey + ["is_id"], "inherent structures table")
         if time is not None and "first_seen" in ist.columns:
@@ -722,6 +1080,9 @@ def summarise(
         if np.all(np.isnan(t)):
             raise InputError("summarise(time=...): the double wells carry no detection time (t_detect or IS first_seen)")
         tls = tls[t <= time]
+        if cat is not None and "t_detect" in cat.columns:
+            cat = cat[cat["t_detect"].to_numpy(dtype=float) <= time]
+    ex_rows: list[dict[str, Any]] = []
 
     # per-sample IS counts
     if ist is not None and len(ist):
@@ -738,19 +1099,33 @@ def summarise(
         ng = len(sgrp)
         Ns = sgrp["N"].to_numpy(dtype=float)
         M = Ns.sum()
-        tg = tls[(tls["model"] == model) & (tls["T_f"] == T_f)]
-        group_labels = [u for u in labels if (tg["units"].astype(str) == u).any()]
+        tm = tls[tls["model"] == model]
+        tg = tm[tm["T_f"] == T_f]
+        # every unit system of the model gets a row at every T_f: a T_f without (usable)
+        # double wells is a zero count with an upper limit, not a missing line
+        group_labels = [u for u in labels if (tm["units"].astype(str) == u).any()]
         W = bootstrap_weights(ng, n_boot, seed) if n_boot > 0 else None
+        paths_bad = _path_exclusions(pres, model, T_f)
+        for reason, c in paths_bad.items():
+            ex_rows.append({"model": model, "T_f": T_f, "units": None, "stage": "paths", "reason": reason, "count": c})
         for lab in group_labels:
-            t = tg[(tg["units"].astype(str) == lab) & tg["_good"]]
-            kq = float(np.nanmedian(tg.loc[tg["units"].astype(str) == lab, "kT_Q"].to_numpy(dtype=float)))
-            mt = float(np.nanmedian(tg.loc[tg["units"].astype(str) == lab, "m_tilde"].to_numpy(dtype=float))) if "m_tilde" in tg.columns else float("nan")
+            tl = tg[tg["units"].astype(str) == lab]
+            t = tl[tl["_good"]]
+            src = tl if len(tl) else tm[tm["units"].astype(str) == lab]
+            kq = float(np.nanmedian(src["kT_Q"].to_numpy(dtype=float)))
+            mt = float(np.nanmedian(src["m_tilde"].to_numpy(dtype=float))) if "m_tilde" in src.columns else float("nan")
             per = [t.loc[t["sample"] == s, "E"].to_numpy(dtype=float) for s in sgrp["sample"]]
-            fit = bootstrap_n0(per, Ns, e_range=e_range, order=order, kT_Q=kq, n_boot=n_boot, seed=seed, ci=ci, weights=W)
+            fit = estimate_n0(per, Ns, e_range=e_range, order=order, kT_Q=kq, n_boot=n_boot, seed=seed, ci=ci, weights=W)
             allE = np.concatenate(per) if per else np.array([])
             n_dw = int(np.isfinite(allE).sum())
             n_tls = n_active(allE, kq)
-            n_rej = int(((tg["units"].astype(str) == lab) & ~tg["_good"]).sum())
+            excl = {str(k): int(v) for k, v in tl.loc[~tl["_good"], "_reason"].value_counts().items()}
+            missing = _missing_quantum_rows(cat, tl, model, T_f)
+            if missing:
+                excl["no_quantum_row"] = excl.get("no_quantum_row", 0) + missing
+            for reason, c in excl.items():
+                ex_rows.append({"model": model, "T_f": T_f, "units": lab, "stage": "quantum", "reason": reason, "count": c})
+            n_rej = int(sum(excl.values()))
             u = resolve_units(lab, units)
             rho = None
             if "density" in sgrp.columns:
@@ -775,7 +1150,12 @@ def summarise(
             row["N_IS"] = float(nis.sum()) if nis is not None else float("nan")
             row["N_DW"] = n_dw
             row["N_TLS"] = n_tls
-            row["N_rejected"] = n_rej
+            row["N_rows"] = len(tl) + missing  # double wells offered to the statistics
+            row["N_excluded"] = n_rej
+            row["N_rejected"] = n_rej  # former name of N_excluded
+            row["excluded"] = format_counts(excl)
+            row["N_paths_not_ok"] = int(sum(paths_bad.values()))
+            row["paths_not_ok"] = format_counts(paths_bad)
             with np.errstate(divide="ignore", invalid="ignore"):
                 row["N_IS_per_N_g"] = row["N_IS"] / ng
                 row["N_DW_per_N_IS"] = n_dw / row["N_IS"] if row["N_IS"] else float("nan")
@@ -791,10 +1171,13 @@ def summarise(
                 row["n0_SI_err"] = fit.n0_err * conv
                 row["n0_SI_lo"] = fit.ci[0] * conv
                 row["n0_SI_hi"] = fit.ci[1] * conv
+                row["n0_SI_lo95"] = fit.ci95[0] * conv
+                row["n0_SI_hi95"] = fit.ci95[1] * conv
+                row["n0_SI_upper95"] = fit.upper95 * conv
                 row["T_Q_K"] = kq * u.epsilon_K
             else:
                 row["units_name"] = None
-                for k in ("n0_SI", "n0_SI_err", "n0_SI_lo", "n0_SI_hi", "T_Q_K"):
+                for k in ("n0_SI", "n0_SI_err", "n0_SI_lo", "n0_SI_hi", "n0_SI_lo95", "n0_SI_hi95", "n0_SI_upper95", "T_Q_K"):
                     row[k] = float("nan")
             # heat capacity, # 000_ac86d19d448073de.txt Eq. (7)
             Tgrid = np.geomspace(kq * 1e-2, kq * 10.0, 50)
@@ -815,7 +1198,7 @@ def summarise(
             pos = allE[np.isfinite(allE) & (allE > 0)]
             if pos.size:
                 grid = np.geomspace(max(pos.min(), kq * 1e-4), max(pos.max(), kq), grid_points)
-                cv = bootstrap_curve(per, Ns, grid, n_boot=n_boot, seed=seed, ci=ci, weights=W)
+                cv = count_band(per, Ns, grid, ci=ci)
                 for k, v in (("units", lab), ("T_f", T_f), ("model", model)):
                     cv.insert(0, k, v)
                 curves.append(cv)
@@ -836,7 +1219,9 @@ def summarise(
         if not group_labels:
             # a T_f without any TLS rows: still a line in the table (N_g, N_IS)
             row = {"model": model, "T_f": T_f, "units": None, "N_g": ng, "N": float(M / ng), "N_total": M,
-                   "N_DW": 0, "N_TLS": 0, "n0": float("nan")}
+                   "N_DW": 0, "N_TLS": 0, "n0": float("nan"), "N_rows": 0, "N_excluded": 0, "N_rejected": 0,
+                   "excluded": "", "N_paths_not_ok": int(sum(paths_bad.values())),
+                   "paths_not_ok": format_counts(paths_bad)}
             nis = _first(sgrp, ("N_IS",))
             row["N_IS"] = float(nis.sum()) if nis is not None else float("nan")
             rows.append(row)
@@ -852,10 +1237,13 @@ def summarise(
         "time": time,
         "ok_status": list(ok_status),
         "estimator": "flat density K/(M (E_hi - E_lo))" if order == 0 else "density n0 + s E, method of moments",
+        "interval": INTERVAL_METHOD,
     }
     cat = lambda L: pd.concat(L, ignore_index=True) if L else pd.DataFrame()  # noqa: E731
+    exclusions = pd.DataFrame(ex_rows, columns=list(EXCLUSION_COLUMNS))
     return Summary(table=table, curves=cat(curves), heat_capacity=cat(heat), time=cat(times),
-                   decomposition=dec, samples=samples.reset_index(drop=True), settings=settings)
+                   decomposition=dec, samples=samples.reset_index(drop=True), settings=settings,
+                   exclusions=exclusions)
 
 
 # ----------------------------------------------------------------------------
@@ -871,7 +1259,9 @@ class StudyTables:
     (with ``t_detect`` when the exploration's pair table gives it);
     ``inherent_structures``: IS rows (first_seen in time units);
     ``double_wells``: the path catalogues (with ``xi``/``V`` profiles);
-    ``incomplete``: sample directories without a TLS table (not counted).
+    ``incomplete``: sample directories without a TLS table (not counted);
+    ``path_results``: every path the paths stage tried, with its ``status``
+    (paths/path_results.parquet; for the count of paths not ok).
     """
 
     samples: pd.DataFrame
@@ -879,6 +1269,7 @@ class StudyTables:
     inherent_structures: pd.DataFrame | None = None
     double_wells: pd.DataFrame | None = None
     incomplete: list[str] = field(default_factory=list)
+    path_results: pd.DataFrame | None = None
 
 
 def _read_json(path) -> dict:
@@ -933,7 +1324,8 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
     default every ``RUN/<model>/Tf_<T_f>/sample_<k>/`` under ``run_dir``. Reads
     ``prepare/prepare.json``, ``explore/explore.json``,
     ``explore/inherent_structures.parquet``, ``explore/pairs.parquet``,
-    ``paths/double_wells.parquet`` and ``quantum/tls.parquet``; a sample without
+    ``paths/double_wells.parquet``, ``paths/path_results.parquet`` and
+    ``quantum/tls.parquet``; a sample without
     ``quantum/tls.parquet`` is incomplete and left out (listed).
     """
     from pathlib import Path
@@ -944,7 +1336,7 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
         if not Path(run_dir).is_dir():
             raise InputError(f"{run_dir}: run directory not found")
         samples = _sample_dirs(run_dir)
-    srows, tls_l, is_l, dw_l, incomplete = [], [], [], [], []
+    srows, tls_l, is_l, dw_l, pr_l, incomplete = [], [], [], [], [], []
     for rec in samples:
         d = Path(rec["dir"])
         label = str(rec.get("label") or rec.get("model"))
@@ -996,6 +1388,9 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
             row["N_IS"] = int(exj["n_is"])
         pairs = _read_parquet(d / "explore" / "pairs.parquet")
         cat = _read_parquet(d / "paths" / "double_wells.parquet")
+        pres = _read_parquet(d / "paths" / "path_results.parquet")
+        if pres is not None and len(pres):
+            pr_l.append(pres.assign(**keys))
         tls = tls.copy()
         if cat is not None and len(cat):
             cat = cat.copy()
@@ -1019,7 +1414,7 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
     tls_all = cat_(tls_l)
     if tls_all is None:
         tls_all = pd.DataFrame(columns=["model", "T_f", "sample", "dw_id", "units", "m_tilde", "kT_Q", "E"])
-    return StudyTables(pd.DataFrame(srows), tls_all, cat_(is_l), cat_(dw_l), incomplete)
+    return StudyTables(pd.DataFrame(srows), tls_all, cat_(is_l), cat_(dw_l), incomplete, cat_(pr_l))
 
 
 def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float | None = None,
@@ -1027,9 +1422,11 @@ def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float
                 seed: int = 0, order: int = 0, units: Mapping[str, Any] | None = None, **_ignored) -> Summary:
     """The stats stage: :func:`load_study` + :func:`summarise`, written to ``out_dir``.
 
-    Writes ``stats.json`` (:meth:`Summary.as_dict` plus the incomplete samples)
-    and the tables as CSV (``table.csv``, ``curves.csv``, ``heat_capacity.csv``,
-    ``time.csv``, ``decomposition.csv``, ``samples.csv``). Returns the Summary.
+    Writes ``stats.json`` (:meth:`Summary.as_dict` plus the incomplete samples;
+    every group carries its ``exclusions`` and ``paths_not_ok`` counts) and the
+    tables as CSV (``table.csv``, ``curves.csv``, ``heat_capacity.csv``,
+    ``time.csv``, ``decomposition.csv``, ``samples.csv``, ``exclusions.csv``).
+    Returns the Summary.
     """
     from pathlib import Path
 
@@ -1038,14 +1435,15 @@ def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float
     tables = load_study(run_dir, samples)
     S = summarise(tables.samples, tables.tls, tables.inherent_structures, units=units,
                   e_range=(plateau_emin or 0.0, plateau_emax), order=order, n_boot=bootstrap, ci=confidence,
-                  seed=seed)
+                  seed=seed, path_results=tables.path_results, double_wells=tables.double_wells)
     if out_dir is not None:
         import json
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for name, df in (("table", S.table), ("curves", S.curves), ("heat_capacity", S.heat_capacity),
-                         ("time", S.time), ("decomposition", S.decomposition), ("samples", S.samples)):
+                         ("time", S.time), ("decomposition", S.decomposition), ("samples", S.samples),
+                         ("exclusions", S.exclusions)):
             with atomic_open(out / f"{name}.csv", "w") as fh:
                 df.to_csv(fh, index=False)
         d = S.as_dict()

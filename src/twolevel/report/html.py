@@ -34,9 +34,11 @@ from . import stats_figs as sf
 __all__ = ["write_report", "Section", "SUMMARY_KEYS"]
 
 #: keys of every group entry of summary.json
-SUMMARY_KEYS = ("model", "T_f", "units", "m_tilde", "kT_Q", "n0", "n0_err", "n0_lo", "n0_hi", "n0_SI", "n0_SI_err",
+SUMMARY_KEYS = ("model", "T_f", "units", "m_tilde", "kT_Q", "n0", "n0_err", "n0_lo", "n0_hi", "n0_lo95", "n0_hi95",
+                "n0_upper95", "count", "n0_SI", "n0_SI_err", "n0_SI_lo", "n0_SI_hi", "n0_SI_upper95",
                 "N_g", "N", "N_IS", "N_DW", "N_TLS", "n_active", "n_TLS", "N_IS_per_N_g", "N_DW_per_N_IS",
-                "N_TLS_per_N_DW", "e_lo", "e_hi", "order", "c1", "c1_over_pi2n0_6", "tau_cg", "N_cg", "tau_total")
+                "N_TLS_per_N_DW", "e_lo", "e_hi", "order", "c1", "c1_over_pi2n0_6", "tau_cg", "N_cg", "tau_total",
+                "N_rows", "N_excluded", "N_paths_not_ok")
 
 CSS = """
 body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1d2430;background:#f6f7f9;line-height:1.45}
@@ -85,6 +87,10 @@ def _esc(s: Any) -> str:
     return _html.escape(str(s))
 
 
+#: table columns whose cells are already HTML (built here from numbers, not escaped again)
+_RAW_COLS = frozenset({"n0_text", "n0_SI_text"})
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "–"
@@ -112,7 +118,7 @@ def _table_html(df: pd.DataFrame, columns: Mapping[str, str] | None = None, max_
     head = "".join(f"<th>{names[c]}</th>" for c in cols)
     body = []
     for _, r in df.head(max_rows).iterrows():
-        body.append("<tr>" + "".join(f"<td>{_fmt(r[c])}</td>" for c in cols) + "</tr>")
+        body.append("<tr>" + "".join(f"<td>{r[c] if c in _RAW_COLS else _fmt(r[c])}</td>" for c in cols) + "</tr>")
     more = f"<p class='note'>{len(df) - max_rows} more rows in the CSV file</p>" if len(df) > max_rows else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
@@ -190,7 +196,7 @@ def _tables_from(source, samples) -> tuple[st.StudyTables | None, str | None]:
             raise InputError("write_report: a dict of tables needs 'samples' and 'tls'")
         return st.StudyTables(pd.DataFrame(source["samples"]), pd.DataFrame(source["tls"]),
                               source.get("inherent_structures"), source.get("double_wells"),
-                              list(source.get("incomplete", []))), None
+                              list(source.get("incomplete", [])), source.get("path_results")), None
     try:
         return st.load_study(source, samples), None
     except InputError as exc:
@@ -532,17 +538,73 @@ def _render(title: str, subtitle: str, sections: list[Section], out: Path, embed
 
 _SUMMARY_COLS = {
     "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "m_tilde": "m&#771;", "kT_Q": "k<sub>B</sub>T<sub>Q</sub> (&epsilon;)",
-    "N_g": "N<sub>g</sub>", "N_TLS": "N<sub>TLS</sub>", "n0": "n<sub>0</sub> (&epsilon;<sup>-1</sup>/particle)",
-    "n0_err": "&plusmn;", "n0_SI": "n<sub>0</sub> (J<sup>-1</sup> m<sup>-3</sup>)", "n0_SI_err": "&plusmn;",
+    "N_g": "N<sub>g</sub>", "count": "K (in window)", "N_TLS": "N<sub>TLS</sub>",
+    "n0_text": "n<sub>0</sub> (&epsilon;<sup>-1</sup>/particle)",
+    "n0_SI_text": "n<sub>0</sub> (J<sup>-1</sup> m<sup>-3</sup>)",
     "n_TLS": "n<sub>TLS</sub> = n<sub>0</sub>k<sub>B</sub>T<sub>Q</sub>", "n_active": "n<sub>active</sub>",
     "c1_over_pi2n0_6": "c<sub>1</sub> / (&pi;&sup2;n<sub>0</sub>/6)",
+}
+_COUNTS_COLS = {
+    "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "N_g": "N<sub>g</sub>",
+    "N_rows": "rows offered", "N_DW": "double wells used", "N_TLS": "TLS (E &lt; k<sub>B</sub>T<sub>Q</sub>)",
+    "N_excluded": "rows excluded", "excluded": "excluded, why", "N_paths_not_ok": "paths not ok",
+    "paths_not_ok": "paths not ok, why",
 }
 _TABLE1_COLS = {
     "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "N_g": "N<sub>g</sub>", "tau_cg": "&tau;<sub>cg</sub>",
     "N_cg": "N<sub>cg</sub>", "tau_total": "&tau;<sub>total</sub>", "N_IS": "N<sub>IS</sub>", "N_DW": "N<sub>DW</sub>",
     "N_TLS": "N<sub>TLS</sub>", "N_IS_per_N_g": "N<sub>IS</sub>/N<sub>g</sub>", "N_DW_per_N_IS": "N<sub>DW</sub>/N<sub>IS</sub>",
-    "N_TLS_per_N_DW": "N<sub>TLS</sub>/N<sub>DW</sub>", "N_rejected": "rejected",
+    "N_TLS_per_N_DW": "N<sub>TLS</sub>/N<sub>DW</sub>", "N_excluded": "excluded",
 }
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def n0_text(n0, lo, hi, upper95, count) -> str:
+    """The n0 cell of the report (HTML): "&lt; x (95 %)" for an empty window (``count`` 0), else
+    the value with its asymmetric interval as +up/-down (read from the statistics, not recomputed)."""
+    n0, lo, hi, up = (float(v) if v is not None else float("nan") for v in (n0, lo, hi, upper95))
+    if count is not None and np.isfinite(float(count)) and int(count) == 0:
+        return f"&lt; {_num(up)} (95 %)" if np.isfinite(up) else "–"
+    if not np.isfinite(n0):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return _num(n0)
+    return f"{_num(n0)}<sup>+{_num(hi - n0)}</sup><sub>&minus;{_num(n0 - lo)}</sub>"
+
+
+def _display_table(tab: pd.DataFrame) -> pd.DataFrame:
+    """The summary table with the n0 cells formatted from the statistics' own intervals."""
+    t = tab.copy()
+    if not len(t):
+        return t
+
+    def g(r, k):
+        return r[k] if k in r.index else None
+
+    t["n0_text"] = [n0_text(g(r, "n0"), g(r, "n0_lo"), g(r, "n0_hi"), g(r, "n0_upper95"), g(r, "count"))
+                    for _, r in t.iterrows()]
+    t["n0_SI_text"] = [n0_text(g(r, "n0_SI"), g(r, "n0_SI_lo"), g(r, "n0_SI_hi"), g(r, "n0_SI_upper95"), g(r, "count"))
+                       for _, r in t.iterrows()]
+    return t
+
+
+def _counts_lines(tab: pd.DataFrame) -> list[str]:
+    """One sentence per (model, T_f, units): double wells and TLS found, rows excluded and why."""
+    out = []
+    for _, r in tab.iterrows():
+        who = f"{_esc(r['model'])}, T<sub>f</sub> = {float(r['T_f']):g}, {_esc(r['units'])}"
+        txt = (f"{who}: {int(r.get('N_DW', 0) or 0)} double wells and {int(r.get('N_TLS', 0) or 0)} TLS "
+               f"(E &lt; k<sub>B</sub>T<sub>Q</sub>) used")
+        ne = int(r.get("N_excluded", 0) or 0) if pd.notna(r.get("N_excluded", 0)) else 0
+        txt += f"; excluded: {_esc(r.get('excluded') or '')}" if ne else "; no row excluded"
+        npth = r.get("N_paths_not_ok", 0)
+        if pd.notna(npth) and int(npth):
+            txt += f"; paths not ok: {_esc(r.get('paths_not_ok') or '')}"
+        out.append(txt + ".")
+    return out
 
 
 def _summary_json(S: st.Summary, tables: st.StudyTables | None, settings: dict) -> dict:
@@ -550,9 +612,11 @@ def _summary_json(S: st.Summary, tables: st.StudyTables | None, settings: dict) 
     by = {}
     for _, r in S.table.iterrows():
         g = {k: _clean(r[k]) if k in r.index else None for k in SUMMARY_KEYS}
-        for k in ("n0_lo95", "n0_hi95", "n0_upper95", "N_rejected", "ci_level", "count", "n_boot", "T_Q_K"):
+        for k in ("N_rejected", "ci_level", "n_boot", "T_Q_K", "excluded", "paths_not_ok", "n0_dispersion",
+                  "n0_dispersion_dof", "n0_phi", "n0_phi95", "n0_boot_err", "n0_SI_lo95", "n0_SI_hi95"):
             if k in r.index:
                 g[k] = _clean(r[k])
+        g["exclusions"], g["paths_not_ok"] = S.group_exclusions(r["model"], r["T_f"], r["units"])
         groups.append(g)
         by.setdefault(str(r["model"]), {}).setdefault(f"{float(r['T_f']):g}", {})[str(r["units"])] = g
     from .. import __version__
@@ -608,7 +672,8 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
     files: list[Path] = []
     S = None
     if tables is not None:
-        S = st.summarise(tables.samples, tables.tls, tables.inherent_structures, **kw)
+        S = st.summarise(tables.samples, tables.tls, tables.inherent_structures, path_results=tables.path_results,
+                         double_wells=tables.double_wells, **kw)
         settings = S.settings
     else:
         settings = {k: v for k, v in kw.items() if k != "units"}
@@ -617,7 +682,8 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
         sections += _stat_sections(S, tables, figs, snapshot)
         d = out / "data"
         for name, df in (("summary_table", S.table), ("n_of_E", S.curves), ("heat_capacity", S.heat_capacity),
-                         ("counts_vs_time", S.time), ("decomposition_eq3", S.decomposition), ("samples", S.samples)):
+                         ("counts_vs_time", S.time), ("decomposition_eq3", S.decomposition), ("samples", S.samples),
+                         ("exclusions", S.exclusions)):
             files.append(_write_csv(d / f"{name}.csv", df))
         summ = _summary_json(S, tables, settings)
         dw = _dw_table(tables)
@@ -663,28 +729,46 @@ def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot)
     secs = []
     tab = S.table.dropna(subset=["units"]) if len(S.table) and "units" in S.table else S.table
     labels = list(dict.fromkeys(tab["units"].astype(str))) if len(tab) else []
+    level = float(S.settings.get("ci_level", 0.68))
+    lvl = f"{100 * level:g} %"
     # summary
     s = Section("summary", "Summary",
                 "The TLS density n<sub>0</sub>: the plateau of n(E)/E at small splitting E, per particle and per "
                 "&epsilon; (001 Fig. 3, 002 Eq. (1)), fitted over the window shown in the settings (default "
-                "0 &lt; E &le; k<sub>B</sub>T<sub>Q</sub> of each unit system), with a bootstrap error over glass "
-                "samples. In physical units n<sub>0</sub>&rho;/(&epsilon;&sigma;<sup>3</sup>); experiments give about "
-                "10<sup>46</sup> J<sup>-1</sup>m<sup>-3</sup> (001). N<sub>TLS</sub> = n<sub>active</sub> counts the "
-                "double wells with E &lt; k<sub>B</sub>T<sub>Q</sub>; the last column compares the low-T slope of the "
-                "TLS heat capacity with (&pi;&sup2;/6)n<sub>0</sub>.")
-    s.tables.append(("", _table_html(tab, _SUMMARY_COLS)))
+                "0 &lt; E &le; k<sub>B</sub>T<sub>Q</sub> of each unit system) from the K double wells in the window. "
+                f"Each n<sub>0</sub> is given with its {lvl} interval as +up/&minus;down: the Poisson (Garwood) "
+                "interval of K scaled to n<sub>0</sub>, widened when the glasses differ more than Poisson "
+                "(docs/statistics.md); a window without any double well gives the one-sided 95 % upper limit "
+                "&lsquo;&lt; x (95 %)&rsquo;. In physical units n<sub>0</sub>&rho;/(&epsilon;&sigma;<sup>3</sup>); "
+                "experiments give about 10<sup>46</sup> J<sup>-1</sup>m<sup>-3</sup> (001). N<sub>TLS</sub> = "
+                "n<sub>active</sub> counts the double wells with E &lt; k<sub>B</sub>T<sub>Q</sub>; the last column "
+                "compares the low-T slope of the TLS heat capacity with (&pi;&sup2;/6)n<sub>0</sub>. Only rows the "
+                "quantum stage classed as tunnelling doublets with a finite splitting count; the others are listed "
+                "below with their reasons.")
+    s.tables.append(("", _table_html(_display_table(tab), _SUMMARY_COLS)))
     s.notes.append(_esc(st.DENSITY_CONVENTION))
-    if len(tab) and (tab["N_TLS"] == 0).any():
-        s.notes.append("A group without double wells below k<sub>B</sub>T<sub>Q</sub> has n<sub>0</sub> = 0; "
-                       "summary.json gives its Poisson 95 % upper limit (n0_upper95).")
     figs.draw(s, "n0_vs_Tf", sf.fig_n0_vs_tf, tab,
-              caption="n<sub>0</sub> against the preparation temperature T<sub>f</sub>, with the bootstrap interval "
+              caption=f"n<sub>0</sub> against the preparation temperature T<sub>f</sub> with its {lvl} interval; "
+                      "downward arrows: 95 % upper limits of T<sub>f</sub> without any double well in the window "
                       "(left: simulation units; right: J<sup>-1</sup>m<sup>-3</sup>, dashed: the experimental order of magnitude).")
+    secs.append(s)
+    # counts and exclusions
+    s = Section("counts", "Double wells found and rows excluded",
+                "Per T<sub>f</sub> and unit system: the rows of the TLS table offered to the statistics, the double "
+                "wells used (tunnelling doublets with a finite splitting), the TLS among them "
+                "(E &lt; k<sub>B</sub>T<sub>Q</sub>), and every row left out with its reason (the quantum stage's "
+                "class: single_well, above_barrier, domain_not_converged, bad_profile, not_converged, ...; "
+                "non_finite_E; no_quantum_row for a catalogue double well without a row of that unit system). "
+                "&lsquo;paths not ok&rsquo; counts the candidate paths the paths stage did not accept "
+                "(not_converged, no_barrier, max_depth, failed, duplicate), per T<sub>f</sub>.")
+    s.tables.append(("", _table_html(tab, _COUNTS_COLS)))
+    s.html = "<ul>" + "".join(f"<li>{line}</li>" for line in _counts_lines(tab)) + "</ul>" if len(tab) else ""
     secs.append(s)
     # n(E)/E
     s = Section("nE", "n(E)/E and the plateau n0",
                 "The cumulative distribution of tunnel splittings n(E) = N<sub>DW</sub>(E)/(N N<sub>g</sub>) divided by E "
-                "(001 Fig. 3, 002 Fig. 9a), one curve per T<sub>f</sub> with its bootstrap band (resampling glass samples). "
+                "(001 Fig. 3, 002 Fig. 9a), one curve per T<sub>f</sub> with its counting band (the n<sub>0</sub> interval "
+                "applied to N<sub>DW</sub>(E) at each E). "
                 "The dotted segment is the fitted plateau n<sub>0</sub> over the fit window, the dashed line "
                 "k<sub>B</sub>T<sub>Q</sub>. A flat part at small E is what the tunnelling model predicts.")
     for lab in labels:
@@ -699,7 +783,7 @@ def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot)
                 "N<sub>cg</sub>&tau;<sub>cg</sub> (both summed over samples), the inherent structures, double wells and "
                 "TLS found, and the three ratios of 002 Eq. (3): "
                 "n(E) = (1/N)(N<sub>IS</sub>/N<sub>g</sub>)(N<sub>DW</sub>/N<sub>IS</sub>)(N<sub>DW</sub>(E)/N<sub>DW</sub>). "
-                "&lsquo;rejected&rsquo; counts catalogue rows without a usable splitting.")
+                "&lsquo;excluded&rsquo; counts TLS-table rows left out of the statistics (reasons in the section above).")
     s.tables.append(("", _table_html(tab, _TABLE1_COLS)))
     if len(S.decomposition):
         figs.draw(s, "decomposition_eq3", sf.fig_decomposition, S.decomposition,

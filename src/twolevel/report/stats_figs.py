@@ -7,8 +7,8 @@ colour per preparation temperature, blue = most stable); energies are in epsilon
 =========================  ==============================================================
 function                   what it shows
 =========================  ==============================================================
-fig_n_over_e               n(E)/E with bootstrap band, plateau n0 (001 Fig. 3, 002 Fig. 9a)
-fig_n0_vs_tf               n0 +- error against T_f, simulation and SI units
+fig_n_over_e               n(E)/E with its counting band, plateau n0 (001 Fig. 3, 002 Fig. 9a)
+fig_n0_vs_tf               n0 with its interval against T_f (upper limits as arrows), sim. and SI units
 fig_distributions          pdfs of Delta V, V_b, d/sqrt(PR), PR (001 Fig. 2)
 fig_tls_quantities         E vs sqrt(Delta^2 + Delta_0^2), CDFs of Delta_0, Delta, E (002 Fig. 6)
 fig_tls_vs_splitting       Delta V, V_b, Gamma, PR against E (002 Fig. 7)
@@ -102,7 +102,7 @@ def _empty(ax, text="no data"):
 
 
 def fig_n_over_e(curves: pd.DataFrame, table: pd.DataFrame, path, units: str) -> Path:
-    """n(E)/E on log axes per (model, T_f) with its bootstrap band; the plateau window and n0.
+    """n(E)/E on log axes per (model, T_f) with its counting band; the plateau window and n0.
 
     001_1b8b0be289dbb4b8.txt Fig. 3; 002_b660eabf4d6c7be7.txt Fig. 9a.
     """
@@ -123,7 +123,7 @@ def fig_n_over_e(curves: pd.DataFrame, table: pd.DataFrame, path, units: str) ->
         ax.plot(g["E"], g["n_over_E"], color=col, lw=1.8, label=_key(model, T_f, many))
         ys.append(g["n_over_E"].to_numpy(dtype=float))
         if "lo" in g and np.isfinite(g["lo"]).any():
-            # a lower band edge at 0 (too few samples with such small splittings) is left open
+            # the band is one-sided (lower edge 0) where N_DW(E) = 0: left open on the log axis
             lo = np.where(g["lo"] > 0, g["lo"], np.nan)
             ax.fill_between(g["E"], lo, g["hi"], color=col, alpha=0.2, lw=0)
         r = t[(t["model"] == model) & (t["T_f"] == T_f)]
@@ -148,32 +148,57 @@ def fig_n_over_e(curves: pd.DataFrame, table: pd.DataFrame, path, units: str) ->
     return _save(fig, path)
 
 
+def _n0_points(ax, g, val, lo, hi, up, marker, label) -> bool:
+    """Points with asymmetric error bars where the window held double wells, downward arrows at the
+    95 % upper limit where it held none (a zero count must not vanish from a log axis)."""
+    if val not in g or not np.isfinite(g[val].to_numpy(dtype=float)).any():
+        return False
+    cnt = g["count"].to_numpy(dtype=float) if "count" in g else np.where(g[val] > 0, 1.0, 0.0)
+    zero = cnt == 0
+    pts = g[~zero & (g[val] > 0)]
+    line = None
+    if len(pts):
+        err = np.vstack([pts[val] - pts[lo], pts[hi] - pts[val]]).clip(min=0) if lo in pts and hi in pts else None
+        line = ax.errorbar(pts["T_f"], pts[val], yerr=err, marker=marker, capsize=3, label=label)
+    ul = g[zero]
+    if up in ul and len(ul):
+        ul = ul[np.isfinite(ul[up].to_numpy(dtype=float)) & (ul[up] > 0)]
+        if len(ul):
+            col = line[0].get_color() if line is not None else None
+            # arrow of 0.4 decades: yerr in data units on a log axis, uplims draws the arrow head
+            y = ul[up].to_numpy(dtype=float)
+            ax.errorbar(ul["T_f"], y, yerr=y * (1 - 10**-0.4), uplims=True, marker="_", ms=12, ls="none",
+                        color=col, capsize=4, label=None if line is not None else f"{label} (95 % upper limit)")
+    return bool(len(pts)) or bool(len(ul))
+
+
 def fig_n0_vs_tf(table: pd.DataFrame, path) -> Path:
-    """n0 with its bootstrap error bar against T_f: simulation units (left), J^-1 m^-3 (right)."""
+    """n0 with its interval against T_f: simulation units (left), J^-1 m^-3 (right).
+
+    The bars are the statistics' own ``n0_lo``/``n0_hi`` (no recomputation here); a group with no
+    double well in the plateau window (``count`` 0) is drawn as a downward arrow at ``n0_upper95``.
+    """
     plt = _plt()
     fig, axs = plt.subplots(1, 2, figsize=(10, 4))
     t = table.dropna(subset=["units"]) if len(table) else table
     markers = "osD^v<>ph"
-    any_si = False
+    drawn = [False, False]
     for i, ((model, units), g) in enumerate(t.groupby(["model", "units"], sort=True) if len(t) else []):
         g = g.sort_values("T_f")
         m = markers[i % len(markers)]
         lab = f"{model}, {units}" if t["model"].nunique() > 1 else units
-        err = np.vstack([g["n0"] - g["n0_lo"], g["n0_hi"] - g["n0"]]).clip(min=0)
-        axs[0].errorbar(g["T_f"], g["n0"], yerr=err, marker=m, capsize=3, label=lab)
-        if "n0_SI" in g and np.isfinite(g["n0_SI"]).any():
-            e2 = np.vstack([g["n0_SI"] - g["n0_SI_lo"], g["n0_SI_hi"] - g["n0_SI"]]).clip(min=0)
-            axs[1].errorbar(g["T_f"], g["n0_SI"], yerr=e2, marker=m, capsize=3, label=lab)
-            any_si = True
+        drawn[0] |= _n0_points(axs[0], g, "n0", "n0_lo", "n0_hi", "n0_upper95", m, lab)
+        if "n0_SI" in g:
+            drawn[1] |= _n0_points(axs[1], g, "n0_SI", "n0_SI_lo", "n0_SI_hi", "n0_SI_upper95", m, lab)
     for ax in axs:
         ax.set_xlabel(r"preparation temperature $T_f$")
-    if len(t) and (t["n0"] > 0).any():
+    if drawn[0]:
         axs[0].set_yscale("log")
         axs[0].legend(fontsize=8, frameon=False)
     else:
         _empty(axs[0], "no n0")
     axs[0].set_ylabel(r"$n_0$ ($\epsilon^{-1}$ per particle)")
-    if any_si:
+    if drawn[1]:
         axs[1].set_yscale("log")
         axs[1].axhline(1e46, color="0.5", ls="--", lw=1)
         axs[1].text(axs[1].get_xlim()[0], 1e46, " experiments ~1e46 (001)", va="bottom", fontsize=8, color="0.4")
