@@ -405,6 +405,9 @@ def test_cli(tmp_path, monkeypatch, capsys):
         assert e.code in (0, None)
     res = pd.read_parquet(out)
     assert len(res) == 2 * len(cat)
+    # the 1e-4 eps barrier (dw_id 13) has its levels above the barrier at both masses
+    assert "not doublets (all m~): above_barrier 2" in capsys.readouterr().out
+    assert list(res.loc[res["dw_id"] == 13, "tls_class"]) == ["above_barrier"] * 2
     monkeypatch.setattr(sys, "argv", ["twolevel", "quantum", str(p), "--units", "xenon", "--out", str(out)])
     with pytest.raises(SystemExit) as e:
         main()

@@ -15,34 +15,47 @@ Method (docs/quantum.md has the details and the convergence study):
 1. Profile. V(xi) at the band images is interpolated by a cubic spline with zero
    slope at both ends (the ends are minima of the landscape) (# 002 Sec. III C:
    "interpolated MEP ... using a cubic spline"). Energies are measured from the
-   lower minimum internally, so adding a constant to V changes nothing.
-2. Extension. Beyond xi = 0 and xi = 1 the potential is continued harmonically,
-   V(xi) = V(end) + V''(end) (xi - end)^2 / 2, matching V, V' (= 0) and V'' of the
-   spline at the end minima (002 Fig. 5, "extrapolation beyond the two minima").
-   The margin on each side is ``margin`` times the zero-point length of that
-   end well, l = (m~ d^2 V''(end))^(-1/4) (in xi), default 7 l: the fifth level's
-   wavefunction there is below 1e-9 of its peak and the results do not move when
-   the margin grows (tests/test_quantum.py::test_margin_independence).
-3. Discretisation. ``n_xi`` (default 2000, # 002 Sec. III C "N_xi = 2000") grid
-   points span the whole computational domain [-margin_L, 1 + margin_R]; psi = 0
-   beyond it. The kinetic term is the 5-point, fourth-order stencil
-   (-psi_{j-2} + 16 psi_{j-1} - 30 psi_j + 16 psi_{j+1} - psi_{j+2}) / (12 h^2)
-   (# 002 Sec. III C "5-point finite difference stencil"), giving a symmetric
-   pentadiagonal matrix.
-4. Eigenvalues. The five lowest eigenvalues (# 002 Sec. III C, "five smallest
+   lower minimum internally, so adding a constant to V changes nothing. A spline
+   dip below an end shallower than a tenth of that well's zero-point energy is
+   not a minimum (a small bump next to the end).
+2. End curvatures k = d^2 V / d xi^2 at xi = 0, 1: the catalogue's ``curv_low`` /
+   ``curv_high`` (end-minimum Hessian on the path tangent, times d^2; 002 App. C)
+   when given, else estimated from the images (:data:`CURV_SOURCE`: a local
+   polynomial checked against a least-squares one, else a secant that a small
+   bump cannot make negative).
+3. Extension. Beyond xi = 0 and xi = 1 the potential is continued harmonically,
+   V(xi) = V(end) + k (xi - end)^2 / 2 (002 Fig. 5, "extrapolation beyond the two
+   minima"), initially ``margin`` zero-point lengths l = (m~ d^2 k)^(-1/4) (at most
+   2 in xi to start with). ``n_xi`` grid points (# 002 Sec. III C "N_xi = 2000")
+   span that initial domain; the kinetic term is the 5-point, fourth-order stencil
+   (# 002 Sec. III C "5-point finite difference stencil"), a pentadiagonal matrix.
+4. Domain. After each solve the shift of e1 and e2 by the hard walls is estimated
+   from their eigenvectors, dE = psi'(wall)^2 / (4 m~ d^2 kappa); a side whose
+   shift exceeds half of 1e-8 E + 1e-13 e2 gets twice its margin at the same
+   spacing, up to 8 n_xi points, else the row is ``domain_not_converged`` (E = NaN).
+   No cap changes E.
+5. Eigenvalues. The five lowest eigenvalues (# 002 Sec. III C, "five smallest
    eigenvalues ... ARPACK") by shift-and-invert block Lanczos (block size 2, full
    reorthogonalisation) with a banded Cholesky factorisation of H - s, s below
-   the ground state. Block size 2 resolves the near-degenerate tunnelling
-   doublets exactly, which single-vector Lanczos can miss. Splitting E = e2 - e1.
+   the ground state; Ritz vectors of e1, e2. Block size 2 resolves the
+   near-degenerate tunnelling doublets exactly, which single-vector Lanczos can
+   miss. Splitting E = e2 - e1. If it does not converge, LAPACK on the same grid.
    ``method="arpack"`` (scipy eigsh, shift-invert) and ``method="lapack"``
    (scipy.linalg.eigvals_banded) are available for cross-checks.
-5. TLS parameters (# 002 Eqs. (12)-(15)): Delta = dV + (omega_2 - omega_1)/2
-   (Eq. (13)), omega_i = sqrt(V''(xi_i) / (m~ d^2)) the harmonic frequencies of
-   the lower (1) and upper (2) minimum; Delta_0 = eps_bar exp(-int_a^b |p| dx)
+6. Doublet. ``tls_class`` (:data:`TLS_CLASS`) is "doublet" when e2 is below the
+   barrier top, the projector on xi < xi_ts restricted to span{psi1, psi2} has one
+   eigenvalue >= 0.9 and one <= 0.1 (one state in each well), and
+   E >= |Delta| - 0.25 (omega_1 + omega_2)/2 (002 Eq. (12): E = sqrt(Delta^2 +
+   Delta_0^2) up to anharmonic shifts). ``is_tls`` = doublet and E < k_B T_Q.
+7. TLS parameters (# 002 Eqs. (12)-(15)): Delta = dV + (omega_2 - omega_1)/2
+   (Eq. (13)), omega_i = sqrt(k_i / (m~ d^2)) the harmonic frequencies of the
+   lower (1) and upper (2) minimum; Delta_0 = eps_bar exp(-int_a^b |p| dx)
    with eps_bar = (e1 + e2)/2 measured from the lower minimum and a, b the
    turning points of that level on both sides of the barrier (Eq. (15));
    Gamma = (1/m) [int_0^a dx/p]^-1 exp(-2 int_a^b |p| dx) with the level e2
    (Eq. (14)), x = 0 at the lower minimum. Gamma is in units of epsilon/hbar.
+   The integrals: u = a +- s^2 from each turning point, Gauss-Legendre per
+   spline segment (agree with adaptive quadrature to ~1e-11).
 
 Levels above the barrier top or below the upper minimum have no two turning
 points; the affected quantity is NaN and its status says why (see
@@ -70,6 +83,8 @@ __all__ = [
     "N_LEVELS",
     "WKB_STATUS",
     "SOLVER_STATUS",
+    "TLS_CLASS",
+    "CURV_SOURCE",
     "fd_bands",
     "lowest_levels",
     "analyse_profile",
