@@ -6,6 +6,11 @@
 * WKB: E ~ sqrt(Delta^2 + Delta_0^2) (002 Sec. III C), the symmetric limit against the exact
   semiclassical prefactor, and Gamma of Eq. (14) against an independent quadrature;
 * invariances (mirror, V + const), margin and grid independence, robust statuses;
+* no cap on the domain: flat end wells and tiny end curvatures against an independent
+  LAPACK solution of the same continuous problem on a much wider domain;
+* accuracy at 64 images with the exact end curvature against a converged fine-grid solution
+  of the analytic potential, and Delta_0, Gamma against scipy.integrate.quad;
+* the TLS class (doublet, single_well, ...) against LAPACK eigenvectors;
 * the catalogue batch API and the CLI.
 """
 
@@ -316,11 +321,16 @@ def test_statuses_not_crashes():
     assert r.wkb_status == "below_minimum" and np.isnan(r.Delta_0) and np.isfinite(r.E)
     # dV > hbar omega: the second level is the first excited state of the lower well
     assert r.E < r.dV and r.E == pytest.approx(r.omega_1, rel=0.15)
+    assert r.tls_class == "single_well" and not r.is_tls
     # no barrier: a single well
     xi = np.linspace(0, 1, 33)
     r = q.tunnelling(xi, (xi - 0.3) ** 2, 1.0, 1000.0)
     assert r.wkb_status == "no_barrier" and r.solver_status == "bad_profile" and np.isnan(r.E)
-    assert not r.is_tls
+    assert r.tls_class == "bad_profile" and not r.is_tls
+    # a catalogue curvature <= 0 at an end: the end is not a minimum
+    xi, V = quartic_profile(0.05)
+    r = q.tunnelling(xi, V, 1.0, 1000.0, curv_low=-0.1)
+    assert r.tls_class == "bad_profile" and r.wkb_status == "bad_curvature" and np.isnan(r.E)
 
 
 def test_bad_profiles_raise():
@@ -331,6 +341,12 @@ def test_bad_profiles_raise():
         q.tunnelling(xi, np.where(xi > 0.5, np.nan, V), 1.0, 1000.0)
     with pytest.raises(InputError, match="d must be positive"):
         q.tunnelling(xi, V, -1.0, 1000.0)
+    with pytest.raises(InputError, match="curv_low: end curvature must be finite"):
+        q.tunnelling(xi, V, 1.0, 1000.0, curv_low=np.inf)
+    with pytest.raises(InputError, match="curv_high: end curvature must be a number"):
+        q.tunnelling(xi, V, 1.0, 1000.0, curv_high="soft")
+    with pytest.raises(InputError, match="margin must be positive"):
+        q.tunnelling(xi, V, 1.0, 1000.0, margin=0.0)
 
 
 # ----------------------------------------------------------------------------
@@ -355,7 +371,8 @@ def test_run_catalogue_several_masses(tmp_path):
         i = row["dw_id"] - 10
         one = q.tunnelling(cat["xi"][i], cat["V"][i], cat["d"][i], row["m_tilde"])
         assert row["E"] == pytest.approx(one.E, rel=1e-12, nan_ok=True)
-        assert row["is_tls"] == (row["E"] < 2 * math.pi / row["m_tilde"])
+        assert row["tls_class"] == one.tls_class
+        assert row["is_tls"] == (row["tls_class"] == "doublet" and row["E"] < 2 * math.pi / row["m_tilde"])
         assert row["PR"] == 2.0 + i
     assert "E_K" in res.columns and "Gamma_Hz" in res.columns
     res2 = q.run_catalogue(cat, masses=[5000.0, 20000.0])
@@ -388,6 +405,9 @@ def test_cli(tmp_path, monkeypatch, capsys):
         assert e.code in (0, None)
     res = pd.read_parquet(out)
     assert len(res) == 2 * len(cat)
+    # the 1e-4 eps barrier (dw_id 13) has its levels above the barrier at both masses
+    assert "not doublets (all m~): above_barrier 2" in capsys.readouterr().out
+    assert list(res.loc[res["dw_id"] == 13, "tls_class"]) == ["above_barrier"] * 2
     monkeypatch.setattr(sys, "argv", ["twolevel", "quantum", str(p), "--units", "xenon", "--out", str(out)])
     with pytest.raises(SystemExit) as e:
         main()
@@ -404,7 +424,7 @@ def test_lapack_fallback_path(monkeypatch):
     def not_converged(*args):
         real(*args)
         out, st = args[-2], args[-1]
-        out[16:] = np.nan
+        out[q._LEV :] = np.nan
         st[0] = 1
 
     monkeypatch.setattr(q, "_solve_one", not_converged)
@@ -421,3 +441,212 @@ def test_workers_same_as_serial():
     a = q.run_catalogue(cat, masses=[5000.0], chunk=4)
     b = q.run_catalogue(cat, masses=[5000.0], chunk=4, workers=2)
     assert np.array_equal(a["E"].to_numpy(), b["E"].to_numpy(), equal_nan=True)
+
+
+# ----------------------------------------------------------------------------
+# no cap on the domain, end curvatures, TLS class
+# ----------------------------------------------------------------------------
+def _lapack_band(Vg, h, m_eff, k, vectors=False):
+    """k lowest levels of the 5-point FD Hamiltonian by LAPACK; with ``vectors`` also the
+    eigenvectors, by ARPACK shift-invert (both independent of our Lanczos and Ritz vectors)."""
+    from scipy.linalg import eig_banded
+
+    c = 1.0 / (2.0 * m_eff * 12.0 * h * h)
+    ab = np.zeros((3, Vg.size))
+    ab[0, 2:] = c
+    ab[1, 1:] = -16.0 * c
+    ab[2] = Vg + 30.0 * c
+    w = eig_banded(ab, select="i", select_range=(0, k - 1), eigvals_only=True)
+    if not vectors:
+        return w
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigsh
+
+    A = sp.diags([ab[0, 2:], ab[1, 1:], ab[2], ab[1, 1:], ab[0, 2:]], [-2, -1, 0, 1, 2], format="csc")
+    w2, v = eigsh(A, k=k, sigma=w[0] - 0.5 * (w[1] - w[0]) - 1e-9, which="LM")
+    o = np.argsort(w2)
+    assert np.allclose(w2[o], w, rtol=0, atol=1e-12)
+    return w, v[:, o]
+
+
+def continuous_reference(xi, V, m_eff, k0, k1, n=8001, zp=14.0, min_margin=0.0, vectors=False):
+    """The continuous problem the solver discretises (clamped cubic spline of the images inside
+    [0, 1], V(end) + k (xi - end)^2 / 2 outside), on a domain of zp zero-point lengths beyond
+    each end (at least min_margin) with n points: levels (and the grid and eigenvectors)."""
+    f = CubicSpline(xi, V, bc_type="clamped")
+    mL = max(zp * (m_eff * k0) ** -0.25, min_margin)
+    mR = max(zp * (m_eff * k1) ** -0.25, min_margin)
+    x = np.linspace(-mL, 1 + mR, n)
+    Vg = np.where(x < 0, V[0] + 0.5 * k0 * x**2, np.where(x > 1, V[-1] + 0.5 * k1 * (x - 1) ** 2, f(np.clip(x, 0, 1))))
+    res = _lapack_band(Vg, x[1] - x[0], m_eff, 2, vectors)
+    return (x,) + tuple(res) if vectors else res
+
+
+def flat_end_profile(Vb=0.05, asym=2e-3, flat=0.094, n_img=64):
+    """Double well whose left end is exactly flat on [0, flat] (a band with a rigid translation)."""
+    xi = np.linspace(0.0, 1.0, n_img)
+    s = np.clip((xi - flat) / (1 - flat), 0, None)
+    return xi, 16 * Vb * s**2 * (1 - s) ** 2 + asym * s**2 * (3 - 2 * s)
+
+
+def test_flat_end_against_wide_domain():
+    # the old code capped the domain at 2 in xi; here E must be that of the continuous problem
+    xi, V = flat_end_profile()
+    for mt, d in ((5250.0, 1.0), (1200.0, 0.4)):
+        r = q.tunnelling(xi, V, d, mt)
+        assert r.solver_status == "ok" and r.curv_source_low == "secant" and r.curv_used_low > 0
+        ev = continuous_reference(xi, V, mt * d * d, r.curv_used_low, r.curv_used_high)
+        assert r.E == pytest.approx(ev[1] - ev[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("k0", [1e-2, 1e-3])
+def test_tiny_end_curvature_grows_domain(k0):
+    # zero-point length (5250 k0)^(-1/4) = 1.2 and 2.1 in xi: 7 of them are far beyond the old cap
+    xi, V = quartic_profile(0.05, asym=1e-3, n_img=64)
+    r = q.tunnelling(xi, V, 1.0, 5250.0, curv_low=k0)
+    assert r.solver_status == "ok" and r.curv_source_low == "catalogue" and np.isfinite(r.E)
+    ev = continuous_reference(xi, V, 5250.0, k0, 32 * 0.05 - 6e-3, n=12001, zp=9.0)
+    assert r.E == pytest.approx(ev[1] - ev[0], rel=1e-6)
+    if k0 == 1e-3:
+        assert r.xi_min < -2.0  # beyond the old MAX_MARGIN
+    # both lowest states in the very soft left well: not a doublet
+    assert r.tls_class == "single_well" and not r.is_tls
+
+
+def test_domain_not_converged_is_a_status():
+    xi, V = quartic_profile(0.05, asym=1e-3, n_img=64)
+    r = q.tunnelling(xi, V, 1.0, 5250.0, curv_low=1e-9, n_xi=400)
+    assert r.solver_status == "domain_not_converged" and r.tls_class == "domain_not_converged"
+    assert np.isnan(r.E) and not r.is_tls
+    assert r.n_grid <= 8 * 400
+
+
+def test_bump_next_to_end_is_a_doublet():
+    """A 2.6e-5 eps bump at xi ~ 0.026 with a dip at the first image gives the clamped spline a
+    negative curvature at xi = 0 (the old code: bad_profile, E = NaN). The bump is far below the
+    zero-point energy (~9e-3 eps): the row is a doublet with the end curvature estimated to 1 %."""
+    Vb, a, mt = 0.05, 3e-4, 5250.0
+    xi, V = quartic_profile(Vb, asym=a, n_img=64)
+    V = V + 2.6e-5 * np.exp(-(((xi - 0.026) / 0.006) ** 2))
+    V[1] = -3e-6
+    assert CubicSpline(xi, V, bc_type="clamped")(0.0, 2) < 0
+    r = q.tunnelling(xi, V, 1.0, mt)
+    assert r.tls_class == "doublet" and np.isfinite(r.E) and r.solver_status == "ok"
+    assert r.curv_source_low == "poly_wide"
+    assert r.curv_used_low == pytest.approx(32 * Vb + 6 * a, rel=0.01)
+    assert r.xi_1 == 0.0 and r.dV == pytest.approx(a, rel=1e-9)  # the dip is not a minimum
+    ev = continuous_reference(xi, V, mt, r.curv_used_low, r.curv_used_high)
+    assert r.E == pytest.approx(ev[1] - ev[0], rel=1e-6)
+    # with the catalogue's exact curvature the same row
+    r2 = q.tunnelling(xi, V, 1.0, mt, curv_low=32 * Vb + 6 * a, curv_high=32 * Vb - 6 * a)
+    assert r2.tls_class == "doublet" and r2.curv_source_low == "catalogue"
+
+
+def test_single_well_with_small_E_is_not_counted():
+    """Both lowest states in one wide, flat-bottomed well (the demo's artefact): E < kT_Q, but the
+    row is single_well; LAPACK eigenvectors of the same problem put both states left of the barrier."""
+    xi = np.linspace(0.0, 1.0, 64)
+    s = np.clip((xi - 0.5) / 0.5, 0, None)
+    V = np.where(s < 0.5, 0.05 * np.sin(np.pi * s) ** 2, 0.01 + 0.04 * np.sin(np.pi * s) ** 2)
+    mt, d = 5250.0, 4.0
+    r = q.tunnelling(xi, V, d, mt)
+    assert r.E < r.kT_Q and r.tls_class == "single_well" and not r.is_tls
+    x, w, v = continuous_reference(xi, V, mt * d * d, r.curv_used_low, r.curv_used_high, vectors=True)
+    assert r.E == pytest.approx(w[1] - w[0], rel=1e-6)
+    left = x < r.xi_ts
+    assert np.all(np.sum(v[left] ** 2, axis=0) > 0.99)
+    res = q.run_catalogue(pd.DataFrame([{"dw_id": 1, "d": d, "xi": xi, "V": V}]), masses=[mt])
+    assert res["tls_class"].iloc[0] == "single_well" and not res["is_tls"].iloc[0]
+
+
+def test_symmetric_double_well_is_doublet():
+    xi, V = quartic_profile(0.05, n_img=64)
+    r = q.tunnelling(xi, V, 1.0, 5250.0, curv_low=1.6, curv_high=1.6)
+    assert r.tls_class == "doublet" and r.is_tls
+    # exact parity states (x -> 1 - x): |psi|^2 is half on each side; in the doublet's span the
+    # left projector has eigenvalues 1 - w and w, w the weight of the left-localised state on the right
+    x, w, v = continuous_reference(xi, V, 5250.0, 1.6, 1.6, vectors=True)
+    left = x < 0.5
+    L = (v[:, 0] + v[:, 1]) / math.sqrt(2)
+    L = L if np.sum(L[left] ** 2) > 0.5 else (v[:, 0] - v[:, 1]) / math.sqrt(2)
+    wr = np.sum(L[~left] ** 2)
+    assert r.p_left_min == pytest.approx(wr, rel=0.1)  # Riemann sums on different grids
+    assert r.p_left_max == pytest.approx(1 - wr, abs=1e-8)
+
+
+def skewed_profile(Vb, asym, skew, n_img=64):
+    """16 Vb w^2 (1-w)^2 + asym xi^2 (3 - 2 xi), w = xi + skew xi (1 - xi): a non-polynomial,
+    asymmetric double well; end curvatures 32 Vb (1 +- skew)^2 +- 6 asym."""
+    xi = np.linspace(0.0, 1.0, n_img)
+    w = xi + skew * xi * (1 - xi)
+    return xi, 16 * Vb * w**2 * (1 - w) ** 2 + asym * xi**2 * (3 - 2 * xi)
+
+
+@pytest.mark.parametrize(
+    "Vb, asym, skew, m",
+    [(0.05, 0.0, 0.0, 1500.0), (0.05, 2e-3, 0.0, 1500.0), (0.05, 3e-4, 0.2, 1500.0), (0.05, 0.0, 0.0, 2000.0),
+     (0.03, 1e-4, 0.1, 5000.0)],
+)
+def test_splitting_at_64_images_against_analytic_potential(Vb, asym, skew, m):
+    """64 images with the exact end curvature: E within 1e-6 of the analytic potential (with the
+    same harmonic continuation) solved on 8001 points (converged to < 5e-9) by LAPACK."""
+    k0 = 32 * Vb * (1 + skew) ** 2 + 6 * asym
+    k1 = 32 * Vb * (1 - skew) ** 2 - 6 * asym
+    xi, V = skewed_profile(Vb, asym, skew)
+    r = q.tunnelling(xi, V, 1.0, m, curv_low=k0, curv_high=k1)
+    assert r.tls_class == "doublet"
+    ell0, ell1 = (m * k0) ** -0.25, (m * k1) ** -0.25
+    x = np.linspace(-12 * ell0, 1 + 12 * ell1, 8001)
+    w = np.clip(x, 0, 1) + skew * np.clip(x, 0, 1) * (1 - np.clip(x, 0, 1))
+    inner = 16 * Vb * w**2 * (1 - w) ** 2 + asym * np.clip(x, 0, 1) ** 2 * (3 - 2 * np.clip(x, 0, 1))
+    Vx = np.where(x < 0, 0.5 * k0 * x**2, np.where(x > 1, asym + 0.5 * k1 * (x - 1) ** 2, inner))
+    ev = _lapack_band(Vx, x[1] - x[0], m, 2)
+    E = ev[1] - ev[0]
+    assert E > 1e-4 * Vb
+    assert r.E == pytest.approx(E, rel=1e-6)
+    # without the curvature (estimated from the images): 3e-5 (docs/quantum.md)
+    rf = q.tunnelling(xi, V, 1.0, m)
+    assert rf.curv_source_low == "poly" and rf.E == pytest.approx(E, rel=1e-4)
+
+
+def _quad_sub(g, a, b, knots):
+    """int_a^b g(u) du with u = a + (b - a)(1 - cos t)/2 (removes 1/sqrt and sqrt endpoint
+    behaviour), the spline knots as breakpoints."""
+    tk = [math.acos(1 - 2 * (x - a) / (b - a)) for x in knots if a < x < b]
+    return quad(lambda t: g(a + (b - a) * (1 - math.cos(t)) / 2) * (b - a) / 2 * math.sin(t), 0, math.pi,
+                points=tk or None, limit=500, epsabs=0, epsrel=1e-12)[0]
+
+
+@pytest.mark.parametrize("skew, asym, mt, d", [(0.0, 1e-4, 5250.0, 0.8), (0.2, 3e-4, 1500.0, 1.0), (-0.25, 1e-3, 3000.0, 0.7)])
+def test_wkb_against_quad_with_substitution(skew, asym, mt, d):
+    """Delta_0 (Eq. (15)) and Gamma (Eq. (14)) against adaptive quadrature of the same clamped
+    spline; the docs promise 1e-6 (Delta_0) and 1e-5 (Gamma), measured ~1e-11."""
+    xi, V = skewed_profile(0.05, asym, skew)
+    r = q.tunnelling(xi, V, d, mt)
+    assert r.wkb_status == "ok" and r.gamma_status == "ok"
+    f = CubicSpline(xi, V, bc_type="clamped")
+    eb, e2 = r.eps_bar, r.levels[1]
+    a0 = brentq(lambda u: f(u) - eb, r.xi_1, r.xi_ts, xtol=1e-15)
+    b0 = brentq(lambda u: f(u) - eb, r.xi_ts, r.xi_2, xtol=1e-15)
+    S0 = d * _quad_sub(lambda u: math.sqrt(max(2 * mt * (f(u) - eb), 0.0)), a0, b0, xi)
+    assert r.Delta_0 == pytest.approx(eb * math.exp(-S0), rel=1e-6)
+    a = brentq(lambda u: f(u) - e2, r.xi_1, r.xi_ts, xtol=1e-15)
+    b = brentq(lambda u: f(u) - e2, r.xi_ts, r.xi_2, xtol=1e-15)
+    S = d * _quad_sub(lambda u: math.sqrt(max(2 * mt * (f(u) - e2), 0.0)), a, b, xi)
+    T = d * _quad_sub(lambda u: 1 / math.sqrt(max(2 * mt * (e2 - f(u)), 1e-300)), r.xi_1, a, xi)
+    assert r.Gamma == pytest.approx((1 / mt) / T * math.exp(-2 * S), rel=1e-5)
+
+
+def test_catalogue_curvature_columns(tmp_path):
+    cat = _catalogue()
+    cat["curv_low"] = [1.6, 32 * 0.05 + 6 * 2e-3, np.nan, np.nan]
+    cat["curv_high"] = [1.6, 32 * 0.05 - 6 * 2e-3, np.nan, np.nan]
+    res = q.run_catalogue(cat, masses=[5000.0])
+    assert list(res["curv_source_low"]) == ["catalogue", "catalogue", "poly", "poly"]
+    assert res["curv_low"].iloc[0] == 1.6  # carried over
+    one = q.tunnelling(cat["xi"][1], cat["V"][1], cat["d"][1], 5000.0, curv_low=1.612, curv_high=1.588)
+    assert res["E"].iloc[1] == pytest.approx(one.E, rel=1e-12)
+    bad = cat.copy()
+    bad.loc[2, "curv_high"] = np.inf
+    with pytest.raises(InputError, match="curv_high is infinite"):
+        q.run_catalogue(bad, masses=[5000.0])

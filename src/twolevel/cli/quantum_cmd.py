@@ -27,11 +27,11 @@ def quantum(
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.parquet or .csv), one row per (double well, m~)."),
     n_xi: int = typer.Option(2000, "--n-xi", help="Grid points of the 1D Schrödinger problem (whole domain)."),
-    margin: float = typer.Option(7.0, "--margin", help="Extension beyond each end, in zero-point lengths of that well."),
+    margin: float = typer.Option(7.0, "--margin", help="Initial extension beyond each end, in zero-point lengths of that well (grown until psi1, psi2 decay)."),
     workers: int = typer.Option(1, "--workers", "-j", help="Worker processes."),
     progress: bool = typer.Option(False, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Splitting E, Delta, Delta_0, Gamma and the TLS flag (E < k_B T_Q) per double well."""
+    """Splitting E, Delta, Delta_0, Gamma, tls_class and the TLS flag (doublet and E < k_B T_Q) per double well."""
     from ..quantum import mass_specs, read_catalogue, run_catalogue
 
     suffix = out.suffix.lower()
@@ -53,3 +53,7 @@ def quantum(
     n_tls = {s.label: int(res.loc[res["units"] == s.label, "is_tls"].sum()) for s in specs}
     summary = ", ".join(f"{k}: {v} TLS" for k, v in n_tls.items())
     print(f"{len(df)} double wells x {len(specs)} m~ in {dt:.1f} s -> {out} ({summary})")
+    # rows that are not tunnelling doublets stay in the table; say how many and why
+    other = res.loc[res["tls_class"] != "doublet", "tls_class"].value_counts() if len(res) else []
+    if len(other):
+        print("not doublets (all m~): " + ", ".join(f"{k} {v}" for k, v in other.items()))

@@ -237,7 +237,7 @@ def quantum_stage(a: dict) -> dict:
     else:
         res = pd.DataFrame({"dw_id": pd.Series([], dtype="int64"), "units": pd.Series([], dtype="str"),
                             "m_tilde": pd.Series([], dtype="float64"), "is_tls": pd.Series([], dtype="bool"),
-                            "E": pd.Series([], dtype="float64")})
+                            "tls_class": pd.Series([], dtype="str"), "E": pd.Series([], dtype="float64")})
     _write_parquet(Path(a["out_dir"]) / "tls.parquet", res)
     n_tls = int(res["is_tls"].sum()) if len(res) else 0
     return {"info": {"double_wells": int(len(df)), "rows": int(len(res)), "tls": n_tls}}
