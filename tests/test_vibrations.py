@@ -20,7 +20,7 @@ from twolevel.errors import InputError
 from twolevel.models import get_model
 from twolevel.vibrations.a4 import fit_a4
 from twolevel.vibrations.elastic import (aqs_shear, born_nonaffine_shear, debye_frequency, debye_scaled,
-                                         elastic_summary, quasistatic_bulk, sound_speeds)
+                                         elastic_summary, quasistatic_bulk, shear_modulus, sound_speeds)
 from twolevel.vibrations.modes import identify_qlm, normal_modes, participation_ratio
 from twolevel.vibrations.nonlinear import barrier_cost, cubic_cost, expand_along, find_nonlinear_mode
 from twolevel.vibrations.sheared import ShearedSystem
@@ -118,14 +118,75 @@ def test_sparse_shift_invert_matches_dense(glass):
 
 # -- elastic moduli ---------------------------------------------------------------------------
 
-def test_aqs_shear_equals_born_minus_nonaffine(glass):
-    """G_AQS (Lees-Edwards, minimised at each step) = G_Born - Xi^T H^+ Xi / V."""
-    aqs = aqs_shear(glass, gamma_max=1e-4, steps=5)
-    bn = born_nonaffine_shear(glass)
-    assert not aqs.plastic_event
+def _quenched_pss(dim, n, seed, mirror=False):
+    """A PSS glass quenched by minimisation from a random configuration; ``mirror`` reflects x -> L - x,
+    which flips the sign of sigma_xy, i.e. shearing it forward is shearing the original backward."""
+    c = get_model("pss").random_configuration(n, dim=dim, seed=seed)
+    r = minimize(ParticleSystem(c), c.positions, ftol=1e-11)
+    assert r.converged
+    c.positions = r.x
+    if mirror:
+        c.positions[:, 0] = c.box[0] - c.positions[:, 0]
+    return c
+
+
+# Small glasses, one of them (2D seed 23 mirrored) with a plastic event at gamma ~ 1.3e-3 ahead:
+# sigma_xy(gamma) softens without a stress drop up to gamma = 1e-3 (chord slopes 2.36 -> 1.60).
+SHEAR_GLASSES = [(2, 150, 0, False), (2, 150, 23, True), (2, 120, 5, False), (3, 125, 1, False)]
+
+
+@pytest.mark.parametrize("dim,n,seed,mirror", SHEAR_GLASSES)
+def test_aqs_small_steps_equal_born_minus_nonaffine(dim, n, seed, mirror):
+    """G_AQS (Lees-Edwards, minimised at each of 5 steps up to gamma = 1e-7) = G_Born - Xi^T H^+ Xi / V
+    to 1e-4: two independent routes to d sigma_xy / d gamma (finite strains vs the Hessian's Schur
+    complement)."""
+    c = _quenched_pss(dim, n, seed, mirror)
+    bn = born_nonaffine_shear(c)
     assert bn["G_nonaffine"] > 0.1 * bn["G_born"]   # the correction matters in a glass
-    assert abs(aqs.modulus - bn["G"]) < 0.03 * bn["G"]
-    # the stress is dU/dgamma / V: compare with a finite difference of the energy at fixed scaled coordinates
+    aqs = aqs_shear(c, gamma_max=1e-7, steps=5)
+    assert aqs.status == "ok" and not aqs.plastic_event, aqs.message
+    assert abs(aqs.modulus / bn["G"] - 1) < 1e-4
+    # the shipped default (Born - non-affine, AQS at gamma_max 1e-6 as the check) agrees as well
+    sh = shear_modulus(c)
+    assert sh["method"] == "born" and sh["G"] == pytest.approx(bn["G"], rel=1e-12)
+    assert sh["aqs_status"] == "ok" and sh["aqs_agrees"] and abs(sh["aqs_rel_diff"]) < 2e-4
+
+
+def test_aqs_refuses_the_softening_glass_at_the_old_defaults():
+    """The old default (gamma_max 1e-3, 10 steps, one straight line) reported G 12.6 % low on this
+    glass without any stress drop; now it refuses (status 'nonlinear', no modulus), and method='aqs'
+    raises a one-line error. Born - non-affine is unaffected."""
+    c = _quenched_pss(2, 150, 23, mirror=True)
+    bn = born_nonaffine_shear(c)
+    old = aqs_shear(c, gamma_max=1e-3, steps=10)
+    assert not old.plastic_event                       # no stress drop: the old code fitted all 11 points
+    assert abs(old.slope / bn["G"] - 1) > 0.05         # ... and was far off
+    assert old.status == "nonlinear" and np.isnan(old.modulus) and old.nonlinearity > 0.1
+    assert "\n" not in old.message and "not linear" in old.message
+    # the criterion does not fire on an ordinary glass's straight line (chord slopes equal to 1e-5)
+    assert aqs_shear(_quenched_pss(2, 150, 0), gamma_max=1e-6, steps=5).nonlinearity < 1e-4
+    from twolevel.errors import ConvergenceError
+    with pytest.raises(ConvergenceError, match="not linear"):
+        shear_modulus(c, method="aqs", gamma_max=1e-3, steps=10)
+    with pytest.raises(InputError):
+        shear_modulus(c, method="quadratic")
+    with pytest.raises(InputError):
+        aqs_shear(c, gamma_max=-1e-6)
+
+
+def test_nonlinearity_measure():
+    """Quadratic sigma = G g + c g^2 on [0, gm]: the tangent slope changes by 2 c gm, relative to the
+    line's slope G + c gm."""
+    from twolevel.vibrations.elastic import nonlinearity
+    g = np.linspace(0, 1e-3, 11)
+    assert nonlinearity(g, 3.0 * g) < 1e-12
+    G, c = 3.0, 200.0
+    assert nonlinearity(g, G * g + c * g**2) == pytest.approx(2 * c * 1e-3 / (G + c * 1e-3), rel=1e-9)
+
+
+def test_stress_is_the_strain_derivative_of_the_energy(glass):
+    """sigma_xy = (1/V) dU/dgamma at fixed scaled coordinates (finite difference of the energy)."""
+    aqs = aqs_shear(glass)
     sh = ShearedSystem(glass)
     x = glass.positions
     h = 1e-6
@@ -169,7 +230,9 @@ def test_crystal_acoustic_branches_moduli_and_no_qlm(crystal):
     assert np.allclose(w, ana, atol=1e-9 * ana.max())
     # moduli: a Bravais lattice has no non-affine relaxation; at P = 0 the wave speeds are
     # c_t^2 = G / rho and c_l^2 = (K + G) / rho (2D), from the long-wavelength branches
-    sh = aqs_shear(conf, gamma_max=1e-4, steps=4)
+    sh = aqs_shear(conf)
+    assert sh.status == "ok", sh.message
+    assert np.isclose(sh.modulus, born_nonaffine_shear(conf)["G"], rtol=1e-4)
     bk = quasistatic_bulk(conf, strain_max=1e-4, steps=2)
     rho = conf.density
     area = a0 * a0 * np.sqrt(3) / 2
@@ -357,12 +420,14 @@ def test_cli_modes_and_softpotential(tmp_path, glass):
     io.write(lib / "g0.npz", glass)
     runner = CliRunner()
     out = tmp_path / "out"
-    res = runner.invoke(app, ["modes", str(lib), "--out", str(out), "--no-progress", "--gamma-max", "1e-4",
-                              "--steps", "4", "--max-nonlinear", "2"])
+    res = runner.invoke(app, ["modes", str(lib), "--out", str(out), "--no-progress", "--max-nonlinear", "2"])
     assert res.exit_code == 0, res.output
     s = json.loads((out / "summary.json").read_text())
     bn = born_nonaffine_shear(glass)
-    assert abs(s["G"] / bn["G"] - 1) < 0.03
+    assert abs(s["G"] / bn["G"] - 1) < 1e-9 and s["shear_method"] == "born"
+    assert s["aqs_checks"]["ok"] == s["aqs_checks"]["agree"] == 1 and "1 linear (1 agree)" in res.output
+    bad = runner.invoke(app, ["modes", str(lib), "--out", str(tmp_path / "o2"), "--shear", "quad"])
+    assert bad.exit_code != 0 and "--shear" in str(bad.exception)
     for f in ("modes.parquet", "dos.png", "stress_strain.png", "i_omega5.png"):
         assert (out / f).stat().st_size > 0
     if s["n_qlm"]:

@@ -61,10 +61,17 @@ def cool_cmd(
     gt = r.get("glass_transition", {})
     if gt.get("Tg") == gt.get("Tg"):
         t.add_row("T_g (D = D_r), m_k", f"{gt['Tg']:.4g}, {gt['m_k']:.3g}")
+    ss = r.get("sample_statistics")
+    if ss:
+        nd = ss["samples_needed_10pct"]
+        t.add_row("samples for +-10 % (exact scatter)", f"c1: {nd['c1']}, c3: {nd['c3']}")
     ev = sum(s["events"] for s in res["provenance"]["samples"])
     wall = sum(s["wall_s"] for s in res["provenance"]["samples"])
     t.add_row("events, events/s", f"{ev:.4g}, {ev / max(wall, 1e-9):.3g}")
-    Console().print(t)
+    con = Console()
+    con.print(t)
+    for w in r.get("warnings", []):
+        con.print(f"[yellow]WARNING[/yellow] {w}", soft_wrap=True)
 
 
 @lattice_app.command("theory")

@@ -18,10 +18,14 @@ def modes(
                                                    "(searched for glass.h5)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (resumable: glasses done are skipped)."),
     k: int = typer.Option(60, "--k", help="Lowest modes per glass for large systems (all modes up to 3000 dof)."),
-    elastic: bool = typer.Option(True, "--elastic/--no-elastic", help="AQS shear and bulk moduli."),
+    elastic: bool = typer.Option(True, "--elastic/--no-elastic", help="Shear and bulk moduli."),
     elastic_samples: int = typer.Option(4, "--elastic-samples", help="Glasses on which the moduli are measured."),
-    gamma_max: float = typer.Option(1e-3, "--gamma-max", help="Largest AQS shear strain."),
-    steps: int = typer.Option(10, "--steps", help="AQS strain steps."),
+    shear: str = typer.Option("born", "--shear", help="Shear modulus by 'born' (Born minus non-affine, exact) "
+                                                     "or 'aqs' (athermal quasistatic shear, refused where "
+                                                     "sigma(gamma) is not linear)."),
+    aqs_check: bool = typer.Option(True, "--aqs-check/--no-aqs-check", help="Also run AQS as a check of G."),
+    gamma_max: float = typer.Option(1e-6, "--gamma-max", help="Largest AQS shear strain."),
+    steps: int = typer.Option(5, "--steps", help="AQS strain steps."),
     nonlinear: bool = typer.Option(True, "--nonlinear/--no-nonlinear", help="Nonlinear modes from the QLMs."),
     max_nonlinear: int = typer.Option(20, "--max-nonlinear", help="At most this many QLMs per glass."),
     qlm_fraction: float = typer.Option(0.9, "--qlm-fraction", help="QLMs: omega < fraction * omega_t."),
@@ -35,10 +39,13 @@ def modes(
 
     if k < 1 or steps < 2 or gamma_max <= 0 or not 0 < qlm_fraction or not 0 <= a4_low < 1:
         raise InputError("need k >= 1, steps >= 2, gamma_max > 0, qlm_fraction > 0 and 0 <= a4_low < 1")
+    if shear not in ("born", "aqs"):
+        raise InputError(f"--shear must be 'born' or 'aqs', got {shear!r}")
     s = analyse_glasses(inputs, out, label=label, k=k, elastic=elastic, nonlinear=nonlinear,
                         gamma_max=gamma_max, steps=steps, qlm_fraction=qlm_fraction,
                         a4_window=(a4_low, 1.0), max_nonlinear=max_nonlinear,
-                        elastic_samples=elastic_samples, progress=progress, figures=figures)
+                        elastic_samples=elastic_samples, progress=progress, figures=figures,
+                        shear=shear, aqs_check=aqs_check)
     parts = [f"{s['n_glasses']} glasses"]
     for key in ("G", "K", "omega_D", "omega_t", "A4_omega_D5", "c1"):
         if s.get(key) is not None:
@@ -46,6 +53,11 @@ def modes(
     if s.get("n_nonlinear") is not None:
         parts.append(f"{s['n_nonlinear']} nonlinear modes")
     print(", ".join(parts) + f" -> {out / 'summary.json'}")
+    ch = s.get("aqs_checks")
+    if ch and ch["skipped"] < sum(ch.values()):
+        print(f"AQS check of G ({s.get('shear_method')}): {ch['ok']} linear ({ch['agree']} agree), "
+              f"{ch['nonlinear']} not linear, {ch['plastic']} stress drop" +
+              ("" if ch["agree"] == ch["ok"] else "  WARNING: an AQS slope disagrees with Born - non-affine"))
 
 
 @app.command("softpotential")

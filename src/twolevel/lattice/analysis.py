@@ -71,22 +71,50 @@ def fit_c1_c3(T: np.ndarray, Cv: np.ndarray, Tmin: float, Tmax: float, sigma: np
 
 
 def fit_samples(T: np.ndarray, Cv_samples: np.ndarray, Tmin: float, Tmax: float) -> dict:
-    """Fit the sample-mean C_v; errors of c1, c3 by the jackknife over samples (rows)."""
+    """Fit the sample-mean C_v; errors of c1, c3 from the between-sample scatter.
+
+    Each sample (row) is fitted on its own (``c1_samples``, ``c3_samples``); the fit is linear in
+    C_v, so the fit of the mean is the mean of these, and its standard error is
+    std(per-sample, ddof=1) / sqrt(samples) (``c1_err``, ``c3_err``; ``c1_std``, ``c3_std`` the
+    per-sample scatter). With few samples that error is itself unreliable: per-sample c1 has a heavy
+    tail from rare low-Delta E voids; :func:`twolevel.lattice.theory.sample_scatter` gives the count
+    needed (the runner warns below it).
+    """
     Cv_samples = np.atleast_2d(Cv_samples)
     ns = Cv_samples.shape[0]
     mean = np.nanmean(Cv_samples, axis=0)
     res = fit_c1_c3(T, mean, Tmin, Tmax)
+    per = [fit_c1_c3(T, row, Tmin, Tmax) for row in Cv_samples]
+    c1s = np.array([r["c1"] for r in per])
+    c3s = np.array([r["c3"] for r in per])
+    res["c1_samples"], res["c3_samples"] = c1s.tolist(), c3s.tolist()
     if ns >= 2:
-        jk = []
-        for i in range(ns):
-            sub = np.nanmean(np.delete(Cv_samples, i, axis=0), axis=0)
-            r = fit_c1_c3(T, sub, Tmin, Tmax)
-            jk.append((r["c1"], r["c3"]))
-        jk = np.array(jk)
-        var = (ns - 1) / ns * ((jk - jk.mean(axis=0)) ** 2).sum(axis=0)
-        res["c1_err"], res["c3_err"] = float(np.sqrt(var[0])), float(np.sqrt(var[1]))
+        for name, v in (("c1", c1s), ("c3", c3s)):
+            v = v[np.isfinite(v)]
+            sd = float(np.std(v, ddof=1)) if v.size >= 2 else float("nan")
+            res[f"{name}_std"] = sd
+            res[f"{name}_err"] = sd / np.sqrt(v.size) if v.size >= 2 else float("nan")
+    else:
+        res["c1_std"] = res["c3_std"] = float("nan")
     res["samples"] = ns
     return res
+
+
+def sample_count_warnings(ns: int, scatter: dict, N: int, phi_v: float, target: float = 0.1) -> tuple[dict, list[str]]:
+    """Samples needed for a +-``target`` (relative) standard error of c1 and c3 from the exact per-sample
+    scatter (``theory.sample_scatter``), and one warning line per coefficient when ``ns`` is below it."""
+    from .theory import samples_needed
+
+    need, warn = {}, []
+    for name in ("c1", "c3"):
+        rel = scatter[f"rel_{name}"]
+        n = samples_needed(rel, target)
+        need[name] = n
+        if ns < n:
+            warn.append(f"{name}: {ns} sample(s) of N = {N}, phi_v = {phi_v:.4g}; one sample's {name} scatters by "
+                        f"{100 * rel:.0f} % (exact theory; heavy tail from rare low-Delta E voids), so +-{100 * target:.0f} % "
+                        f"needs >= {n} samples; the error bar from {ns} is not reliable")
+    return need, warn
 
 
 # ---- diffusion and glass transition ---------------------------------------------

@@ -102,5 +102,28 @@ def load_config(path: str | Path) -> LatticeConfig:
         raise InputError(_first_error(exc, str(path))) from None
     if cfg.cooling.T_end >= cfg.start.T_I:
         raise InputError(f"{path}: cooling.T_end must be below start.T_I")
+    check_fit_window(cfg, str(path))
     cfg.make_g()  # family-specific checks raise InputError naming the key
     return cfg
+
+
+def fit_window(cfg: LatticeConfig) -> tuple[float, float]:
+    """The C_v/T = c1 + c3 T^2 fit window: measure.fit_T_min, fit_T_max (defaults 0.1 T_I, 0.6 T_I)."""
+    T_I = cfg.start.T_I
+    return cfg.measure.fit_T_min or 0.1 * T_I, cfg.measure.fit_T_max or 0.6 * T_I
+
+
+def check_fit_window(cfg: LatticeConfig, source: str = "lattice config") -> None:
+    """One-line InputError unless the fit window holds at least 3 cooling steps (a silent NaN fit otherwise)."""
+    from .protocol import temperature_steps
+
+    lo, hi = fit_window(cfg)
+    if lo >= hi:
+        raise InputError(f"{source}: measure.fit_T_min ({lo:g}) must be below measure.fit_T_max ({hi:g})")
+    c = cfg.cooling
+    e = temperature_steps(cfg.start.T_I, c.T_end, c.dT_rel, c.dT_max)
+    T = 0.5 * (e[1:] + e[:-1])
+    k = int(((T >= lo) & (T <= hi)).sum())
+    if k < 3:
+        raise InputError(f"{source}: the fit window measure.fit_T_min..fit_T_max = [{lo:g}, {hi:g}] holds {k} cooling "
+                         f"step(s) between start.T_I = {cfg.start.T_I:g} and cooling.T_end = {c.T_end:g}; need >= 3")

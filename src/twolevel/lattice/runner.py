@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import cv_derivative, cv_fluctuation, fit_samples, glass_transition
+from .analysis import cv_derivative, cv_fluctuation, fit_samples, glass_transition, sample_count_warnings
+from ..errors import InputError
 from .config import LatticeConfig
 from .model import DPLM
 from .protocol import CoolingOptions, cool
@@ -62,6 +63,11 @@ def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_pat
 
     from .protocol import temperature_steps
 
+    from .config import check_fit_window
+
+    if cfg.cooling.T_end >= cfg.start.T_I:
+        raise InputError("lattice config: cooling.T_end must be below start.T_I")
+    check_fit_window(cfg)
     out = Path(outdir or cfg.run.output)
     out.mkdir(parents=True, exist_ok=True)
     if config_path is not None:
@@ -130,8 +136,18 @@ def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_pat
     Tmax = cfg.measure.fit_T_max or 0.6 * T_I
     fit_f = fit_samples(Ts, CF, Tmin, Tmax)
     fit_d = fit_samples(Ts, CD, Tmin, Tmax)
+    # the per-sample scatter of c1, c3 expected from the exact theory (independent hop slots, 000 Eqs. (A5),
+    # (A16)), and the sample count for +-10 % (docs/lattice.md, "How many samples")
+    sc = theory.sample_scatter(dist, Ts, phi_v, N + model.nv, Tmin, Tmax,
+                               emax=theory.delta_e_max(Ts, opts.nu, cfg.run.w0))
+    need, warns = sample_count_warnings(ns, sc, N, phi_v)
     results = {
         "fit_window": [Tmin, Tmax], "fit_fluctuation": fit_f, "fit_derivative": fit_d,
+        "sample_statistics": {"per_sample_rel_std_theory": {"c1": sc["rel_c1"], "c3": sc["rel_c3"]},
+                              "expected_err": {k: abs(sc[f"mean_{k}"]) * sc[f"rel_{k}"] / np.sqrt(ns)
+                                               for k in ("c1", "c3")},
+                              "samples_needed_10pct": need},
+        "warnings": warns,
         "theory_A13_convolution": {"P0": P0, "P2": P2, "c1": c1_conv, "c3": c3_conv},
         "theory_fit_A5_same_window": theory_fit(Ts, cv_th, Tmin, Tmax),
         "N": N, "phi_v": phi_v, "z": z, "T_I": T_I, "samples": ns,

@@ -175,3 +175,86 @@ def glycerol_example() -> dict:
     return {"c1_model": 0.0178, "c1_J_per_K2_mol": c1_phys, "paper_c1_J_per_K2_mol": 1.835e-4,
             "experiment_c1_J_per_K2_mol": 1.84e-4, "c3_model": c3_model, "paper_c3_J_per_K4_mol": 5.034e-8,
             "experiment_c3_J_per_K4_mol": 1.01e-3, "Tg_model": 0.24, "Tg_K": 193.0}
+
+
+# ---- sample-to-sample scatter of the fitted c1, c3 ----------------------------
+def fit_weights(T, Tmin: float, Tmax: float) -> np.ndarray:
+    """(2, len(T)) weights W with (c1, c3) = W @ C_v: the least-squares fit of C_v/T = c1 + c3 T^2
+    (000 Eq. (1)) over Tmin <= T <= Tmax is linear in the C_v(T_k) (zero weight outside)."""
+    T = np.asarray(T, dtype=np.float64)
+    m = (T >= Tmin) & (T <= Tmax)
+    W = np.zeros((2, T.size))
+    if m.sum() < 3:
+        return W * np.nan
+    A = np.vstack([np.ones(m.sum()), T[m] ** 2]).T
+    W[:, m] = np.linalg.pinv(A) / T[m]
+    return W
+
+
+def sample_scatter(dist: DeltaEDistribution, T, phi_v: float, nsites: int, Tmin: float, Tmax: float,
+                   emax=None) -> dict:
+    """Mean and sample-to-sample standard deviation of c1, c3 fitted to one sample's C_v(T).
+
+    One sample's C_v(T) = N^-1 sum over its M = z phi_v nsites hop slots of Phi(Delta E_s / T)
+    (000 Eqs. (A4)-(A5), slots with Delta E_s <= emax(T)), N = (1 - phi_v) nsites particles. The
+    fitted (c1, c3) = W @ C_v (:func:`fit_weights`) is then N^-1 sum_s f(Delta E_s) with
+    f(x) = sum_k W_k Phi(x / T_k). With the slots independent draws from P(Delta E) (000 Eq. (A16))
+    and their number Poisson with mean M: mean = (M/N) <f>, variance = (M/N^2) <f^2>.
+    <f^2> is dominated by the rare slots with |Delta E| ~ Tmin (the largest weights, at the
+    lowest T): a sample holds M P(0) Tmin of them, well below one at L = 200, phi_v = 0.01,
+    so per-sample c1 has a heavy tail and few samples underestimate c1 and its error alike.
+
+    Returns dict with mean_c1, std_c1, rel_c1 (std / mean per sample), and the same for c3, M, N.
+    """
+    T = np.atleast_1d(np.asarray(T, dtype=np.float64))
+    W = fit_weights(T, Tmin, Tmax)
+    em = np.broadcast_to(np.inf if emax is None else np.asarray(emax, dtype=np.float64), T.shape)
+    use = np.nonzero(np.any(W != 0, axis=0))[0]
+    keep = dist.P > 0
+    x, P = dist.x[keep], dist.P[keep]
+    f = np.zeros((2, x.size))
+    for k in use:
+        ph = tls_heat_capacity(x, T[k])
+        ph[x > em[k]] = 0.0
+        f += W[:, k:k + 1] * ph[None, :]
+    nv = phi_v * nsites
+    M = dist.z * nv
+    N = nsites - nv
+    Ef = (f * P).sum(axis=1) * dist.h
+    Ef2 = (f * f * P).sum(axis=1) * dist.h
+    mean = M / N * Ef
+    std = np.sqrt(M * Ef2) / N
+    out = {"M": float(M), "N": float(N)}
+    for j, name in enumerate(("c1", "c3")):
+        out[f"mean_{name}"] = float(mean[j])
+        out[f"std_{name}"] = float(std[j])
+        out[f"rel_{name}"] = float(std[j] / abs(mean[j])) if mean[j] != 0 else float("inf")
+    out["f_grid"] = (x, P * dist.h, f)
+    return out
+
+
+def simulate_sample_fits(scatter: dict, nsamples: int, rng=None, cut: float = 0.6) -> np.ndarray:
+    """(2, nsamples) per-sample (c1, c3) drawn from the exact theory behind :func:`sample_scatter`:
+    a Poisson(M) number of hop slots with Delta E from P(Delta E), each adding f(Delta E) / N.
+    Slots with |Delta E| >= ``cut`` (where Phi(Delta E / T) is negligible in the fit window) enter by
+    their mean. Used to check error bars and coverage (tests, docs/lattice.md)."""
+    rng = np.random.default_rng(rng)
+    x, w, f = scatter["f_grid"]
+    M, N = scatter["M"], scatter["N"]
+    act = np.abs(x) < cut
+    mu_out = M * (w[~act] * f[:, ~act]).sum(axis=1) / N
+    cdf = np.cumsum(w[act])
+    k = rng.poisson(M * cdf[-1], size=nsamples)
+    idx = np.searchsorted(cdf / cdf[-1], rng.random(int(k.sum())))
+    seg = np.repeat(np.arange(nsamples), k)
+    out = np.zeros((2, nsamples))
+    for j in range(2):
+        out[j] = np.bincount(seg, weights=f[j, act][idx], minlength=nsamples)
+    return out / N + mu_out[:, None]
+
+
+def samples_needed(rel_per_sample: float, target: float = 0.1) -> int:
+    """Samples for a standard error of the mean of target x |mean|: ceil((rel / target)^2), at least 2."""
+    if not np.isfinite(rel_per_sample):
+        return 0
+    return max(2, int(np.ceil((rel_per_sample / target) ** 2)))

@@ -236,12 +236,14 @@ class HarmonicParams(_Section):
     """``[harmonic]`` (optional): the harmonic route on the prepared glasses of each model and T_f (004; 002 Sec. IV C; twolevel.vibrations)."""
 
     k: int | None = Field(60, ge=1, description="Lowest vibrational modes per glass (all of them for small systems, or when unset).")
-    elastic: bool = Field(True, description="Shear (AQS, Lees-Edwards) and bulk moduli, for the Debye frequency (002 Sec. IV C).")
+    elastic: bool = Field(True, description="Shear and bulk moduli, for the Debye frequency (002 Sec. IV C).")
+    shear: Literal["born", "aqs"] = Field("born", description="Shear modulus by Born minus non-affine (exact, the default) or AQS (refused where sigma(gamma) is not linear).")
+    aqs_check: bool = Field(True, description="Also run AQS (gamma_max, steps) as a check of G.")
     elastic_samples: int = Field(4, ge=1, description="Glasses per T_f whose moduli are measured and averaged.")
     nonlinear: bool = Field(True, description="Nonlinear (cubic) modes from the quasi-localised modes (004 SI).")
     max_nonlinear: int = Field(20, ge=1, description="At most this many nonlinear modes per glass.")
-    gamma_max: float = Field(1e-3, gt=0, description="Largest AQS shear strain.")
-    steps: int = Field(10, ge=2, description="AQS strain steps.")
+    gamma_max: float = Field(1e-6, gt=0, description="Largest AQS shear strain (small: sigma(gamma) must be linear).")
+    steps: int = Field(5, ge=2, description="AQS strain steps.")
     bulk_strain: float = Field(1e-3, gt=0, description="Largest hydrostatic strain.")
     qlm_fraction: float = Field(0.9, gt=0, le=1, description="Quasi-localised modes: below this fraction of omega_t.")
     a4_window: list[PosFloat] = Field(default_factory=lambda: [0.5, 1.0], min_length=2, max_length=2, description="A4 fit window in units of qlm_fraction x omega_t.")

@@ -85,14 +85,23 @@ def plot_nonlinear_scatter(omega_1, kappa_1, chi_1, omega_D: float, path, window
 
 
 def plot_stress_strain(curves, path) -> Path:
-    """curves: dicts with strain, stress, modulus, n_fit (ModulusResult.to_dict())."""
+    """curves: dicts with strain, stress, modulus, n_fit (ModulusResult.to_dict()), optionally status
+    and G_bn (the Born - non-affine tangent, drawn dotted; the AQS fit, when reported, dashed)."""
     fig, ax = plt.subplots(figsize=(4.5, 3.4))
     for k, cu in enumerate(curves):
         g = np.asarray(cu["strain"])
         s = np.asarray(cu["stress"])
-        ax.plot(g, s - s[0], "o-", ms=3, label=f"glass {k}: G = {cu['modulus']:.3g}")
+        gbn = cu.get("G_bn")
+        st = cu.get("status", "ok")
+        lab = f"glass {k}: AQS " + (f"G = {cu['modulus']:.4g}" if st == "ok" else st)
+        if gbn is not None:
+            lab += f", Born-NA {gbn:.4g}"
+        ax.plot(g, s - s[0], "o-", ms=3, label=lab)
         nf = cu.get("n_fit", len(g))
-        ax.plot(g[:nf], cu["modulus"] * (g[:nf] - g[0]), "k:", lw=0.8)
+        if gbn is not None:
+            ax.plot(g, gbn * (g - g[0]), "k:", lw=0.8)
+        if st == "ok" and np.isfinite(cu["modulus"]):
+            ax.plot(g[:nf], cu["modulus"] * (g[:nf] - g[0]), "k--", lw=0.6)
     ax.set_xlabel(r"$\gamma_{xy}$")
     ax.set_ylabel(r"$\sigma_{xy} - \sigma_{xy}(0)$")
     ax.legend(fontsize=7)

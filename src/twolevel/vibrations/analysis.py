@@ -22,7 +22,7 @@ from ..engine import ParticleSystem, minimize
 from ..errors import InputError
 from ..io.atomic import atomic_open, atomic_write
 from .a4 import fit_a4
-from .elastic import aqs_shear, elastic_summary, quasistatic_bulk
+from .elastic import AQS_GAMMA_MAX, AQS_STEPS, elastic_summary, quasistatic_bulk, shear_modulus
 from .modes import identify_qlm, normal_modes
 from .nonlinear import nonlinear_modes
 from .softpotential import (Material, c1_from_chi, get_material, omega0_ratio, soft_potential_n0,
@@ -62,15 +62,18 @@ def _key(path: Path) -> str:
 
 
 def analyse_glass(conf: Configuration, k: int | None = 60, elastic: bool = True, nonlinear: bool = True,
-                  gamma_max: float = 1e-3, steps: int = 10, bulk_strain: float = 1e-3,
+                  gamma_max: float = AQS_GAMMA_MAX, steps: int = AQS_STEPS, bulk_strain: float = 1e-3,
                   qlm_fraction: float = 0.9, max_nonlinear: int = 20, ftol: float = 1e-10,
-                  omega_t: float | None = None, progress: bool = False) -> dict:
+                  omega_t: float | None = None, progress: bool = False, shear: str = "born",
+                  aqs_check: bool = True) -> dict:
     """Everything the harmonic route needs from one glass, as a JSON-able dict.
 
     The glass is first relaxed to max force ``ftol`` (an inherent structure). ``k`` lowest
-    modes (all when None or when the system is small); AQS G and bulk K when ``elastic``;
-    nonlinear modes from (at most ``max_nonlinear``) QLMs below qlm_fraction * omega_t, with
-    omega_t from this glass's G (or the given ``omega_t``).
+    modes (all when None or when the system is small); G and bulk K when ``elastic``: G by
+    Born minus non-affine (``shear="born"``, exact) or by AQS (``shear="aqs"``), the other
+    method attached as a check when ``aqs_check`` (``elastic.shear_modulus``); nonlinear modes
+    from (at most ``max_nonlinear``) QLMs below qlm_fraction * omega_t, with omega_t from this
+    glass's G (or the given ``omega_t``).
     """
     ps = ParticleSystem(conf)
     res = minimize(ps, conf.positions, method="lbfgs", ftol=ftol)
@@ -84,14 +87,21 @@ def analyse_glass(conf: Configuration, k: int | None = 60, elastic: bool = True,
                  "T_f": conf.meta.get("T_f")}
     relaxed = Configuration(x, conf.box, conf.types, conf.diameters, conf.model, conf.meta)
     if elastic:
-        sh = aqs_shear(relaxed, ps.model, gamma_max=gamma_max, steps=steps, ftol=ftol)
-        bk = quasistatic_bulk(relaxed, ps.model, strain_max=bulk_strain, ftol=ftol)
-        rec["shear"] = sh.to_dict()
+        sh = shear_modulus(relaxed, ps.model, method=shear, aqs_check=aqs_check, gamma_max=gamma_max,
+                           steps=steps, ftol=min(ftol, 1e-11))
+        bk = quasistatic_bulk(relaxed, ps.model, strain_max=bulk_strain, ftol=min(ftol, 1e-11))
+        rec["shear"] = sh
         rec["bulk"] = bk.to_dict()
-        es = elastic_summary(sh.modulus, bk.modulus, relaxed, sh.stderr, bk.stderr)
-        rec["elastic"] = es.to_dict()
-        if omega_t is None:
-            omega_t = es.omega_t
+        if sh["G"] > 0:
+            es = elastic_summary(sh["G"], bk.modulus, relaxed, sh["G_err"], bk.stderr)
+            rec["elastic"] = es.to_dict()
+            if omega_t is None:
+                omega_t = es.omega_t
+        else:
+            # a small glass next to a shear instability can have G <= 0 (Born - non-affine is then
+            # negative): no sound speed for this glass; its G still enters the ensemble mean
+            rec["elastic"] = {"G": sh["G"], "G_err": sh["G_err"], "K": bk.modulus, "K_err": bk.stderr,
+                              "omega_t": None, "note": "G <= 0: no sound speeds for this glass"}
     rec["omega_t"] = omega_t
     if nonlinear and omega_t is not None:
         q = identify_qlm(md, omega_t, fraction=qlm_fraction)[:max_nonlinear]
@@ -101,12 +111,16 @@ def analyse_glass(conf: Configuration, k: int | None = 60, elastic: bool = True,
 
 
 def analyse_glasses(inputs, out_dir, label: str | None = None, k: int | None = 60, elastic: bool = True,
-                    nonlinear: bool = True, gamma_max: float = 1e-3, steps: int = 10,
+                    nonlinear: bool = True, gamma_max: float = AQS_GAMMA_MAX, steps: int = AQS_STEPS,
                     bulk_strain: float = 1e-3, qlm_fraction: float = 0.9, a4_window=(0.5, 1.0),
                     f_window=(0.04, 0.16), max_nonlinear: int = 20, elastic_samples: int = 4,
-                    ftol: float = 1e-10, progress: bool = True, figures: bool = True) -> dict:
+                    ftol: float = 1e-10, progress: bool = True, figures: bool = True, shear: str = "born",
+                    aqs_check: bool = True) -> dict:
     """Stage: modes, moduli, A4 and nonlinear modes of an ensemble of glasses -> ``out_dir``.
 
+    G by Born minus non-affine (``shear="born"``, the default) or AQS (``shear="aqs"``,
+    ``gamma_max``, ``steps``), the AQS slope attached as a check when ``aqs_check``; the summary
+    counts the checks (``aqs_checks``: ok / agree / nonlinear / plastic).
     Elastic moduli are measured on the first ``elastic_samples`` glasses and averaged; the
     ensemble omega_t (002 Eq. (18)) then fixes the QLM threshold and the A4 window
     [a4_window[0], a4_window[1]] * qlm_fraction * omega_t. Returns the summary dict.
@@ -134,7 +148,8 @@ def analyse_glasses(inputs, out_dir, label: str | None = None, k: int | None = 6
             omega_t_ens = _ensemble_omega_t(records)
         rec = analyse_glass(conf, k=k, elastic=do_el, nonlinear=False, gamma_max=gamma_max, steps=steps,
                             bulk_strain=bulk_strain, qlm_fraction=qlm_fraction, ftol=ftol,
-                            max_nonlinear=max_nonlinear, omega_t=None if do_el else omega_t_ens)
+                            max_nonlinear=max_nonlinear, omega_t=None if do_el else omega_t_ens,
+                            shear=shear, aqs_check=aqs_check)
         rec["file"] = str(f)
         records.append(rec)
         with atomic_open(store, "w") as fh:
@@ -169,7 +184,13 @@ def _ensemble_omega_t(records):
     el = [r["elastic"] for r in records if "elastic" in r]
     if not el:
         return None
-    return float(np.mean([e["omega_t"] for e in el]))
+    G = float(np.mean([e["G"] for e in el]))
+    K = float(np.mean([e["K"] for e in el]))
+    r0 = records[0]
+    if G <= 0:
+        return None
+    return elastic_summary(G, K, Configuration(np.zeros((r0["n"], r0["dim"])), np.asarray(r0["box"]), None, None,
+                                               None)).omega_t
 
 
 def _summarise(records, label, qlm_fraction, a4_window, f_window) -> dict:
@@ -188,6 +209,13 @@ def _summarise(records, label, qlm_fraction, a4_window, f_window) -> dict:
                              float(K.std(ddof=1) / np.sqrt(len(K))) if len(K) > 1 else el[0]["K_err"])
         s.update({"G": es.G, "G_err": es.G_err, "K": es.K, "K_err": es.K_err, "c_t": es.c_t, "c_l": es.c_l,
                   "omega_D": es.omega_D, "omega_t": es.omega_t, "n_elastic": len(el)})
+        sh = [r["shear"] for r in records if isinstance(r.get("shear"), dict) and "aqs_status" in r["shear"]]
+        if sh:
+            s["shear_method"] = sh[0]["method"]
+            st = [q["aqs_status"] for q in sh]
+            s["aqs_checks"] = {"ok": st.count("ok"), "agree": sum(bool(q["aqs_agrees"]) for q in sh),
+                               "nonlinear": st.count("nonlinear"), "plastic": st.count("plastic"),
+                               "skipped": st.count("skipped")}
     else:
         s.update({"omega_t": None, "omega_D": None})
     omegas = [np.asarray(r["omega"]) for r in records]
@@ -246,7 +274,13 @@ def _figures(records, summary, out: Path) -> None:
         nl = summary["nonlinear"]
         vf.plot_nonlinear_scatter(nl["omega_1"], nl["kappa_1"], nl["chi_1"], summary["omega_D"],
                                   out / "nonlinear_scatter.png", window=summary.get("f_window"))
-    curves = [r["shear"] for r in records if "shear" in r]
+    curves = []
+    for r in records:
+        sh = r.get("shear")
+        if isinstance(sh, dict) and sh.get("aqs"):      # the AQS check, with the Born - non-affine tangent
+            curves.append(dict(sh["aqs"], G_bn=sh["G_bn"]))
+        elif isinstance(sh, dict) and "strain" in sh:   # records written before Born - non-affine was the default
+            curves.append(sh)
     if curves:
         vf.plot_stress_strain(curves, out / "stress_strain.png")
 
