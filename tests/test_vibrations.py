@@ -130,9 +130,10 @@ def _quenched_pss(dim, n, seed, mirror=False):
     return c
 
 
-# Small glasses, one of them (2D seed 23 mirrored) with a plastic event at gamma ~ 1.3e-3 ahead:
-# sigma_xy(gamma) softens without a stress drop up to gamma = 1e-3 (chord slopes 2.36 -> 1.60).
-SHEAR_GLASSES = [(2, 150, 0, False), (2, 150, 23, True), (2, 120, 5, False), (3, 125, 1, False)]
+# Small glasses, one of them (2D N = 150 seed 26) softening ahead of an instability: sigma_xy(gamma)
+# bends down without a stress drop up to gamma = 1e-3, so one straight line through it gives G 11.7 %
+# low (found by scanning seeds 0-39 with the PSS diameters on [0.73, 1.62]).
+SHEAR_GLASSES = [(2, 150, 0, False), (2, 150, 26, False), (2, 120, 5, False), (3, 125, 1, False)]
 
 
 @pytest.mark.parametrize("dim,n,seed,mirror", SHEAR_GLASSES)
@@ -153,10 +154,10 @@ def test_aqs_small_steps_equal_born_minus_nonaffine(dim, n, seed, mirror):
 
 
 def test_aqs_refuses_the_softening_glass_at_the_old_defaults():
-    """The old default (gamma_max 1e-3, 10 steps, one straight line) reported G 12.6 % low on this
+    """The old default (gamma_max 1e-3, 10 steps, one straight line) reports G 11.7 % low on this
     glass without any stress drop; now it refuses (status 'nonlinear', no modulus), and method='aqs'
     raises a one-line error. Born - non-affine is unaffected."""
-    c = _quenched_pss(2, 150, 23, mirror=True)
+    c = _quenched_pss(2, 150, 26)
     bn = born_nonaffine_shear(c)
     old = aqs_shear(c, gamma_max=1e-3, steps=10)
     assert not old.plastic_event                       # no stress drop: the old code fitted all 11 points
@@ -340,9 +341,17 @@ def test_nonlinear_modes_in_glass(glass):
     assert ex.omega2 >= md.eigenvalues[0] * (1 - 1e-9)      # a unit vector's H:zz >= lowest eigenvalue
     assert ex.kappa > 0
     e0 = ps.energy(x)
-    for s in (0.01, -0.02):
+
+    def err(s):
         taylor = ex.omega2 * s**2 / 2 + ex.kappa * s**3 / 6 + ex.chi * s**4 / 24
-        assert np.isclose(ps.energy(x + s * zf) - e0, taylor, rtol=2e-3 * (1 + 50 * abs(s)))
+        return ps.energy(x + s * zf) - e0 - taylor
+
+    # small steps on both sides (PSS is only C^2 where a pair crosses its cutoff, which in this glass
+    # happens near s = -0.005, so larger negative steps leave the range of any Taylor expansion)
+    for s in (0.005, -0.0025):
+        assert abs(err(s)) < 1e-5 * (ps.energy(x + s * zf) - e0)
+    # and the remainder is fifth order: halving s divides it by 2^5 = 32
+    assert 16 < err(0.01) / err(0.005) < 64
 
 
 def test_double_well_lines_of_004():

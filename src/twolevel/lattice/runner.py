@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..seeds import task_seed
+
 from .analysis import cv_derivative, cv_fluctuation, fit_samples, glass_transition, sample_count_warnings
 from ..errors import InputError
 from .config import LatticeConfig
@@ -40,7 +42,9 @@ def _git_commit() -> str | None:
 
 
 def sample_seed(seed: int, k: int) -> int:
-    return int(seed) * 1_000_003 + k
+    """Seed of lattice sample k: the package's one seed scheme (twolevel.seeds). The former
+    ``seed * 1000003 + k`` collided: (0, 1000003) and (1, 0) gave the same sample."""
+    return task_seed(seed, f"lattice/sample_{int(k)}") % 2**32  # the DPLM hashes 2 seed + 1 in 64 bits
 
 
 def _progress_factory(enabled: bool, total_steps: int, samples: int):

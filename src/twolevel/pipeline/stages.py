@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .artifacts import check_artefacts, discard, read_json, verify, write_json, write_marker
 from .executors import resolve
 
@@ -228,8 +230,8 @@ def quantum_stage(a: dict) -> dict:
     df = pd.read_parquet(cat_path)
     if "status" in df.columns:
         df = df[df["status"].astype(str) == "ok"]
-    keep = [len(x) >= 3 if x is not None else False for x in df["xi"]] if len(df) else []
-    df = df[keep] if len(df) else df
+    keep = np.array([x is not None and len(x) >= 3 for x in df["xi"]], dtype=bool)
+    short, df = df[~keep], df[keep]
     p = a["params"]
     specs = q.mass_specs(a["units"], p.get("masses") or None)
     if len(df):
@@ -238,6 +240,11 @@ def quantum_stage(a: dict) -> dict:
         res = pd.DataFrame({"dw_id": pd.Series([], dtype="int64"), "units": pd.Series([], dtype="str"),
                             "m_tilde": pd.Series([], dtype="float64"), "is_tls": pd.Series([], dtype="bool"),
                             "tls_class": pd.Series([], dtype="str"), "E": pd.Series([], dtype="float64")})
+    if len(short):  # a profile of fewer than 3 points cannot be solved: kept with a status, never dropped
+        bad = pd.DataFrame([{"dw_id": int(i), "units": sp.label, "m_tilde": float(sp.m_tilde), "is_tls": False,
+                             "tls_class": "bad_profile", "E": float("nan")}
+                            for i in short["dw_id"] for sp in specs])
+        res = pd.concat([res, bad], ignore_index=True) if len(res) else bad
     _write_parquet(Path(a["out_dir"]) / "tls.parquet", res)
     n_tls = int(res["is_tls"].sum()) if len(res) else 0
     return {"info": {"double_wells": int(len(df)), "rows": int(len(res)), "tls": n_tls}}
