@@ -244,3 +244,17 @@ def test_zero_count_group_and_exclusions_in_report(tmp_path):
     ys = np.concatenate([ln.get_ydata() for ln in ax.lines if len(ln.get_ydata())])
     assert np.isclose(ys, up).any()
     plt.close(fig)
+
+
+def test_report_says_how_far_a_run_is_from_001():
+    """The counts sentence compares N_IS with 001's statistics (N = 1500, Argon units: 1008 active TLS
+    in 848 698 IS at T_f = 0.092, 291 in 26 898 at 0.07, 61 in 13 252 at 0.062): 100 IS -> 0.12-1.1."""
+    from twolevel.report.html import _paper_comparison
+
+    row = {"model": "pss", "units": "pss-ar", "N_IS": 100, "N_TLS": 0}
+    txt = _paper_comparison(row)
+    assert "one active TLS per 92-842 IS" in txt
+    assert f"{100 / (848698 / 1008):.2g}-{100 / (26898 / 291):.2g} TLS expected" in txt
+    assert "upper limit, not a detection" in txt
+    assert _paper_comparison({**row, "units": "tlj-ar"}) == ""       # 001's rates are for PSS only
+    assert _paper_comparison({**row, "model": "tlj"}) == ""

@@ -960,12 +960,13 @@ def format_counts(counts: Mapping[str, int]) -> str:
 
 
 def _path_exclusions(pres: pd.DataFrame | None, model, T_f) -> dict[str, int]:
-    """{status: count} of the paths of (model, T_f) that the paths stage did not mark "ok"."""
+    """{status: count} of the paths of (model, T_f) that the paths stage did not mark "ok" (a
+    "duplicate" is a double well already found through another pair: not lost, not counted)."""
     if pres is None or not len(pres) or "status" not in pres.columns:
         return {}
     g = pres[(pres["model"] == model) & (pres["T_f"] == T_f)]
     st = g["status"].astype(str)
-    return {str(k): int(v) for k, v in st[st != "ok"].value_counts().items()}
+    return {str(k): int(v) for k, v in st[~st.isin(["ok", "duplicate"])].value_counts().items()}
 
 
 def _missing_quantum_rows(cat: pd.DataFrame | None, tl: pd.DataFrame, model, T_f) -> int:
@@ -1034,8 +1035,8 @@ def summarise(
     tagged with the sample keys): catalogue double wells without any row of a unit
     system in the TLS table count as "no_quantum_row". ``path_results`` (optional,
     the paths stage's path_results tables tagged with the sample keys): paths with a
-    status other than "ok" (not_converged, no_barrier, max_depth, failed,
-    duplicate) are counted per (model, T_f) (``N_paths_not_ok``, ``paths_not_ok``).
+    status other than "ok" and "duplicate" (not_converged, no_barrier, max_depth, failed)
+    are counted per (model, T_f) (``N_paths_not_ok``, ``paths_not_ok``).
     """
     samples = _as_frame(samples, "samples")
     tls = _as_frame(tls, "TLS table")

@@ -545,7 +545,7 @@ _SUMMARY_COLS = {
     "c1_over_pi2n0_6": "c<sub>1</sub> / (&pi;&sup2;n<sub>0</sub>/6)",
 }
 _COUNTS_COLS = {
-    "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "N_g": "N<sub>g</sub>",
+    "model": "model", "T_f": "T<sub>f</sub>", "units": "units", "N_g": "N<sub>g</sub>", "N_IS": "N<sub>IS</sub>",
     "N_rows": "rows offered", "N_DW": "double wells used", "N_TLS": "TLS (E &lt; k<sub>B</sub>T<sub>Q</sub>)",
     "N_excluded": "rows excluded", "excluded": "excluded, why", "N_paths_not_ok": "paths not ok",
     "paths_not_ok": "paths not ok, why",
@@ -591,8 +591,31 @@ def _display_table(tab: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
+#: 001_1b8b0be289dbb4b8.txt (N = 1500): inherent structures sampled per T_f and the active TLS
+#: (E < k_B T_Q) found among them, per unit system: how far a run is from the papers' statistics
+PAPER_001_TLS = {"pss-ar": ((0.092, 848698, 1008), (0.07, 26898, 291), (0.062, 13252, 61)),
+                 "pss-ni": ((0.092, 848698, 248), (0.07, 26898, 46), (0.062, 13252, 28))}
+
+
+def _paper_comparison(r) -> str:
+    """For PSS in 001's unit systems: the TLS expected from this group's N_IS at 001's rates."""
+    rates = PAPER_001_TLS.get(str(r.get("units")))
+    n_is = r.get("N_IS")
+    if rates is None or str(r.get("model")).split("-")[0] != "pss" or n_is is None or not pd.notna(n_is):
+        return ""
+    per = sorted(n / k for _, n, k in rates)  # IS per active TLS in 001
+    lo, hi = float(n_is) / per[-1], float(n_is) / per[0]
+    txt = (f"; {int(n_is)} inherent structures explored, where 001 (N = 1500) found one active TLS per "
+           f"{per[0]:.0f}-{per[-1]:.0f} IS (T<sub>f</sub> = 0.062-0.092), i.e. {lo:.2g}-{hi:.2g} TLS expected at "
+           "those rates")
+    if int(r.get("N_TLS", 0) or 0) == 0 and hi < 3:
+        txt += ": the upper limit, not a detection, is this run's result"
+    return txt
+
+
 def _counts_lines(tab: pd.DataFrame) -> list[str]:
-    """One sentence per (model, T_f, units): double wells and TLS found, rows excluded and why."""
+    """One sentence per (model, T_f, units): double wells and TLS found, rows excluded and why, and
+    how far the run is from the statistics of 001."""
     out = []
     for _, r in tab.iterrows():
         who = f"{_esc(r['model'])}, T<sub>f</sub> = {float(r['T_f']):g}, {_esc(r['units'])}"
@@ -603,7 +626,7 @@ def _counts_lines(tab: pd.DataFrame) -> list[str]:
         npth = r.get("N_paths_not_ok", 0)
         if pd.notna(npth) and int(npth):
             txt += f"; paths not ok: {_esc(r.get('paths_not_ok') or '')}"
-        out.append(txt + ".")
+        out.append(txt + _paper_comparison(r) + ".")
     return out
 
 
@@ -760,7 +783,8 @@ def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot)
                 "class: single_well, above_barrier, domain_not_converged, bad_profile, not_converged, ...; "
                 "non_finite_E; no_quantum_row for a catalogue double well without a row of that unit system). "
                 "&lsquo;paths not ok&rsquo; counts the candidate paths the paths stage did not accept "
-                "(not_converged, no_barrier, max_depth, failed, duplicate), per T<sub>f</sub>.")
+                "(not_converged, no_barrier, max_depth, failed; a duplicate of a double well found through "
+                "another pair is not counted), per T<sub>f</sub>.")
     s.tables.append(("", _table_html(tab, _COUNTS_COLS)))
     s.html = "<ul>" + "".join(f"<li>{line}</li>" for line in _counts_lines(tab)) + "</ul>" if len(tab) else ""
     secs.append(s)
