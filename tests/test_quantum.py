@@ -650,3 +650,24 @@ def test_catalogue_curvature_columns(tmp_path):
     bad.loc[2, "curv_high"] = np.inf
     with pytest.raises(InputError, match="curv_high is infinite"):
         q.run_catalogue(bad, masses=[5000.0])
+
+
+def test_end_curvature_choice():
+    """run_catalogue(end_curvature="profile") ignores the catalogue's curv_* (the ends are then
+    estimated from V(xi)); "catalogue" uses them; anything else is a one-line error."""
+    from twolevel.errors import InputError
+
+    xi = np.linspace(0.0, 1.0, 64)
+    u = xi - 0.5
+    V = 0.02 * (16 * u**4 - 8 * u**2 + 1)  # minima at xi = 0, 1 with V'' = 0.02 (192 u^2 - 16) = 0.64
+    cat = pd.DataFrame([{"dw_id": 0, "d": 0.3, "xi": xi.tolist(), "V": V.tolist(), "curv_low": 2.0,
+                         "curv_high": 2.0}])
+    spec = [q.MassSpec("m", 4000.0)]
+    a = q.run_catalogue(cat, spec)
+    b = q.run_catalogue(cat, spec, end_curvature="profile")
+    assert a["curv_source_low"].iloc[0] == "catalogue" and a["curv_used_low"].iloc[0] == 2.0
+    assert b["curv_source_low"].iloc[0] != "catalogue"
+    assert b["curv_used_low"].iloc[0] == pytest.approx(0.64, rel=1e-3)
+    assert b["curv_used_high"].iloc[0] == pytest.approx(0.64, rel=1e-3)
+    with pytest.raises(InputError, match="end_curvature"):
+        q.run_catalogue(cat, spec, end_curvature="hessian")

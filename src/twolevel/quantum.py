@@ -1387,8 +1387,15 @@ def run_catalogue(
     workers: int = 1,
     chunk: int = 256,
     progress: bool = False,
+    end_curvature: str = "catalogue",
 ):
     """Add E, Delta, Delta_0, Gamma, statuses and the TLS flag to every double well.
+
+    ``end_curvature``: "catalogue" uses the catalogue's ``curv_low`` / ``curv_high`` (the end
+    minimum's Hessian on the band tangent, 002 App. C) where present; "profile" ignores them
+    and estimates each end's curvature from the sampled V(xi) (``CURV_SOURCE``). At 64 images the
+    two differ by a factor 0.3-2.8 on small PSS glasses and move E by -31 % to +28 %
+    (docs/quantum.md, "End curvatures"): the choice is a systematic of the 1D model.
 
     ``catalogue``: a DataFrame (or a Parquet path) with columns ``dw_id``, ``d``
     (sigma), ``xi`` and ``V`` (list<double>, xi from 0 to 1). ``specs`` (or
@@ -1411,7 +1418,11 @@ def run_catalogue(
     Vs = list(catalogue["V"])
     _check_numerics(n_xi, margin, nev)
     # end curvatures from the catalogue when it has them (NaN or absent: estimated per row)
-    ks = [catalogue[c].astype(float).tolist() if c in catalogue.columns else [math.nan] * n for c in CURVATURE_COLUMNS]
+    if end_curvature not in ("catalogue", "profile"):
+        raise InputError(f"end_curvature must be 'catalogue' or 'profile', got {end_curvature!r}")
+    use = end_curvature == "catalogue"
+    ks = [catalogue[c].astype(float).tolist() if use and c in catalogue.columns else [math.nan] * n
+          for c in CURVATURE_COLUMNS]
     tasks = [
         (ids[i : i + chunk], ds[i : i + chunk], xis[i : i + chunk], Vs[i : i + chunk], ks[0][i : i + chunk],
          ks[1][i : i + chunk], list(specs), int(n_xi), float(margin), int(nev))

@@ -184,6 +184,7 @@ class QuantumParams(_Section):
     n_xi: int = Field(2000, ge=50, description="Grid points along the path (002: N_xi = 2000).")
     margin: float = Field(7.0, gt=0, description="Harmonic extension beyond the end minima, in zero-point lengths of each end well.")
     masses: list[PosFloat] = Field(default_factory=list, description="Extra dimensionless masses m~ besides those of the unit systems.")
+    end_curvature: Literal["catalogue", "profile"] = Field("catalogue", description="Curvature of the harmonic extension beyond the end minima: the end minimum's Hessian on the band tangent (paths' curv_low/curv_high, 002 App. C) or a fit to the sampled profile; a systematic of the 1D model (docs/quantum.md).")
 
 
 class StatsParams(_Section):

@@ -235,7 +235,8 @@ def quantum_stage(a: dict) -> dict:
     p = a["params"]
     specs = q.mass_specs(a["units"], p.get("masses") or None)
     if len(df):
-        res = q.run_catalogue(df.reset_index(drop=True), specs, n_xi=p["n_xi"], margin=p["margin"], workers=1)
+        res = q.run_catalogue(df.reset_index(drop=True), specs, n_xi=p["n_xi"], margin=p["margin"], workers=1,
+                              end_curvature=p.get("end_curvature", "catalogue"))
     else:
         res = pd.DataFrame({"dw_id": pd.Series([], dtype="int64"), "units": pd.Series([], dtype="str"),
                             "m_tilde": pd.Series([], dtype="float64"), "is_tls": pd.Series([], dtype="bool"),
