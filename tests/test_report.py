@@ -258,3 +258,28 @@ def test_report_says_how_far_a_run_is_from_001():
     assert "upper limit, not a detection" in txt
     assert _paper_comparison({**row, "units": "tlj-ar"}) == ""       # 001's rates are for PSS only
     assert _paper_comparison({**row, "model": "tlj"}) == ""
+
+
+def test_twolevel_leaves_the_matplotlib_backend_alone(tmp_path):
+    """Importing every twolevel module and drawing a figure keeps the backend the user chose (a
+    notebook's inline backend used to be overridden by matplotlib.use("Agg") at import)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import importlib, pkgutil, matplotlib
+matplotlib.use("svg")
+import twolevel
+for m in pkgutil.walk_packages(twolevel.__path__, "twolevel."):
+    if not m.name.endswith("__main__"):
+        importlib.import_module(m.name)
+from twolevel.report._mpl import plt, save
+fig, ax = plt().subplots(1, 2, figsize=(4, 2))
+ax[0].plot([0, 1], [1, 0])
+save(fig, {str(tmp_path / "f.png")!r})
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+print("ok")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-2000:]
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

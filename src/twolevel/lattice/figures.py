@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.colors
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ..report._mpl import plt as _plt
+
+plt = _plt()  # pyplot-like drawing on plain Figures: no pyplot state, the user's backend untouched
 
 
 def _save(fig, path):

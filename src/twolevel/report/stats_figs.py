@@ -47,12 +47,9 @@ __all__ = [
 
 
 def _plt():
-    import matplotlib
+    from ._mpl import plt
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return plt()
 
 
 def _plain_log_labels(fig) -> None:

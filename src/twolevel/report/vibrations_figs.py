@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ..io.atomic import atomic_path
+from ._mpl import plt as _plt
 
-from ..io.atomic import atomic_path  # noqa: E402
+plt = _plt()  # pyplot-like drawing on plain Figures: no pyplot state, the user's backend untouched
 
 
 def _save(fig, path) -> Path:
