@@ -283,3 +283,14 @@ print("ok")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-2000:]
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_misspelt_keyword_arguments_are_refused(tmp_path):
+    """write_report and study_stats used to swallow unknown keywords (**_ignored): a typo such as
+    bootstrapp=10 silently ran with the default."""
+    from twolevel import stats
+
+    with pytest.raises(TypeError, match="bootstrapp"):
+        write_report(tmp_path / "nothing", tmp_path / "rep", bootstrapp=10)
+    with pytest.raises(TypeError, match="plateau_e_max"):
+        stats.study_stats(run_dir=tmp_path / "nothing", out_dir=tmp_path / "s", plateau_e_max=0.1)

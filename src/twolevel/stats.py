@@ -1420,7 +1420,7 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
 
 def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float | None = None,
                 plateau_emax: float | None = None, bootstrap: int = DEFAULT_N_BOOT, confidence: float = 0.68,
-                seed: int = 0, order: int = 0, units: Mapping[str, Any] | None = None, **_ignored) -> Summary:
+                seed: int = 0, order: int = 0, units: Mapping[str, Any] | None = None) -> Summary:
     """The stats stage: :func:`load_study` + :func:`summarise`, written to ``out_dir``.
 
     Writes ``stats.json`` (:meth:`Summary.as_dict` plus the incomplete samples;

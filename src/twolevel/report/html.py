@@ -655,7 +655,7 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
                  plateau_emin: float | None = None, plateau_emax: float | None = None, order: int | None = None,
                  bootstrap: int | None = None, confidence: float | None = None, seed: int | None = None,
                  time: float | None = None, snapshot: Mapping[str, Any] | None = None, embed: bool = False,
-                 progress: bool = False, **_ignored) -> Path:
+                 progress: bool = False) -> Path:
     """Write the study report; returns the path of ``index.html``.
 
     ``run_dir``: a run directory (``RUN/<model>/Tf_<T_f>/sample_<k>/...``), or
