@@ -141,3 +141,15 @@ def test_cool_cli_warns_and_bad_windows_are_one_line_errors(tmp_path):
             load_config(cfg)
         r = CliRunner().invoke(app, ["lattice", "cool", str(cfg), "--no-progress"])
         assert r.exit_code != 0 and isinstance(r.exception, InputError)
+
+
+def test_lattice_errors_are_one_line_input_errors():
+    """The lattice route raises InputError (one line) like the rest of the package, not bare
+    ValueError / RuntimeError."""
+    from twolevel.errors import InputError
+    from twolevel.lattice import theory
+
+    with pytest.raises(InputError, match="z = 5"):
+        theory.closed_form_c(0.05, 0.01, z=5)
+    with pytest.raises(InputError, match="z = 8"):
+        theory.closed_form_P(0.05, z=8)

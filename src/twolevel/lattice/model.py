@@ -190,7 +190,7 @@ class DPLM:
     def advance(self, t_stop: float, max_events: int = 1 << 62) -> int:
         """Run the compiled BKL kernel at the current T until time t_stop or max_events events."""
         if not np.isfinite(self.T):
-            raise RuntimeError("call set_temperature first")
+            raise InputError("DPLM.advance: no temperature set; call set_temperature(T) first")
         return int(K.kmc_run(self.geom.nbr, self.geom.nb2, self.geom.blk, self.geom.bnb, self.bcount, self.bmod, self.bk_site,
                              self.bk_sum, self.bk_dE, self.bk_newV, self.bk_rate, self.bk_invT, self.al_dE, self.al_newV,
                              self.al_rate, self.al_invT, self.ustamp, self.vlast, self.occ, self.void_site, self.bondE, *self._gargs,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from .analysis import ReturnCounter, classify_voids
 from .model import DPLM
 from .theory import delta_e_max
@@ -64,7 +65,7 @@ def _msd(model: DPLM, p0: np.ndarray) -> float:
 def cool(model: DPLM, T_I: float, opts: CoolingOptions, progress=None) -> CoolingRun:
     """Cool one started sample from T_I to opts.T_end at rate opts.nu (000 Sec. III)."""
     if opts.nu <= 0:
-        raise ValueError("cooling rate must be positive")
+        raise InputError(f"cooling rate nu must be positive, got {opts.nu}")
     edges = temperature_steps(T_I, opts.T_end, opts.dT_rel, opts.dT_max)
     nst = len(edges) - 1
     cols = {k: np.zeros(nst) for k in ("T", "T_hi", "T_lo", "t0", "duration", "E_mean", "E_var", "E_end", "q",
@@ -169,7 +170,7 @@ def run_fixed(model: DPLM, T: float, duration: float | None = None, events: int 
               chunks: int = 20, progress=None) -> dict:
     """Fixed-T run split into chunks; per chunk: time, <E>, Var(E), events, MSD-based D."""
     if duration is None and events is None:
-        raise ValueError("give duration or events")
+        raise InputError("run_fixed: give a duration or a number of events")
     model.set_temperature(T)
     rows = {k: [] for k in ("t", "E_mean", "E_var", "events", "D", "p_prev", "p_ret", "v_prev", "v_ret")}
     t_start = model.t

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import fftconvolve
 
+from ..errors import InputError
 from .gdist import GDist
 
 KB_J_PER_K_MOL = 8.314  # 000 Sec. VI: k_B = 8.314 J/(K mol)
@@ -90,7 +91,7 @@ def closed_form_P(T_I: float, z: int = 4, dV: float = 1.0, kB: float = 1.0) -> t
         return 6.0 * (kB * T_I) ** 2 / dV**3, 1.0 / dV**3
     if z == 6:
         return 70.0 * (kB * T_I) ** 4 / dV**5, 15.0 * (kB * T_I) ** 2 / dV**5
-    raise ValueError("closed forms exist for z = 4 and z = 6")
+    raise InputError(f"closed forms exist for z = 4 and z = 6 (000 Eqs. (A18)-(A21)), got z = {z}")
 
 
 def closed_form_c(T_I: float, phi_v: float, z: int = 4, dV: float = 1.0, kB: float = 1.0) -> tuple[float, float]:
@@ -101,7 +102,7 @@ def closed_form_c(T_I: float, phi_v: float, z: int = 4, dV: float = 1.0, kB: flo
     if z == 6:
         return (140.0 * np.pi**2 * phi_v * kB**6 * T_I**4 / dV**5,  # Eq. (A21)
                 21.0 * np.pi**4 * phi_v * kB**6 * T_I**2 / dV**5)
-    raise ValueError("closed forms exist for z = 4 and z = 6")
+    raise InputError(f"closed forms exist for z = 4 and z = 6 (000 Eqs. (A18)-(A21)), got z = {z}")
 
 
 def c_from_P(P0: float, P2: float, phi_v: float, z: int = 4, kB: float = 1.0) -> tuple[float, float]:
