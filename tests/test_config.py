@@ -173,3 +173,25 @@ def test_reference_documents_every_key_and_docs_are_current():
             assert f"| `{name}` |" in md, (cls.__name__, name)
     doc = (REPO / "docs" / "pipeline.md").read_text(encoding="utf-8")
     assert md.strip() in doc, "docs/pipeline.md is out of date: regenerate with python -m twolevel.pipeline.config"
+
+
+def test_prepare_defaults_are_the_same_through_every_entry_point():
+    """twolevel prepare (CLI), the study file's [prepare] and prepare.prepare_sample (API) share one set
+    of defaults (they used to disagree: the CLI drew PSS diameters by quantiles, `twolevel run` at
+    random)."""
+    import typer
+
+    from twolevel.cli import app
+    from twolevel.models.pss import DEFAULT_DIAMETERS
+    from twolevel.pipeline.config import PrepareParams
+    from twolevel.prepare import DEFAULTS
+
+    cmd = typer.main.get_command(app).commands["prepare"]
+    cli = {p.name: p.default for p in cmd.params}
+    shared = [k for k in cli if k in DEFAULTS]
+    assert {"dim", "n_tau", "quench", "diameters", "max_time", "max_seconds"} <= set(shared)
+    for k in shared:
+        assert cli[k] == DEFAULTS[k], k
+    for k, f in PrepareParams.model_fields.items():
+        assert f.default == DEFAULTS[k], k
+    assert DEFAULTS["diameters"] == cli["diameters"] == PrepareParams().diameters == DEFAULT_DIAMETERS == "quantiles"
