@@ -60,6 +60,7 @@ import numpy as np
 
 from .errors import InputError
 from .io.atomic import atomic_open, atomic_path, atomic_write
+from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
 
 __all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "read_library",
            "merge_library", "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
@@ -514,7 +515,7 @@ def read_is(out_dir, is_id: int, paths_dir=None) -> np.ndarray:
     """
     import h5py
 
-    path = Path(out_dir) / "is_configs.h5"
+    path = Path(out_dir) / IS_CONFIGS
     if not path.is_file():
         raise InputError(f"{path}: no such file (run the exploration first)")
     with h5py.File(path, "r") as f:
@@ -537,7 +538,7 @@ def is_configuration(out_dir, is_id: int, paths_dir=None):
 
     from .config import Configuration
 
-    path = Path(out_dir) / "is_configs.h5"
+    path = Path(out_dir) / IS_CONFIGS
     x = read_is(out_dir, is_id, paths_dir)
     with h5py.File(path, "r") as f:
         if "box" not in f:
@@ -565,7 +566,7 @@ def read_library(out_dir, paths_dir=None):
     """
     if paths_dir is not None and (Path(paths_dir) / "library.parquet").is_file():
         return _read_table(paths_dir, "library.parquet")
-    return _read_table(out_dir, "inherent_structures.parquet")
+    return _read_table(out_dir, INHERENT_STRUCTURES)
 
 
 def merge_library(explore_dir, paths_dir):
@@ -615,15 +616,15 @@ def merge_library(explore_dir, paths_dir):
 
 def read_pairs(out_dir):
     """The candidate double wells (``pairs.parquet``) as a DataFrame."""
-    return _read_table(out_dir, "pairs.parquet")
+    return _read_table(out_dir, PAIRS)
 
 
 def read_transitions(out_dir):
-    return _read_table(out_dir, "transitions.parquet")
+    return _read_table(out_dir, TRANSITIONS)
 
 
 def read_series(out_dir):
-    return _read_table(out_dir, "series.parquet")
+    return _read_table(out_dir, SERIES)
 
 
 # ============================================================================ the stage
@@ -721,13 +722,13 @@ class _Explorer:
         cpu = json.loads(str(st["cpu"]))
         self.cpu_before.update(cpu)
         try:
-            df = pd.read_parquet(self.out / "series.parquet")
+            df = pd.read_parquet(self.out / SERIES)
             if len(df) < n_series:
                 raise ValueError(f"series has {len(df)} rows, state expects {n_series}")
             df = df.iloc[:n_series]
             for c in _SERIES_COLS:
                 self.series[c] = df[c].tolist()
-            with h5py.File(self.out / "is_configs.h5", "r") as f:
+            with h5py.File(self.out / IS_CONFIGS, "r") as f:
                 for k in range(n_is):
                     ds = f[f"{_IS_GROUP}/{k}"]
                     self.lib.add(ds[()], float(ds.attrs["energy"]), float(ds.attrs["max_force"]))
@@ -738,9 +739,9 @@ class _Explorer:
         return True
 
     def _checkpoint(self, final: bool = False) -> None:
-        self.n_written = _write_configs(self.out / "is_configs.h5", self.lib, self.n_written, self._h5_meta())
+        self.n_written = _write_configs(self.out / IS_CONFIGS, self.lib, self.n_written, self._h5_meta())
         sdf = _series_frame(self.series)
-        _write_parquet(self.out / "series.parquet", sdf)
+        _write_parquet(self.out / SERIES, sdf)
         cpu = self._cpu()
         pos = self.pos if self.pos is not None else self.x0
         vel = self.vel if self.vel is not None else np.zeros_like(self.x0)
@@ -762,9 +763,9 @@ class _Explorer:
     def _write_products(self, sdf, final: bool) -> dict:
         p = self.p
         is_df, tr, pairs, tau_p = _derive(sdf, self.lib, p, self.pot, self.n_particles)
-        _write_parquet(self.out / "inherent_structures.parquet", is_df)
-        _write_parquet(self.out / "transitions.parquet", tr)
-        _write_parquet(self.out / "pairs.parquet", pairs)
+        _write_parquet(self.out / INHERENT_STRUCTURES, is_df)
+        _write_parquet(self.out / TRANSITIONS, tr)
+        _write_parquet(self.out / PAIRS, pairs)
         conf = _confinement(sdf, p)
         if final and conf.get("confined") is False:
             msg = (f"exploration not confined: the MSD grows by {100 * conf['growth']:.0f}% between the second "
@@ -797,7 +798,7 @@ class _Explorer:
             "warnings": self.warnings,
             **self.meta,
         }
-        with atomic_open(self.out / "explore.json", "w") as fh:
+        with atomic_open(self.out / EXPLORE_META, "w") as fh:
             json.dump(summary, fh, indent=1, default=_json_default)
         self.summary = summary
         return summary
@@ -826,7 +827,7 @@ class _Explorer:
     def run(self) -> ExploreResult:
         p = self.p
         resumed = self._load()
-        jp = self.out / "explore.json"
+        jp = self.out / EXPLORE_META
         if resumed and self.run_idx == p.runs and self.k == 0 and jp.exists():
             try:
                 old = json.loads(jp.read_text())

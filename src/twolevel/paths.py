@@ -51,6 +51,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import ConvergenceError, InputError, PhysicsError
+from .layout import BANDS, DOUBLE_WELLS, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PATH_RESULTS
 
 __all__ = [
     "BandResult",
@@ -1331,8 +1332,6 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
     a finished stage (same parameters and format) is a no-op. Every double well's row carries
     ``translation_share``, ``curv_low`` and ``curv_high`` (:class:`DoubleWell`).
     """
-    import pandas as pd
-
     from .engine import ParticleSystem
     from .io.atomic import atomic_open
 
@@ -1344,14 +1343,14 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
         raise InputError(f"--images must be at least 3, got {images}")
     if not explore_dir.is_dir():
         raise InputError(f"{explore_dir}: exploration directory not found")
-    pairs = _read_pairs(explore_dir / "pairs.parquet")
+    pairs = _read_pairs(explore_dir / PAIRS)
     if limit is not None:
         pairs = pairs.iloc[:int(limit)]
     params = dict(format=PAIR_FORMAT, images=int(images), method=method, spring=float(spring), ftol=float(ftol),
                   max_steps=int(max_steps), split=bool(split), max_depth=int(max_depth),
                   hessian=bool(hessian), hessian_modes=int(hessian_modes), limit=limit,
                   **{k: v for k, v in band_kw.items()})
-    summary_path = out_dir / "paths.json"
+    summary_path = out_dir / PATHS_META
     if summary_path.is_file():
         try:
             old = json.loads(summary_path.read_text())
@@ -1359,8 +1358,8 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
                 return old
         except ValueError:
             pass
-    glass = Path(glass) if glass is not None else explore_dir.parent / "prepare" / "glass.h5"
-    store = _ISStore(explore_dir / "is_configs.h5", glass)
+    glass = Path(glass) if glass is not None else explore_dir.parent / "prepare" / GLASS
+    store = _ISStore(explore_dir / IS_CONFIGS, glass)
     pair_dir = out_dir / "pairs"
     pair_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -1416,7 +1415,7 @@ def _assemble(explore_dir: Path, out_dir: Path, todo, params, system) -> dict:
 
     lib_E = None
     lib_ids = []
-    isp = explore_dir / "inherent_structures.parquet"
+    isp = explore_dir / INHERENT_STRUCTURES
     if isp.is_file():
         try:
             lib = pd.read_parquet(isp)
@@ -1429,12 +1428,11 @@ def _assemble(explore_dir: Path, out_dir: Path, todo, params, system) -> dict:
     next_id = (max(lib_ids) + 1) if lib_ids else 0
     for a, b in todo:
         next_id = max(next_id, a + 1, b + 1)
-    store = None
     new_rows, new_x = [], []
     rows = []
     seen = {}
     dw_id = 0
-    with atomic_path(out_dir / "bands.h5") as tmp_bands, h5py.File(tmp_bands, "w") as hb:
+    with atomic_path(out_dir / BANDS) as tmp_bands, h5py.File(tmp_bands, "w") as hb:
         for a, b in todo:
             fpath = out_dir / "pairs" / f"pair_{a}_{b}.h5"
             if not fpath.is_file():
@@ -1502,8 +1500,8 @@ def _assemble(explore_dir: Path, out_dir: Path, todo, params, system) -> dict:
     front = [c for c in CATALOGUE_SCALARS if c in cat.columns]
     cat = cat[front + [c for c in cat.columns if c not in front]]
     res_table = table.drop(columns=[c for c in ("xi", "V") if c in table.columns])
-    _write_parquet(out_dir / "double_wells.parquet", cat)
-    _write_parquet(out_dir / "path_results.parquet", res_table)
+    _write_parquet(out_dir / DOUBLE_WELLS, cat)
+    _write_parquet(out_dir / PATH_RESULTS, res_table)
     _write_parquet(out_dir / "new_minima.parquet", pd.DataFrame(new_rows, columns=["is_id", "energy", "found_between"]))
     with atomic_path(out_dir / "new_minima.h5") as tmp, h5py.File(tmp, "w") as f:
         for r, x in zip(new_rows, new_x):
@@ -1527,7 +1525,7 @@ def _identify(x, e, lib_E, explore_dir, new_rows, new_x, system, e_tol: float = 
     if lib_E:
         cands = [i for i, E in lib_E.items() if abs(E - e) <= e_tol * max(1.0, abs(e))]
         if cands:
-            store = _ISStore(explore_dir / "is_configs.h5", None)
+            store = _ISStore(explore_dir / IS_CONFIGS, None)
             try:
                 for i in cands:
                     try:

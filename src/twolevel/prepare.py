@@ -47,11 +47,12 @@ from .config import Configuration
 from .dynamics import crossing_time, fs_self, log_times
 from .errors import InputError
 from .io.atomic import atomic_open, atomic_write
+from .layout import EQUILIBRIUM, GLASS, PREPARE_META
 from .models import PairModel, get_model
 from .models.pss import DEFAULT_DIAMETERS
 from .seeds import sample_key, stage_seed
 
-FILES = ("equilibrium.h5", "glass.h5", "prepare.json")
+FILES = (EQUILIBRIUM, GLASS, PREPARE_META)
 CHECKPOINT = "checkpoint.npz"
 TRACE = "trace.npz"
 
@@ -343,7 +344,7 @@ def prepare_sample(out_dir: str | os.PathLike, model: str | PairModel, n: int, T
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ident = {"model": model.name, "N": n, "T_f": T_f, "seed": int(seed), "dim": int(p["dim"])}
-    meta_path = out / "prepare.json"
+    meta_path = out / PREPARE_META
     ckpt = out / CHECKPOINT
     if is_complete(out):
         old = json.loads(meta_path.read_text())
@@ -463,8 +464,8 @@ def prepare_sample(out_dir: str | os.PathLike, model: str | PairModel, n: int, T
     eq_conf = drv.configuration(**{k_: v_ for k_, v_ in eq_meta.items() if k_ != "model"})
     eq_conf.positions = eq_conf.wrapped()
     glass, qinfo = quench(eq_conf, model, p, int(seed))
-    tio.write(out / "equilibrium.h5", eq_conf)
-    tio.write(out / "glass.h5", glass)
+    tio.write(out / EQUILIBRIUM, eq_conf)
+    tio.write(out / GLASS, glass)
     t_arr = np.array(trace_t)
     atomic_write(out / TRACE, lambda tmp: np.savez(
         tmp, t=t_arr, energy=np.array(trace_e), segments=np.array(segs, float).reshape(-1, 3),

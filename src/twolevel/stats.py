@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .layout import DOUBLE_WELLS, EXPLORE_META, GLASS, INHERENT_STRUCTURES, PAIRS, PATH_RESULTS, PREPARE_META, TLS
 from .units import K_B, UnitSystem, get_units
 
 __all__ = [
@@ -1343,19 +1344,19 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
         label = str(rec.get("label") or rec.get("model"))
         T_f = float(rec["T_f"])
         k = int(rec["sample"])
-        tls = _read_parquet(d / "quantum" / "tls.parquet")
+        tls = _read_parquet(d / "quantum" / TLS)
         if tls is None or rec.get("ok") is False:
             incomplete.append(str(d))
             continue
-        prep = _read_json(d / "prepare" / "prepare.json")
-        exj = _read_json(d / "explore" / "explore.json")
+        prep = _read_json(d / "prepare" / PREPARE_META)
+        exj = _read_json(d / "explore" / EXPLORE_META)
         par = exj.get("params", {}) if isinstance(exj.get("params"), dict) else {}
         N = rec.get("n") or prep.get("N") or prep.get("n") or exj.get("n_particles")
         if N is None:
             try:
                 from .io import read as _read_conf
 
-                N = _read_conf(d / "prepare" / "glass.h5").n
+                N = _read_conf(d / "prepare" / GLASS).n
             except Exception:  # noqa: BLE001 - reported below as a missing N
                 N = None
         if N is None:
@@ -1376,7 +1377,7 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
             if "tau_cg" in row:
                 row["tau_total"] = row["N_cg"] * row["tau_cg"]  # 002 Sec. II D: tau_total = N_cg tau_cg
         keys = {"model": label, "T_f": T_f, "sample": k}
-        ist = _read_parquet(d / "explore" / "inherent_structures.parquet")
+        ist = _read_parquet(d / "explore" / INHERENT_STRUCTURES)
         if ist is not None:
             ist = ist.copy()
             if "first_seen_time" in ist.columns:
@@ -1387,9 +1388,9 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
             is_l.append(ist.assign(**keys))
         elif "n_is" in exj:
             row["N_IS"] = int(exj["n_is"])
-        pairs = _read_parquet(d / "explore" / "pairs.parquet")
-        cat = _read_parquet(d / "paths" / "double_wells.parquet")
-        pres = _read_parquet(d / "paths" / "path_results.parquet")
+        pairs = _read_parquet(d / "explore" / PAIRS)
+        cat = _read_parquet(d / "paths" / DOUBLE_WELLS)
+        pres = _read_parquet(d / "paths" / PATH_RESULTS)
         if pres is not None and len(pres):
             pr_l.append(pres.assign(**keys))
         tls = tls.copy()

@@ -9,6 +9,8 @@ import typer
 
 from . import app
 
+from ..layout import INHERENT_STRUCTURES
+
 
 @app.command("paths")
 def paths(
@@ -41,7 +43,7 @@ def paths(
                           max_steps=max_steps, split=split, hessian=hessian, limit=limit, glass=glass,
                           progress=progress, scheme=scheme)
     lib_note = ""
-    if merge and (Path(library) / "inherent_structures.parquet").is_file():
+    if merge and (Path(library) / INHERENT_STRUCTURES).is_file():
         lib = merge_library(library, out)
         lib_note = f"; library {len(lib)} IS ({s['new_minima']} added by splitting) -> {out / 'library.parquet'}"
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(s["status_counts"].items()))

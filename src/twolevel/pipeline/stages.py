@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..layout import DOUBLE_WELLS, EQUILIBRIUM, EXPLORE_META, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PREPARE_META, TLS, TRANSITIONS
 from .artifacts import check_artefacts, discard, read_json, verify, write_json, write_marker
 from .executors import resolve
 
@@ -163,7 +164,7 @@ def prepare_stage(a: dict) -> dict:
     if a["density"] is not None:
         kw["density"] = a["density"]
     meta = mod.prepare_sample(a["out_dir"], a["model"], a["n"], a["T_f"], a["seed"], **kw)
-    meta = meta if isinstance(meta, dict) else (read_json(Path(a["out_dir"]) / "prepare.json") or {})
+    meta = meta if isinstance(meta, dict) else (read_json(Path(a["out_dir"]) / PREPARE_META) or {})
     info = {k: meta[k] for k in ("equilibrated", "tau_alpha", "sweeps", "time", "message")
             if k in meta and isinstance(meta[k], (int, float, str, bool))}
     return {"artefacts": _files(Path(a["out_dir"])), "info": info}
@@ -187,7 +188,7 @@ def explore_stage(a: dict) -> dict:
     from .. import explore as mod
 
     p = dict(a["params"])
-    glass = Path(a["inputs"]["prepare"]) / "glass.h5"
+    glass = Path(a["inputs"]["prepare"]) / GLASS
     dt = p.pop("dt")
     # 002 Table I gives tau_cg as a time; explore_glass takes MD steps between minimisations
     steps = max(1, int(round(p.pop("tau_cg") / dt)))
@@ -195,7 +196,7 @@ def explore_stage(a: dict) -> dict:
                             a["seed"], model=a["model"], dt=dt, progress=False, **p)
     if not getattr(res, "complete", True):
         raise RuntimeError(f"explore stopped before the end in {a['out_dir']}")
-    info = read_json(Path(a["out_dir"]) / "explore.json") or {}
+    info = read_json(Path(a["out_dir"]) / EXPLORE_META) or {}
     counts = {k: v for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return {"artefacts": _files(Path(a["out_dir"])), "info": dict(list(counts.items())[:12])}
 
@@ -207,7 +208,7 @@ def paths_stage(a: dict) -> dict:
     from ..explore import merge_library
 
     p = dict(a["params"])
-    glass = Path(a["inputs"]["prepare"]) / "glass.h5"
+    glass = Path(a["inputs"]["prepare"]) / GLASS
     explore_dir = Path(a["inputs"]["explore"])
     summary = mod.paths_for_library(explore_dir, a["out_dir"], progress=False, glass=str(glass), **p)
     summary = summary if isinstance(summary, dict) else {}
@@ -226,7 +227,7 @@ def quantum_stage(a: dict) -> dict:
 
     from .. import quantum as q
 
-    cat_path = Path(a["inputs"]["paths"]) / "double_wells.parquet"
+    cat_path = Path(a["inputs"]["paths"]) / DOUBLE_WELLS
     df = pd.read_parquet(cat_path)
     if "status" in df.columns:
         df = df[df["status"].astype(str) == "ok"]
@@ -246,7 +247,7 @@ def quantum_stage(a: dict) -> dict:
                              "tls_class": "bad_profile", "E": float("nan")}
                             for i in short["dw_id"] for sp in specs])
         res = pd.concat([res, bad], ignore_index=True) if len(res) else bad
-    _write_parquet(Path(a["out_dir"]) / "tls.parquet", res)
+    _write_parquet(Path(a["out_dir"]) / TLS, res)
     n_tls = int(res["is_tls"].sum()) if len(res) else 0
     return {"info": {"double_wells": int(len(df)), "rows": int(len(res)), "tls": n_tls}}
 
@@ -308,7 +309,7 @@ def harmonic_stage(a: dict) -> dict:
     groups: dict[tuple, list[str]] = {}
     for s in a["samples"]:
         if s.get("ok", True):
-            groups.setdefault((s["label"], s["T_f"]), []).append(str(Path(s["dir"]) / "prepare" / "glass.h5"))
+            groups.setdefault((s["label"], s["T_f"]), []).append(str(Path(s["dir"]) / "prepare" / GLASS))
     out = Path(a["out_dir"])
     index: dict = {}
     for (label, tf), files in sorted(groups.items()):
@@ -323,14 +324,14 @@ def default_stages() -> list[Stage]:
     """The landscape route: prepare -> explore -> paths -> quantum per sample, then stats -> report."""
     here = __name__
     return [
-        Stage("prepare", f"{here}:prepare_stage", ("equilibrium.h5", "glass.h5", "prepare.json"),
+        Stage("prepare", f"{here}:prepare_stage", (EQUILIBRIUM, GLASS, PREPARE_META),
               description="equilibrium liquid at T_f by swap Monte Carlo, quench to the glass"),
         Stage("explore", f"{here}:explore_stage",
-              ("inherent_structures.parquet", "is_configs.h5", "transitions.parquet", "pairs.parquet", "explore.json"),
+              (INHERENT_STRUCTURES, IS_CONFIGS, TRANSITIONS, PAIRS, EXPLORE_META),
               requires=("prepare",), description="MD at T_exp, minimisation every tau_cg; candidate pairs"),
-        Stage("paths", f"{here}:paths_stage", ("double_wells.parquet", "paths.json"), requires=("explore",),
+        Stage("paths", f"{here}:paths_stage", (DOUBLE_WELLS, PATHS_META), requires=("explore",),
               description="minimum-energy paths between the candidate pairs; double-well catalogue"),
-        Stage("quantum", f"{here}:quantum_stage", ("tls.parquet",), requires=("paths",),
+        Stage("quantum", f"{here}:quantum_stage", (TLS,), requires=("paths",),
               description="1D Schrödinger equation along each path: E, Delta, Delta_0, Gamma"),
         Stage("stats", f"{here}:stats_stage", ("stats.json",), requires=("quantum",), scope="study",
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),

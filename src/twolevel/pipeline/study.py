@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import InputError
 from . import config as C
+from ..layout import DOUBLE_WELLS, TLS
 from .artifacts import fingerprint, read_json, write_json
 from ..seeds import sample_key, task_seed
 from .executors import Executor, Task, TaskResult, make_executor
@@ -587,11 +588,11 @@ class Study:
 
     def catalogue(self, label: str | None = None, T_f: float | None = None):
         """All double wells (paths/double_wells.parquet) of the verified samples, with model/T_f/sample."""
-        return self._table("paths", "double_wells.parquet", label, T_f)
+        return self._table("paths", DOUBLE_WELLS, label, T_f)
 
     def tls(self, label: str | None = None, T_f: float | None = None):
         """All quantum results (quantum/tls.parquet) of the verified samples."""
-        return self._table("quantum", "tls.parquet", label, T_f)
+        return self._table("quantum", TLS, label, T_f)
 
 
 def run_study(config: Any, executor: Executor | str | None = None, *, out: str | os.PathLike | None = None,

@@ -20,6 +20,7 @@ import numpy as np
 __all__ = ["plot_counts_vs_time", "plot_tau_p_cdf", "plot_matrices", "distance_matrix", "explore_figures"]
 
 
+from ..layout import EXPLORE_META, IS_CONFIGS
 from ._mpl import plt as _plt  # noqa: E402
 from ._mpl import save as _save_any  # noqa: E402
 
@@ -157,9 +158,9 @@ def explore_figures(explore_dir, fig_dir=None, max_is: int = 400) -> list[Path]:
     fig_dir = Path(fig_dir) if fig_dir is not None else explore_dir / "figures"
     from ..errors import InputError
 
-    if not (explore_dir / "explore.json").is_file():
+    if not (explore_dir / EXPLORE_META).is_file():
         raise InputError(f"{explore_dir}: no explore.json (not an exploration directory)")
-    info = json.loads((explore_dir / "explore.json").read_text())
+    info = json.loads((explore_dir / EXPLORE_META).read_text())
     params = ExploreParams(**info["params"])
     lib = read_library(explore_dir)
     pairs = read_pairs(explore_dir)
@@ -174,7 +175,7 @@ def explore_figures(explore_dir, fig_dir=None, max_is: int = 400) -> list[Path]:
     keep = lib.sort_values("energy", kind="stable")["is_id"].to_numpy()[:max_is]
     keep = np.sort(keep)
     remap = {int(k): i for i, k in enumerate(keep)}
-    with h5py.File(explore_dir / "is_configs.h5", "r") as f:
+    with h5py.File(explore_dir / IS_CONFIGS, "r") as f:
         configs = [f[f"configs/{int(k)}"][()] for k in keep]
         box = f["box"][()] if "box" in f else None
         dim = int(f.attrs.get("dim", 1))

@@ -29,6 +29,7 @@ import pandas as pd
 from .. import stats as st
 from ..errors import InputError
 from ..io.atomic import atomic_open
+from ..layout import BANDS, GLASS, IS_CONFIGS
 from . import stats_figs as sf
 
 __all__ = ["write_report", "Section", "SUMMARY_KEYS"]
@@ -280,7 +281,7 @@ def _lowest_tls_section(S: st.Summary, tables: st.StudyTables, figs: _Figs, snap
 def _read_snapshot(sample_dir: Path, dw_id: int):
     """(snapshot dict or None, (xi, V) or None) from paths/bands.h5 of a sample."""
     snap = prof = None
-    bands = sample_dir / "paths" / "bands.h5"
+    bands = sample_dir / "paths" / BANDS
     if not bands.is_file():
         return None, None
     try:
@@ -296,14 +297,14 @@ def _read_snapshot(sample_dir: Path, dw_id: int):
                 x = np.asarray(g["x_low"][()], dtype=float)
                 disp = np.asarray(g["displacement"][()], dtype=float)
                 box = diam = None
-                isc = sample_dir / "explore" / "is_configs.h5"
+                isc = sample_dir / "explore" / IS_CONFIGS
                 if isc.is_file():
                     with h5py.File(isc, "r") as h:
                         if "meta" in h and "box" in h["meta"]:
                             box = h["meta"]["box"][()]
                             diam = h["meta"]["diameters"][()] if "diameters" in h["meta"] else None
                 if box is None:
-                    glass = sample_dir / "prepare" / "glass.h5"
+                    glass = sample_dir / "prepare" / GLASS
                     if glass.is_file():
                         from ..io import read as _read
 

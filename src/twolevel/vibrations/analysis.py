@@ -21,6 +21,7 @@ from ..config import Configuration
 from ..engine import ParticleSystem, minimize
 from ..errors import InputError
 from ..io.atomic import atomic_open, atomic_write
+from ..layout import GLASS
 from .a4 import fit_a4
 from .elastic import AQS_GAMMA_MAX, AQS_STEPS, elastic_summary, quasistatic_bulk, shear_modulus
 from .modes import identify_qlm, normal_modes
@@ -44,7 +45,7 @@ def find_glasses(inputs) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, inputs):
         if p.is_dir():
-            found = sorted(p.rglob("glass.h5"))
+            found = sorted(p.rglob(GLASS))
             if not found:
                 found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in CONFIG_SUFFIXES)
             if not found:

@@ -28,7 +28,7 @@ from ..config import Configuration
 from ..engine import ParticleSystem
 from ..engine.kernels import needs_rebuild, pair_se, pair_terms
 from ..errors import InputError, PhysicsError
-from ..models import PairModel, get_model
+from ..models import PairModel
 
 
 @njit(cache=True, inline="always")
