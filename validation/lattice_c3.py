@@ -27,13 +27,14 @@ import numpy as np
 from twolevel.lattice import analysis, gdist, theory
 from twolevel.lattice.model import DPLM
 from twolevel.lattice.protocol import temperature_steps
+from twolevel.stats import phi_two_level
 
 T_I, FIT, T_END, DT_REL = 0.05, (0.004, 0.03), 0.003, 0.01
 
 
 def slot_cv(dE, T, emax, N):
     dE = dE[np.isfinite(dE)]
-    ph = theory.tls_heat_capacity(dE, T)
+    ph = phi_two_level(dE, T)
     ph[dE > emax] = 0.0
     return ph.sum() / N
 

@@ -501,13 +501,13 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                 F[moved] = f_new
         X_eval = X[1:-1].copy()
         if not (np.all(np.isfinite(Ei)) and np.all(np.isfinite(F))):
-            raise PhysicsError(f"band blew up after {it} FIRE steps: energies or forces are not finite "
+            raise PhysicsError(f"band blew up after {it} {optimizer} steps: energies or forces are not finite "
                                "(time step or max_move too large for this landscape?)")
         E[1:-1] = Ei
         if it == 0:
             e_cap = Ei.max() + max(1.0, Ei.max() - min(ea, eb))
         elif Ei.max() > e_cap:
-            raise ConvergenceError(f"band diverged after {it} FIRE steps: the highest image rose to "
+            raise ConvergenceError(f"band diverged after {it} {optimizer} steps: the highest image rose to "
                                    f"{Ei.max() - min(ea, eb):.3g} above the lower end, far above the initial "
                                    "band (try a smaller dt/max_move or method='string')")
         tau = improved_tangents(X, E)
@@ -784,7 +784,7 @@ def double_well(pot, band: BandResult, label_a=None, label_b=None, barrier_tol: 
     PR = float(d2.sum() ** 2 / (d2 * d2).sum()) if d2.sum() > 0 else 0.0  # 002 Eq. (16)
     status, reason = "ok", ""
     if not band.converged:
-        status, reason = "not_converged", (f"band not converged after {band.iterations} FIRE steps "
+        status, reason = "not_converged", (f"band not converged after {band.iterations} optimiser steps "
                                            f"(perpendicular force {band.max_perp_force:.2e}, climbing "
                                            f"{band.climb_force:.2e} > {band.ftol:g})")
     if c == 0 or c == len(V) - 1 or V_a <= dV + barrier_tol:

@@ -18,6 +18,7 @@ from twolevel.lattice import analysis, gdist, theory
 from twolevel.lattice.config import load_config
 from twolevel.lattice.model import DPLM
 from twolevel.lattice.protocol import temperature_steps
+from twolevel.stats import phi_two_level
 
 T_I, FIT, NU = 0.05, (0.004, 0.03), 0.1
 
@@ -63,7 +64,7 @@ def test_scatter_theory_matches_constructed_samples(setup):
         dE = dE[np.isfinite(dE)]
         cv = np.zeros(T.size)
         for k in use:
-            ph = theory.tls_heat_capacity(dE, T[k])
+            ph = phi_two_level(dE, T[k])
             ph[dE > em[k]] = 0.0
             cv[k] = ph.sum() / m.N
         per.append(W @ cv)

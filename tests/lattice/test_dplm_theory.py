@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from twolevel.lattice import gdist, theory
+from twolevel.stats import phi_two_level
 
 
 @pytest.mark.parametrize("T_I", [0.03, 0.05])
@@ -56,7 +57,7 @@ def test_cv_exact_tends_to_c1T_plus_c3T3():
 def test_tls_heat_capacity_integral():
     # I_1 = 2 pi^2/3 (000 Eq. (A12)): integral of x^2 sech^2(x/2)/4 over x >= 0 is pi^2/6... times 4/4
     x = np.linspace(0, 60, 600001)
-    f = theory.tls_heat_capacity(x, 1.0)
+    f = phi_two_level(x, 1.0)
     # int_0^inf x^2 sech^2(x/2) dx / 4 = I_1 / 4 with I_1 = 2 pi^2 / 3 -> pi^2/6
     assert np.trapezoid(f, x) == pytest.approx(np.pi**2 / 6, rel=1e-6)
 

@@ -21,7 +21,7 @@ def paths(
     method: str = typer.Option("neb", "--method", "-m", help="neb (climbing-image NEB) or string."),
     spring: float = typer.Option(0.125, "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
     ftol: float = typer.Option(1e-4, "--ftol", help="Largest per-particle perpendicular / climbing force."),
-    max_steps: int = typer.Option(20000, "--max-steps", help="FIRE steps per band."),
+    max_steps: int = typer.Option(20000, "--max-steps", help="Optimiser steps per band (FIRE 2.0, classic FIRE or L-BFGS)."),
     scheme: str = typer.Option("fire2", "--scheme", help="fire2 (FIRE 2.0 on every image) or frozen (NEB: "
                                "converged images held and not re-evaluated; docs/paths.md)."),
     split: bool = typer.Option(True, "--split/--no-split", help="Split at intermediate minima."),

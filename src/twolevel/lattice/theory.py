@@ -18,6 +18,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from ..errors import InputError
+from ..stats import phi_two_level
 from .gdist import GDist
 
 KB_J_PER_K_MOL = 8.314  # 000 Sec. VI: k_B = 8.314 J/(K mol)
@@ -119,11 +120,8 @@ def c1_c3(g: GDist, T_I: float, phi_v: float, z: int = 4, h: float | None = None
 
 
 # ---- heat capacity of independent TLS ----------------------------------------
-def tls_heat_capacity(dE: np.ndarray, T: float) -> np.ndarray:
-    """Phi(Delta E) = Delta E^2 sech^2(Delta E / 2T) / (4 T^2), 000 Eq. (7)/(A4), k_B = 1 (overflow-safe)."""
-    y = np.abs(np.asarray(dE, dtype=np.float64)) / T
-    ey = np.exp(-y)
-    return y * y * ey / (1.0 + ey) ** 2
+# Phi(Delta E) = Delta E^2 sech^2(Delta E / 2T) / (4 T^2), 000 Eq. (7)/(A4): one owner,
+# twolevel.stats.phi_two_level (stats.tls_heat_capacity is the catalogue's C(T) per particle)
 
 
 def cv_exact(dist: DeltaEDistribution, T: np.ndarray, phi_v: float, emax: np.ndarray | float | None = None) -> np.ndarray:
@@ -135,7 +133,7 @@ def cv_exact(dist: DeltaEDistribution, T: np.ndarray, phi_v: float, emax: np.nda
     out = np.empty_like(T)
     em = np.broadcast_to(np.inf if emax is None else emax, T.shape)
     for i, t in enumerate(T):
-        w = dist.P * tls_heat_capacity(dist.x, t)
+        w = dist.P * phi_two_level(dist.x, t)
         w[dist.x > em[i]] = 0.0
         out[i] = dist.z * phi_v * w.sum() * dist.h
     return out
@@ -215,7 +213,7 @@ def sample_scatter(dist: DeltaEDistribution, T, phi_v: float, nsites: int, Tmin:
     x, P = dist.x[keep], dist.P[keep]
     f = np.zeros((2, x.size))
     for k in use:
-        ph = tls_heat_capacity(x, T[k])
+        ph = phi_two_level(x, T[k])
         ph[x > em[k]] = 0.0
         f += W[:, k:k + 1] * ph[None, :]
     nv = phi_v * nsites
