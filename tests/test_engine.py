@@ -170,8 +170,9 @@ def test_nose_hoover_canonical_kinetic_fluctuations():
     rng = np.random.default_rng(1)
     T = 0.2
     v = maxwell_boltzmann(s.n, 2, T, rng)
-    s.run_md(x, v, 2000, 0.005, "nose-hoover", temperature=T, tau=0.2)
-    samples, _ = s.run_md(x, v, 200000, 0.005, "nose-hoover", temperature=T, tau=0.2, sample_every=20)
+    chain = np.zeros(6)  # the caller owns the chain state: the second call continues the first
+    s.run_md(x, v, 2000, 0.005, "nose-hoover", temperature=T, tau=0.2, nhc=chain)
+    samples, _ = s.run_md(x, v, 200000, 0.005, "nose-hoover", temperature=T, tau=0.2, sample_every=20, nhc=chain)
     k = samples[:, 1]
     f = 2 * (s.n - 1)
     assert k.mean() == pytest.approx(f * T / 2, rel=0.02)

@@ -55,7 +55,6 @@ class ParticleSystem:
         self.model.check_configuration(conf)
         self.conf = conf
         self.box = conf.box.copy()
-        self.nhc = None  # Nosé-Hoover chain state of run_md (created at first use)
         # The kernels use one mixing rule for all models (kernels.pair_se): type models run
         # with unit diameters, the polydisperse model with a single type.
         if self.model.mode == 0:
@@ -187,9 +186,10 @@ class ParticleSystem:
         thermostat: "nve", "berendsen" (time constant tau), "langevin" (friction gamma) or
         "nose-hoover" (a chain of thermostats with period tau, e.g. 0.5 = 100 dt as LAMMPS' usual
         Tdamp; 002 Sec. II C). The Nosé-Hoover chain state (thermostat velocities, then positions)
-        is ``nhc`` (a float array of even length 2M, updated in place) or, by default, the
-        system's own ``self.nhc`` (a chain of M = 3, zero at first use), so consecutive calls
-        continue one trajectory; ``self.nhc[:] = 0`` starts afresh.
+        is ``nhc``, a float array of even length 2M owned by the caller and updated in place:
+        pass the same array to consecutive calls to continue one trajectory. Without it each call
+        starts a fresh chain of M = 3 (the system keeps no thermostat state, so two callers of one
+        ParticleSystem never share a chain).
         dof: degrees of freedom for the instantaneous temperature, default d (N - 1)
         (momentum conserved) or d N for Langevin.
         """
@@ -205,10 +205,8 @@ class ParticleSystem:
         if dof is None:
             dof = self.dim * self.n if thermostat == "langevin" else self.dim * (self.n - 1)
         if thermostat == "nose-hoover":
-            if nhc is None:
-                if getattr(self, "nhc", None) is None:
-                    self.nhc = np.zeros(6)
-                nhc = self.nhc
+            if nhc is None:  # a fresh chain for this call: the system keeps no thermostat state
+                nhc = np.zeros(6)
             if not (isinstance(nhc, np.ndarray) and nhc.dtype == np.float64 and nhc.ndim == 1
                     and nhc.size >= 2 and nhc.size % 2 == 0):
                 raise InputError("nhc must be a float64 array of even length 2M >= 2 "
