@@ -150,11 +150,10 @@ def test_frozen_toml_round_trip():
 def test_examples_and_embedded_demo_validate():
     files = sorted((REPO / "examples").glob("*.toml"))
     study_files = [f for f in files if "[study]" in f.read_text()]
-    assert {f.name for f in study_files} >= {"pss_001.toml", "tlj_002.toml", "default.toml"}
+    assert {f.name for f in study_files} >= {"pss_001.toml", "tlj_002.toml"}
     for f in study_files:
         load_config(f)
     demo = resources.files("twolevel").joinpath("data/demo.toml").read_text(encoding="utf-8")
-    assert (REPO / "examples" / "default.toml").read_text(encoding="utf-8") == demo
     cfg = parse_config(tomllib.loads(demo))
     assert cfg.lattice is not None and cfg.models[0].model == "pss"
     pss = load_config(REPO / "examples" / "pss_001.toml")
@@ -178,20 +177,69 @@ def test_reference_documents_every_key_and_docs_are_current():
 def test_prepare_defaults_are_the_same_through_every_entry_point():
     """twolevel prepare (CLI), the study file's [prepare] and prepare.prepare_sample (API) share one set
     of defaults (they used to disagree: the CLI drew PSS diameters by quantiles, `twolevel run` at
-    random)."""
+    random): one class, prepare.PrepareParams, owns them."""
+    import inspect
+
     import typer
 
+    from twolevel import prepare
     from twolevel.cli import app
     from twolevel.models.pss import DEFAULT_DIAMETERS
-    from twolevel.pipeline.config import PrepareParams
-    from twolevel.prepare import DEFAULTS
+    from twolevel.pipeline import config
 
+    assert config.PrepareParams is prepare.PrepareParams
     cmd = typer.main.get_command(app).commands["prepare"]
     cli = {p.name: p.default for p in cmd.params}
-    shared = [k for k in cli if k in DEFAULTS]
-    assert {"dim", "n_tau", "quench", "diameters", "max_time", "max_seconds"} <= set(shared)
+    fields = prepare.PrepareParams.model_fields
+    shared = [k for k in cli if k in fields]
+    assert {"n_tau", "quench", "diameters", "max_time", "max_seconds"} <= set(shared)
     for k in shared:
-        assert cli[k] == DEFAULTS[k], k
-    for k, f in PrepareParams.model_fields.items():
-        assert f.default == DEFAULTS[k], k
-    assert DEFAULTS["diameters"] == cli["diameters"] == PrepareParams().diameters == DEFAULT_DIAMETERS == "quantiles"
+        assert cli[k] == fields[k].default, k
+    api = inspect.signature(prepare.prepare_sample).parameters
+    assert cli["dim"] == api["dim"].default == config.ModelSpec.model_fields["dim"].default == 3
+    assert cli["diameters"] == prepare.PrepareParams().diameters == DEFAULT_DIAMETERS == "quantiles"
+    # the API validates through the same class: a misspelt key is refused with a suggestion
+    with pytest.raises(InputError, match="prepare: n_taus: unknown key; did you mean 'n_tau'"):
+        prepare._params(prepare.get_model("pss"), {"n_taus": 3}, 3, None)
+
+
+def test_explore_defaults_are_the_same_through_every_entry_point():
+    """twolevel explore, the study file's [explore] and explore.explore_glass share explore.ExploreParams:
+    they used to differ in ftol (1e-6 vs 1e-8), in the unit of tau_cg (steps vs time) and in the name
+    of the run count (n_min vs n_cg)."""
+    import typer
+
+    from twolevel import explore
+    from twolevel.cli import app
+    from twolevel.pipeline import config
+
+    assert config.ExploreParams is explore.ExploreParams
+    cmd = typer.main.get_command(app).commands["explore"]
+    cli = {p.name: p.default for p in cmd.params}
+    fields = explore.ExploreParams.model_fields
+    shared = [k for k in cli if k in fields]
+    assert {"tau_cg", "n_cg", "runs", "ftol", "e_tol", "d_tol", "thermostat", "temperature", "dt"} <= set(shared)
+    for k in shared:
+        assert cli[k] == fields[k].default, k
+    # temperature and dt come from the model on every route
+    from twolevel.models import get_model
+
+    for name in ("pss", "tlj"):
+        m = get_model(name)
+        assert config.MODEL_DEFAULTS[name]["explore.temperature"] == m.explore_temperature
+        assert config.MODEL_DEFAULTS[name]["explore.dt"] == m.explore_dt
+
+
+def test_stage_api_defaults_match_the_study_file():
+    """The paths and quantum stage functions take the same defaults as [paths] and [quantum]."""
+    import inspect
+
+    from twolevel import paths, quantum
+    from twolevel.pipeline import config
+
+    for fn, cls in ((paths.paths_for_library, config.PathsParams), (quantum.run_catalogue, config.QuantumParams)):
+        sig = inspect.signature(fn).parameters
+        shared = [k for k, f in cls.model_fields.items() if k in sig and f.default_factory is None]
+        assert len(shared) >= 3, fn.__name__
+        for k in shared:
+            assert sig[k].default == cls.model_fields[k].default, (fn.__name__, k)

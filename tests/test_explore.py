@@ -26,7 +26,7 @@ def wells():
 
 def _run(wells, out, **kw):
     _, xs, _ = wells.minima()
-    args = dict(temperature=0.25, tau_cg=10, n_min=600, runs=2, seed=1, dt=0.05)
+    args = dict(temperature=0.25, tau_cg=0.5, n_cg=600, runs=2, seed=1, dt=0.05)  # tau_cg: 10 steps
     args.update(kw)
     return explore(wells, xs[0], out, **args)
 
@@ -104,7 +104,7 @@ def test_transitions_consistent_with_series(full):
 def test_bisection_replaces_composite_jumps(wells, tmp_path):
     """With a long tau_cg two wells can flip between minimisations (a composite jump, Hamming
     distance 2). Bisection re-runs the same trajectory exactly and inserts the intermediate IS."""
-    kw = dict(tau_cg=100, n_min=40, runs=2)
+    kw = dict(tau_cg=5.0, n_cg=40, runs=2)  # 100 MD steps
     plain = _run(wells, tmp_path / "plain", **kw)
     bis = _run(wells, tmp_path / "bis", bisect=True, **kw)
 
@@ -136,7 +136,7 @@ def _assert_same_library(a, b):
 
 
 def test_resume_gives_same_library(wells, tmp_path):
-    kw = dict(n_min=100, runs=3, checkpoint_every=30)
+    kw = dict(n_cg=100, runs=3, checkpoint_every=30)
     ref = _run(wells, tmp_path / "ref", **kw)
     r1 = _run(wells, tmp_path / "cut", stop_after=110, **kw)   # stops inside run 2
     assert not r1.complete
@@ -150,7 +150,7 @@ def test_resume_gives_same_library(wells, tmp_path):
     again = _run(wells, tmp_path / "cut", **kw)
     assert again.complete and again.minimisations == r3.minimisations
     with pytest.raises(InputError, match="different parameters"):
-        _run(wells, tmp_path / "cut", n_min=100, runs=3, temperature=0.3)
+        _run(wells, tmp_path / "cut", n_cg=100, runs=3, temperature=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_particle_system_resume_and_cli(small_glass, tmp_path):
 
     from twolevel.cli import app
 
-    kw = dict(temperature=0.06, tau_cg=60, n_min=10, runs=2, seed=3)
+    kw = dict(temperature=0.06, tau_cg=0.15, dt=0.0025, n_cg=10, runs=2, seed=3)  # tau_cg: 60 steps
     ref = explore_glass(small_glass, tmp_path / "ref", **kw)
     explore_glass(small_glass, tmp_path / "cut", stop_after=7, **kw)
     res = explore_glass(small_glass, tmp_path / "cut", **kw)
@@ -189,7 +189,7 @@ def test_particle_system_resume_and_cli(small_glass, tmp_path):
     assert info["confinement"]["msd_final"] < 0.1       # a glass: no diffusion at T = 0.06
 
     out = tmp_path / "cli"
-    args = ["explore", str(small_glass), "--temperature", "0.06", "--tau-cg", "60", "--minimisations", "10",
+    args = ["explore", str(small_glass), "--temperature", "0.06", "--tau-cg", "0.15", "--dt", "0.0025", "--n-cg", "10",
             "--runs", "2", "--seed", "3", "--out", str(out), "--no-progress"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
@@ -300,13 +300,13 @@ class Corrugated:
 def test_diffusion_is_reported(tmp_path):
     pot = Corrugated(0.05)
     with pytest.warns(RuntimeWarning, match="not confined"):
-        res = explore(pot, np.zeros(20), tmp_path / "d", temperature=1.0, tau_cg=20, n_min=40, runs=1, dt=0.02,
+        res = explore(pot, np.zeros(20), tmp_path / "d", temperature=1.0, tau_cg=0.4, n_cg=40, runs=1, dt=0.02,
                       thermostat="langevin", gamma=0.5)
     assert res.summary["confinement"]["confined"] is False
     assert res.summary["confinement"]["growth"] > 0.5
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ok = explore(Corrugated(5.0), np.zeros(20), tmp_path / "c", temperature=0.3, tau_cg=20, n_min=40,
+        ok = explore(Corrugated(5.0), np.zeros(20), tmp_path / "c", temperature=0.3, tau_cg=0.4, n_cg=40,
                      dt=0.02, thermostat="langevin")
     assert ok.summary["confinement"]["confined"] is True
 
@@ -314,18 +314,27 @@ def test_diffusion_is_reported(tmp_path):
 def test_bad_input(wells, tmp_path):
     _, xs, _ = wells.minima()
     with pytest.raises(InputError, match="temperature"):
-        explore(wells, xs[0], tmp_path / "a", temperature=-1, tau_cg=10, n_min=5)
-    with pytest.raises(InputError, match="tau_cg"):
-        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=2.5, n_min=5)
+        explore(wells, xs[0], tmp_path / "a", temperature=-1, tau_cg=0.5, n_cg=5)
+    with pytest.raises(InputError, match="tau_cg: must be > 0"):
+        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=0.0, n_cg=5)
+    with pytest.raises(InputError, match="tau_cg: must be a finite number"):
+        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=float("inf"), n_cg=5)
     with pytest.raises(InputError, match="thermostat"):
-        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=10, n_min=5, thermostat="nose")
-    with pytest.raises(InputError, match="unknown parameter"):
-        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=10, n_min=5, tolerance=3)
+        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=0.5, n_cg=5, thermostat="nose")
+    with pytest.raises(InputError, match="tolerance: unknown key"):
+        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=0.5, n_cg=5, tolerance=3)
+    with pytest.raises(InputError, match="temperature is required"):  # no model to take T_exp from
+        explore(wells, xs[0], tmp_path / "a", tau_cg=0.5, n_cg=5)
+    # the old positional (temperature, tau_cg in steps, n_min) form is refused, never reinterpreted
+    with pytest.raises(InputError, match="replaced by keywords"):
+        explore(wells, xs[0], tmp_path / "a", 0.1)
+    with pytest.raises(InputError, match="renamed n_cg"):
+        explore(wells, xs[0], tmp_path / "a", temperature=0.1, tau_cg=0.5, n_min=5)
     if REF:
         with pytest.raises(InputError, match="names no model"):
-            explore_glass(REF[0], tmp_path / "b", 0.04, 10, 2)
+            explore_glass(REF[0], tmp_path / "b", temperature=0.04, tau_cg=0.1, n_cg=2)
     with pytest.raises(InputError, match="no such file"):
-        explore_glass(tmp_path / "missing.h5", tmp_path / "b", 0.04, 10, 2)
+        explore_glass(tmp_path / "missing.h5", tmp_path / "b", temperature=0.04, tau_cg=0.1, n_cg=2)
 
 
 # --------------------------------------------------------------------------- library growth

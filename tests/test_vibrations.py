@@ -21,7 +21,8 @@ from twolevel.models import get_model
 from twolevel.vibrations.a4 import fit_a4
 from twolevel.vibrations.elastic import (aqs_shear, born_nonaffine_shear, debye_frequency, debye_scaled,
                                          elastic_summary, quasistatic_bulk, shear_modulus, sound_speeds)
-from twolevel.vibrations.modes import identify_qlm, normal_modes, participation_ratio
+from twolevel.measures import participation_fraction, participation_ratio
+from twolevel.vibrations.modes import identify_qlm, normal_modes
 from twolevel.vibrations.nonlinear import barrier_cost, cubic_cost, expand_along, find_nonlinear_mode
 from twolevel.vibrations.sheared import ShearedSystem
 from twolevel.vibrations.softpotential import (AMORPHOUS_SILICON, SQRT3, SQRT83, TABLE_I_004, compare_routes,
@@ -112,8 +113,11 @@ def test_sparse_shift_invert_matches_dense(glass):
     # PR: 1 for a uniform displacement pattern, 1/N for a single particle
     e = np.zeros((glass.n, 2))
     e[3, 0] = 1
-    assert np.isclose(participation_ratio(e.ravel(), 2)[0], 1 / glass.n)
-    assert np.isclose(participation_ratio(np.ones(2 * glass.n), 2)[0], 1.0)
+    assert np.isclose(participation_fraction(e.ravel(), 2)[0], 1 / glass.n)
+    assert np.isclose(participation_fraction(np.ones(2 * glass.n), 2)[0], 1.0)
+    # 002 Eq. (16) counts particles: one particle -> 1, all N equally -> N; the fraction is PR / N
+    assert participation_ratio((e.reshape(-1, 2) ** 2).sum(axis=1)) == pytest.approx(1.0)
+    assert participation_ratio(np.ones(glass.n)) == pytest.approx(glass.n)
 
 
 # -- elastic moduli ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Sec. II A steps 2-3 and Sec. II D):
 
 1. From a glass, run MD at the exploration temperature T_exp (Berendsen thermostat,
    velocities from the Maxwell-Boltzmann distribution, dt = 0.0025) and minimise a
-   copy of the configuration every ``tau_cg`` MD steps to its inherent structure (IS).
+   copy of the configuration every ``tau_cg`` (a time; round(tau_cg / dt) MD steps) to its
+   inherent structure (IS).
    ``runs`` isoconfigurational runs (same glass, different velocities, 001) feed one
    library per glass.
 2. A new minimum is the same IS as a known one when the energies agree within
@@ -54,19 +55,22 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from .errors import InputError
 from .io.atomic import atomic_open, atomic_path, atomic_write
+from .measures import participation_ratio, particle_dim, per_particle_sq
 from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
+from .params import Params
 
 __all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "read_library",
            "merge_library", "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
            "persistence_times", "pair_measures"]
 
-REGULAR = 0   # series kind: a minimisation every tau_cg steps
+REGULAR = 0   # series kind: a minimisation every tau_cg
 BISECT = 1    # series kind: a minimisation found by bisecting an MD segment
 INITIAL = 2   # series kind: the minimised starting glass (step 0 of each run)
 
@@ -74,28 +78,58 @@ SCHEMA_VERSION = 1
 
 
 # ============================================================================ parameters
-@dataclass
-class ExploreParams:
-    """Parameters of an exploration (defaults and their justification in docs/explore.md)."""
+class ExploreParams(Params):
+    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II D).
+
+    The one owner of the exploration's parameters and defaults: the study file's ``[explore]``,
+    ``twolevel explore`` and :func:`explore` / :func:`explore_glass` all validate through it.
+    ``tau_cg`` is a time (002 Table I); the MD steps between minimisations are
+    ``round(tau_cg / dt)`` (:attr:`_Protocol.cg_steps`).
+    """
+
+    temperature: float | None = Field(None, gt=0, description="Exploration temperature (default per model: PSS T_MD = 0.04 (001), TLJ T_exp = 0.4 (002)).")
+    dt: float | None = Field(None, gt=0, description="MD time step (default per model: TLJ 2.5e-3 (002 Sec. II D), PSS 0.01).")
+    tau_cg: float = Field(2.0, gt=0, description="Time between minimisations, in MD time units as in 002 Table I (dataset 2: 2-31); the explore stage gets round(tau_cg / dt) MD steps.")
+    n_cg: int = Field(1000, ge=1, description="Minimisations per run, N_cg of 002 Table I (1e4-1.6e5 there); exploration time tau_total = N_cg tau_cg per run.")
+    runs: int = Field(1, ge=1, description="Isoconfigurational runs per glass, each with its own velocities (001: up to 200).")
+    thermostat: Literal["berendsen", "langevin"] = Field("berendsen", description="Thermostat (002 Sec. II D: Berendsen).")
+    tau_t: float = Field(0.1, gt=0, description="Berendsen coupling time.")
+    gamma: float = Field(1.0, gt=0, description="Langevin friction (thermostat = langevin only).")
+    minimiser: Literal["lbfgs", "fire"] = Field("lbfgs", description="Minimiser of the inherent structures (002 uses conjugate gradient; L-BFGS reaches the same minima).")
+    ftol: float = Field(1e-8, gt=0, description="Minimiser tolerance: largest per-particle force.")
+    max_steps: int = Field(20000, ge=1, description="Step limit of one minimisation.")
+    e_tol: float = Field(1e-6, gt=0, description="Two minima are the same inherent structure if their energies differ by less than e_tol ...")
+    d_tol: float = Field(0.01, gt=0, description="... and no particle moved more than d_tol between them.")
+    bisect: bool = Field(False, description="Bisect MD segments between different IS to find the directly connected pairs.")
+    bisect_min_steps: int = Field(1, ge=1, description="Stop bisecting below this many MD steps.")
+    md_segment: int = Field(100, ge=1, description="Neighbour-list reset / snapshot interval (MD steps).")
+    plateau_tol: float = Field(0.5, gt=0, description="Growth of the mean-squared displacement between the two last quarters of a run that is flagged as diffusion (confinement check).")
+
+
+@dataclass(frozen=True)
+class _Protocol:
+    """The resolved protocol of one exploration: :class:`ExploreParams` with the model-dependent
+    defaults filled in, ``tau_cg`` turned into MD steps, and the seed."""
 
     temperature: float
-    tau_cg: int
-    n_min: int
-    runs: int = 1
-    seed: int = 0
-    dt: float = 0.0025              # 002 Sec. II D
-    thermostat: str = "berendsen"   # 002 Sec. II D; "langevin" also accepted
-    tau_t: float = 0.1              # Berendsen time constant (not given in 002)
-    gamma: float = 1.0              # Langevin friction (only for thermostat="langevin")
-    e_tol: float = 1e-6             # IS identity: |E_a - E_b| (total energy) below this ...
-    d_tol: float = 0.01             # ... and max particle displacement below this
-    ftol: float = 1e-6              # minimiser: max per-particle force
-    minimiser: str = "lbfgs"
-    max_steps: int = 20000
-    bisect: bool = False
-    bisect_min_steps: int = 1       # stop bisecting below this many MD steps
-    md_segment: int = 100           # neighbour-list reset / snapshot interval (steps)
-    plateau_tol: float = 0.5        # MSD growth between the two last quarters that counts as diffusion
+    dt: float
+    tau_cg: float          # time between minimisations
+    cg_steps: int          # the same in MD steps: round(tau_cg / dt)
+    n_cg: int
+    runs: int
+    seed: int
+    thermostat: str
+    tau_t: float
+    gamma: float
+    minimiser: str
+    ftol: float
+    max_steps: int
+    e_tol: float
+    d_tol: float
+    bisect: bool
+    bisect_min_steps: int
+    md_segment: int
+    plateau_tol: float
 
     # the parameters that define the trajectory; `runs` may grow between calls
     def key(self) -> dict:
@@ -103,36 +137,34 @@ class ExploreParams:
         d.pop("runs")
         return d
 
-    def validate(self) -> None:
-        def pos(name, v, integer=False):
-            ok = np.isfinite(v) and v > 0 and (not integer or float(v).is_integer())
-            if not ok:
-                kind = "a positive integer" if integer else "positive"
-                raise InputError(f"explore: {name} must be {kind}, got {v!r}")
-        pos("temperature", self.temperature)
-        pos("tau_cg", self.tau_cg, True)
-        pos("n_min (minimisations per run)", self.n_min, True)
-        pos("runs", self.runs, True)
-        pos("dt", self.dt)
-        pos("tau_t", self.tau_t)
-        pos("gamma", self.gamma)
-        pos("e_tol", self.e_tol)
-        pos("d_tol", self.d_tol)
-        pos("ftol", self.ftol)
-        pos("max_steps", self.max_steps, True)
-        pos("bisect_min_steps", self.bisect_min_steps, True)
-        pos("md_segment", self.md_segment, True)
-        pos("plateau_tol", self.plateau_tol)
-        if self.thermostat not in ("berendsen", "langevin"):
-            raise InputError(f"explore: thermostat must be 'berendsen' or 'langevin', got {self.thermostat!r}")
-        if self.minimiser not in ("lbfgs", "fire"):
-            raise InputError(f"explore: minimiser must be 'lbfgs' or 'fire', got {self.minimiser!r}")
-        if int(self.seed) != self.seed or self.seed < 0:
-            raise InputError(f"explore: seed must be a non-negative integer, got {self.seed!r}")
-        self.tau_cg = int(self.tau_cg)
-        self.n_min = int(self.n_min)
-        self.runs = int(self.runs)
-        self.seed = int(self.seed)
+
+#: dt when neither the call nor the potential's model gives one (002 Sec. II D)
+GENERIC_DT = 0.0025
+
+
+def _protocol(params: ExploreParams, seed: int, pot) -> _Protocol:
+    model = getattr(pot, "model", None)
+    T = params.temperature if params.temperature is not None else getattr(model, "explore_temperature", None)
+    if T is None:
+        raise InputError("explore: temperature is required (the potential has no model to take T_exp from)")
+    dt = params.dt if params.dt is not None else getattr(model, "explore_dt", GENERIC_DT)
+    if int(seed) != seed or seed < 0:
+        raise InputError(f"explore: seed must be a non-negative integer, got {seed!r}")
+    steps = max(1, int(round(params.tau_cg / dt)))  # 002 Table I gives tau_cg as a time
+    d = params.model_dump()
+    d.update(temperature=float(T), dt=float(dt), cg_steps=steps, seed=int(seed))
+    return _Protocol(**d)
+
+
+def _explore_params(params, overrides: dict) -> ExploreParams:
+    """``params`` (an ExploreParams or None) with keyword overrides, validated in one place."""
+    if params is not None and not isinstance(params, ExploreParams):
+        raise InputError("explore: params must be an ExploreParams or None; the positional (temperature, tau_cg, "
+                         "n_min) form was replaced by keywords temperature=, tau_cg= (an MD time, 002 Table I), n_cg=")
+    if "n_min" in overrides:
+        raise InputError("explore: n_min was renamed n_cg (minimisations per run, N_cg of 002 Table I)")
+    base = params.model_dump(exclude_unset=True) if params is not None else {}
+    return ExploreParams.build("explore", **{**base, **overrides})
 
 
 @dataclass
@@ -147,19 +179,6 @@ class ExploreResult:
 
 
 # ============================================================================ helpers
-def _dim(pot) -> int:
-    d = getattr(pot, "dim", None)
-    return int(d) if d else 1
-
-
-def _per_particle_sq(dx: np.ndarray, dim: int) -> np.ndarray:
-    dx = np.asarray(dx, dtype=np.float64)
-    if dx.size % dim:
-        dim = 1
-    dd = dx.reshape(-1, dim)
-    return np.einsum("ij,ij->i", dd, dd)
-
-
 def pair_measures(pot, xa: np.ndarray, xb: np.ndarray) -> dict:
     """Distance measures between two IS.
 
@@ -169,11 +188,9 @@ def pair_measures(pot, xa: np.ndarray, xb: np.ndarray) -> dict:
               the displacement magnitude of particle i
     max_disp: the largest single-particle displacement
     """
-    d2 = _per_particle_sq(pot.distance(xa, xb), _dim(pot))
+    d2 = per_particle_sq(pot.distance(xa, xb), particle_dim(pot))
     s2 = float(d2.sum())
-    s4 = float((d2 * d2).sum())
-    n = d2.size
-    return {"d": math.sqrt(s2 / n), "d_total": math.sqrt(s2), "PR": (s2 * s2 / s4) if s4 > 0 else 0.0,
+    return {"d": math.sqrt(s2 / d2.size), "d_total": math.sqrt(s2), "PR": participation_ratio(d2),
             "max_disp": math.sqrt(float(d2.max()))}
 
 
@@ -188,7 +205,7 @@ class ISLibrary:
 
     def __init__(self, pot, e_tol: float, d_tol: float):
         self.pot = pot
-        self.dim = _dim(pot)
+        self.dim = particle_dim(pot)
         self.e_tol = float(e_tol)
         self.d_tol = float(d_tol)
         self._e = np.empty(64)
@@ -204,7 +221,7 @@ class ISLibrary:
         return self._e[: len(self.configs)]
 
     def max_displacement(self, a, b) -> float:
-        return math.sqrt(float(_per_particle_sq(self.pot.distance(a, b), self.dim).max()))
+        return math.sqrt(float(per_particle_sq(self.pot.distance(a, b), self.dim).max()))
 
     def same(self, k: int, x, e: float) -> bool:
         if abs(self._e[k] - e) > self.e_tol:
@@ -250,7 +267,7 @@ def _seg_seed(seed: int, run: int, step: int) -> int:
 class _Dynamics:
     """MD + minimisation on one potential, deterministic given (pos, vel) at a segment start."""
 
-    def __init__(self, pot, p: ExploreParams):
+    def __init__(self, pot, p: _Protocol):
         from .engine import ParticleSystem
 
         self.p = p
@@ -262,7 +279,7 @@ class _Dynamics:
         else:
             self.md_sys = self.min_sys = pot
         self.pot = pot
-        self.dim = _dim(pot)
+        self.dim = particle_dim(pot)
         self.md_steps = 0
         self.md_cpu = 0.0
         self.min_cpu = 0.0
@@ -305,7 +322,7 @@ class _Dynamics:
         return r
 
 
-def _verlet(pot, pos, vel, nsteps: int, p: ExploreParams, seed: int) -> None:
+def _verlet(pot, pos, vel, nsteps: int, p: _Protocol, seed: int) -> None:
     """Velocity Verlet with a Berendsen thermostat, or BAOAB Langevin, for any potential
     (unit masses; no momentum conservation assumed, so d.o.f. = number of coordinates)."""
     dt = p.dt
@@ -348,10 +365,10 @@ def _series_frame(series: dict):
     return df
 
 
-def _ordered_series(df, p: ExploreParams):
+def _ordered_series(df, p: _Protocol):
     """Converged minimisations in trajectory order, with the global step."""
     d = df[df["is_id"] >= 0].copy()
-    d["global_step"] = d["run"].astype(np.int64) * (p.n_min * p.tau_cg) + d["step"].astype(np.int64)
+    d["global_step"] = d["run"].astype(np.int64) * (p.n_cg * p.cg_steps) + d["step"].astype(np.int64)
     return d.sort_values(["run", "step", "kind"], kind="stable")
 
 
@@ -382,7 +399,7 @@ def persistence_times(d) -> np.ndarray:
     return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
 
 
-def _derive(series_df, lib: ISLibrary, p: ExploreParams, pot, n_particles: int):
+def _derive(series_df, lib: ISLibrary, p: _Protocol, pot, n_particles: int):
     """The tables derived from the series and the library."""
     import pandas as pd
 
@@ -441,7 +458,7 @@ def _derive(series_df, lib: ISLibrary, p: ExploreParams, pot, n_particles: int):
     return is_df, tr, pairs, tau_p
 
 
-def _confinement(series_df, p: ExploreParams) -> dict:
+def _confinement(series_df, p: _Protocol) -> dict:
     """MSD plateau check (002 Sec. II D: 'The mean-squared displacement reaches a plateau ...
     and does not grow above it'). Mean over runs of the MSD from the glass, at each
     regular minimisation; the growth between the second and the last quarter of the run."""
@@ -451,7 +468,7 @@ def _confinement(series_df, p: ExploreParams) -> dict:
     m = reg.groupby("step", sort=True)["msd"].mean()
     steps = m.index.to_numpy()
     vals = m.to_numpy()
-    total = p.n_min * p.tau_cg
+    total = p.n_cg * p.cg_steps
     out = {"msd_steps": steps.tolist(), "msd": vals.tolist(), "msd_final": float(vals[-1])}
     mid = vals[(steps > total / 4) & (steps <= total / 2)]
     late = vals[steps > 3 * total / 4]
@@ -631,31 +648,28 @@ def read_series(out_dir):
 _SERIES_COLS = ("run", "step", "kind", "is_id", "energy", "max_force", "iterations", "converged", "msd")
 
 
-def explore(pot, x0, out_dir, temperature: float, tau_cg: int, n_min: int, runs: int = 1, seed: int = 0, *,
-            progress: bool = False, stop_after: int | None = None, checkpoint_every: int = 200,
-            checkpoint_seconds: float = 120.0, meta: dict | None = None, **params) -> ExploreResult:
+def explore(pot, x0, out_dir, params: ExploreParams | None = None, *, seed: int = 0, progress: bool = False,
+            stop_after: int | None = None, checkpoint_every: int = 200, checkpoint_seconds: float = 120.0,
+            meta: dict | None = None, **overrides) -> ExploreResult:
     """Explore the landscape of ``pot`` from ``x0``; write the artefacts into ``out_dir``.
 
     Parameters
     ----------
     pot : a Potential (ParticleSystem or any object with energy, energy_forces, distance, dim)
     x0 : starting coordinates (the glass)
-    temperature, tau_cg, n_min, runs, seed : T_exp, MD steps between minimisations,
-        minimisations per run, isoconfigurational runs, seed
+    params, **overrides : an :class:`ExploreParams` and/or its fields as keywords (temperature,
+        tau_cg (an MD time), n_cg, runs, dt, thermostat, tau_t, e_tol, d_tol, ftol, minimiser,
+        max_steps, bisect, ...); temperature and dt default to the potential's model (PSS 0.04 /
+        0.01, TLJ 0.4 / 0.0025), dt to 0.0025 for a potential without a model
+    seed : seed of the velocities
     stop_after : stop (resumably) after this many regular minimisations in this call
     checkpoint_every, checkpoint_seconds : how often the resume state is written
     meta : extra entries for explore.json (e.g. the glass file)
-    **params : the other fields of :class:`ExploreParams` (dt, thermostat, tau_t, e_tol, d_tol,
-        ftol, minimiser, max_steps, bisect, bisect_min_steps, md_segment, plateau_tol)
 
     Resumable: a second call with the same parameters continues where the first stopped
     (``runs`` may be raised to add isoconfigurational runs); a finished exploration is a no-op.
     """
-    unknown = set(params) - {f.name for f in dataclasses.fields(ExploreParams)}
-    if unknown:
-        raise InputError(f"explore: unknown parameter(s) {', '.join(sorted(unknown))}")
-    p = ExploreParams(temperature=temperature, tau_cg=tau_cg, n_min=n_min, runs=runs, seed=seed, **params)
-    p.validate()
+    p = _protocol(_explore_params(params, overrides), seed, pot)
     x0 = np.array(x0, dtype=np.float64, copy=True)
     if not np.all(np.isfinite(x0)):
         raise InputError("explore: starting coordinates are not finite")
@@ -780,7 +794,7 @@ class _Explorer:
             "schema": SCHEMA_VERSION,
             "status": "complete" if final else "running",
             "params": dataclasses.asdict(p),
-            "progress": {"run": self.run_idx, "minimisation": self.k, "runs": p.runs, "n_min": p.n_min},
+            "progress": {"run": self.run_idx, "minimisation": self.k, "runs": p.runs, "n_cg": p.n_cg},
             "n_particles": self.n_particles,
             "n_is": len(self.lib), "n_pairs": int(len(pairs)), "n_transitions": int(tr["count"].sum()),
             "n_distinct_transitions": int(len(tr)),
@@ -838,8 +852,8 @@ class _Explorer:
                 self.warnings = old.get("warnings", [])
                 return self._result(True)
         self._last_ckpt = time.monotonic()
-        total = p.runs * p.n_min
-        done = self.run_idx * p.n_min + self.k
+        total = p.runs * p.n_cg
+        done = self.run_idx * p.n_cg + self.k
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
@@ -859,11 +873,11 @@ class _Explorer:
                     k0 = self._record(r, 0, INITIAL, self._initial(), 0.0)
                     if k0 >= 0:
                         self.last_id = k0
-                while self.k < p.n_min:
-                    s0 = self.k * p.tau_cg
-                    snaps = self._advance(r, s0, s0 + p.tau_cg)
+                while self.k < p.n_cg:
+                    s0 = self.k * p.cg_steps
+                    snaps = self._advance(r, s0, s0 + p.cg_steps)
                     self.k += 1
-                    s1 = s0 + p.tau_cg
+                    s1 = s0 + p.cg_steps
                     msd = float(np.sum((self.pos - self.x0) ** 2)) / self.n_particles
                     res = self.dyn.minimise(self.pos)
                     prev = self.last_id
@@ -881,7 +895,7 @@ class _Explorer:
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix(n_IS=len(self.lib), run=r)
-                    if self.k == p.n_min:
+                    if self.k == p.n_cg:
                         break
                     if self.stop_after is not None and n_this_call >= self.stop_after:
                         stopped = True
@@ -964,13 +978,12 @@ def _json_default(o: Any):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def explore_glass(glass_path, out_dir, temperature: float, tau_cg: int, n_min: int, runs: int = 1,
-                  seed: int = 0, *, model: str | None = None, skin: float = 0.3, progress: bool = False,
-                  **kw) -> ExploreResult:
+def explore_glass(glass_path, out_dir, params: ExploreParams | None = None, *, seed: int = 0,
+                  model: str | None = None, skin: float = 0.3, progress: bool = False, **kw) -> ExploreResult:
     """The exploration stage for one glass file (``prepare/glass.h5`` or any format twolevel.io reads).
 
     ``model`` overrides (or supplies, for files that name none, e.g. LAMMPS data) the glass model.
-    The other keyword arguments are those of :func:`explore`. Writes ``out_dir`` (``explore/``).
+    ``params`` and the other keyword arguments are those of :func:`explore`. Writes ``out_dir`` (``explore/``).
     """
     from . import io
     from .engine import ParticleSystem
@@ -984,5 +997,4 @@ def explore_glass(glass_path, out_dir, temperature: float, tau_cg: int, n_min: i
     e0 = pot.energy(conf.positions)
     meta = {"glass": str(glass_path), "model": pot.model.name, "n": conf.n, "dim": conf.dim,
             "glass_energy_per_particle": e0 / conf.n}
-    return explore(pot, conf.positions, out_dir, temperature, tau_cg, n_min, runs, seed,
-                   progress=progress, meta=meta, **kw)
+    return explore(pot, conf.positions, out_dir, params, seed=seed, progress=progress, meta=meta, **kw)

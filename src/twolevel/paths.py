@@ -51,6 +51,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import ConvergenceError, InputError, PhysicsError
+from .measures import participation_ratio
 from .layout import BANDS, DOUBLE_WELLS, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PATH_RESULTS
 
 __all__ = [
@@ -105,6 +106,9 @@ def band_scheme(scheme: str, ftol: float) -> dict:
 
 # ----------------------------------------------------------------------------- helpers
 def _dim(pot) -> int | None:
+    """Coordinates per particle, or None for a potential that is not a particle system: band forces
+    are then measured by the norm of the whole vector (twolevel.measures.particle_dim counts each
+    coordinate as one particle instead, which is what displacements and PR use)."""
     d = getattr(pot, "dim", None)
     return int(d) if d else None
 
@@ -781,7 +785,7 @@ def double_well(pot, band: BandResult, label_a=None, label_b=None, barrier_tol: 
     disp_vec = np.asarray(pot.distance(X[0].reshape(shape), X[-1].reshape(shape))).reshape(-1)
     disp = _per_particle_norm(disp_vec, dim)
     d2 = disp * disp
-    PR = float(d2.sum() ** 2 / (d2 * d2).sum()) if d2.sum() > 0 else 0.0  # 002 Eq. (16)
+    PR = participation_ratio(d2)  # 002 Eq. (16)
     status, reason = "ok", ""
     if not band.converged:
         status, reason = "not_converged", (f"band not converged after {band.iterations} optimiser steps "

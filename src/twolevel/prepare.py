@@ -38,9 +38,10 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
+from pydantic import Field
 
 from . import io as tio
 from .config import Configuration
@@ -50,34 +51,38 @@ from .io.atomic import atomic_open, atomic_write
 from .layout import EQUILIBRIUM, GLASS, PREPARE_META
 from .models import PairModel, get_model
 from .models.pss import DEFAULT_DIAMETERS
+from .params import Params
 from .seeds import sample_key, stage_seed
 
 FILES = (EQUILIBRIUM, GLASS, PREPARE_META)
 CHECKPOINT = "checkpoint.npz"
 TRACE = "trace.npz"
 
-#: defaults and their reasons (docs/prepare.md)
-DEFAULTS = dict(
-    dim=3,
-    density=None,              # the model's density (PSS 1, TLJ 1.35)
-    diameters=DEFAULT_DIAMETERS,  # PSS: the quantiles of P(s) ~ s^-3 at k/N (as the reference data; models/pss.py
-                               # says why); "random" draws change the packing fraction between samples
-    n_tau=30.0,                # required run length after start-up, in tau_alpha
-    z_max=3.0,                 # stationarity: allowed drift between the halves, in standard errors
-    p_swap=0.2,                # PSS: fraction of exchange attempts (Ninarello et al. 2017)
-    target_acceptance=0.3,     # PSS: translational acceptance aimed at while tuning
-    tune_sweeps=100,           # start-up (melting + tuning), in sweeps
-    min_segment=None,          # shortest segment: 50 sweeps (MC) or 5 time units (hybrid)
-    max_time=None,             # budget in the dynamics' unit: 1e7 sweeps (MC; docs/prepare.md), 2e4 (hybrid MD time)
-    max_seconds=None,          # wall-clock budget (None: unlimited)
-    quench="md",               # "md" at T_quench or "minimize"
-    T_quench=None,             # default: the model's exploration temperature
-    quench_time=10.0,          # MD time of the quench (Berendsen, tau_T = 0.1)
-    md_steps=10, md_dt=0.005, swap_factor=1.75,  # hybrid (002 Sec. II C)
-    thermostat="nose-hoover",  # hybrid's MD: Nosé-Hoover chain as in 002 Sec. II C, or "langevin"
-    tau_nh=0.5,                # Nosé-Hoover period (100 dt, LAMMPS' usual Tdamp)
-    gamma=1.0,                 # Langevin friction, when thermostat = "langevin"
-)
+class PrepareParams(Params):
+    """``[prepare]``: equilibrium liquid at T_f by swap Monte Carlo (PSS) or hybrid swap MC/MD (TLJ), then a quench.
+
+    The one owner of the stage's defaults: the study file's ``[prepare]``, ``twolevel prepare`` and
+    :func:`prepare_sample` all validate through this class (docs/prepare.md gives the reasons).
+    """
+
+    diameters: Literal["quantiles", "random"] = Field(DEFAULT_DIAMETERS, description="PSS diameters on [0.73, 1.62]: the deterministic quantiles F^-1(k/N) of P(s) ~ s^-3 (default at every entry point, as the authors' glasses and the reference data: every glass holds the same multiset), or i.i.d. draws.")
+    n_tau: float = Field(30.0, gt=0, description="Required run length after start-up, in structural relaxation times tau_alpha (measured on the fly); a sample is `equilibrated` only then.")
+    z_max: float = Field(3.0, gt=0, description="Stationarity test: allowed energy drift between the two halves of the run, in standard errors.")
+    p_swap: float = Field(0.2, ge=0, le=1, description="PSS: fraction of diameter-exchange attempts (Ninarello et al. 2017, used by 001).")
+    target_acceptance: float = Field(0.3, gt=0, lt=1, description="PSS: translational acceptance aimed at while tuning the step.")
+    tune_sweeps: int = Field(100, ge=0, description="Start-up (melting the lattice start, tuning), in sweeps.")
+    min_segment: float | None = Field(None, gt=0, description="Shortest segment: default 50 sweeps (MC) or 5 time units (hybrid).")
+    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 1e7 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
+    max_seconds: float | None = Field(None, gt=0, description="Wall-clock budget per sample (default unlimited).")
+    quench: Literal["md", "minimize"] = Field("md", description="Quench by MD at T_quench (001, 002) or by direct minimisation.")
+    T_quench: float | None = Field(None, gt=0, description="Quench temperature; default the exploration temperature (001: T_MD; 002: T_exp).")
+    quench_time: float = Field(10.0, gt=0, description="MD time of the quench (Berendsen).")
+    md_steps: int = Field(10, ge=1, description="TLJ hybrid: MD steps per block (002 Sec. II C: 10).")
+    md_dt: float = Field(0.005, gt=0, description="TLJ hybrid: MD time step (002: 5e-3).")
+    swap_factor: float = Field(1.75, gt=0, description="TLJ hybrid: type-exchange attempts per block, in units of N (002: 1.75 N).")
+    thermostat: Literal["nose-hoover", "langevin"] = Field("nose-hoover", description="TLJ hybrid: thermostat of the MD blocks (002 Sec. II C: Nosé-Hoover).")
+    tau_nh: float = Field(0.5, gt=0, description="TLJ hybrid: Nosé-Hoover chain period (100 dt, LAMMPS' usual Tdamp).")
+    gamma: float = Field(1.0, gt=0, description="TLJ hybrid: Langevin friction (thermostat = langevin only).")
 
 
 def sample_seed(seed: int, model: str, T_f: float, k: int) -> int:
@@ -289,12 +294,14 @@ class _HybridDriver:
 # ------------------------------------------------------------------------------------------
 # the stage
 # ------------------------------------------------------------------------------------------
-def _params(model: PairModel, params: dict) -> dict:
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise InputError(f"prepare: unknown parameter(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+def _params(model: PairModel, params: dict, dim: int, density: float | None) -> dict:
+    """The validated parameters (:class:`PrepareParams`) with the model-dependent defaults filled in."""
+    p = PrepareParams.build("prepare", **params).model_dump()
+    p.update(dim=int(dim), density=density)
+    if dim not in (2, 3):
+        raise InputError(f"prepare: dim must be 2 or 3, got {dim!r}")
+    if density is not None and not (np.isfinite(density) and density > 0):
+        raise InputError(f"prepare: density must be a positive number, got {density!r}")
     hybrid = model.mode == 0
     if p["min_segment"] is None:
         p["min_segment"] = 5.0 if hybrid else 50.0
@@ -302,15 +309,6 @@ def _params(model: PairModel, params: dict) -> dict:
         p["max_time"] = 2e4 if hybrid else 1e7
     if p["T_quench"] is None:
         p["T_quench"] = model.explore_temperature  # the quench target: 001 T_MD, 002 T_exp
-    if p["thermostat"] not in ("nose-hoover", "langevin"):
-        raise InputError(f"prepare: thermostat must be 'nose-hoover' or 'langevin', got {p['thermostat']!r}")
-    if p["quench"] not in ("md", "minimize"):
-        raise InputError(f"prepare: quench must be 'md' or 'minimize', got {p['quench']!r}")
-    if p["quench"] == "md" and not p["T_quench"] > 0:
-        raise InputError("prepare: an MD quench needs a positive T_quench")
-    for key in ("n_tau", "z_max", "min_segment", "max_time"):
-        if not (np.isfinite(p[key]) and p[key] > 0):
-            raise InputError(f"prepare: {key} must be positive, got {p[key]}")
     return p
 
 
@@ -326,17 +324,19 @@ def is_complete(out_dir: str | os.PathLike) -> bool:
 
 
 def prepare_sample(out_dir: str | os.PathLike, model: str | PairModel, n: int, T_f: float, seed: int,
-                   progress: Callable[[float, dict], None] | None = None, **params) -> dict:
+                   progress: Callable[[float, dict], None] | None = None, *, dim: int = 3,
+                   density: float | None = None, **params) -> dict:
     """Equilibrate one sample at T_f, quench it, store ``equilibrium.h5``, ``glass.h5``,
     ``prepare.json`` (and ``trace.npz``) in ``out_dir``. Returns the metadata dict.
 
     Resumable: an equilibrated finished sample is returned as stored; an unfinished one
     continues from ``checkpoint.npz``; a finished but NOT equilibrated one continues when
     the new budget is larger. ``progress(fraction, info)`` is called after every segment.
-    Parameters and defaults: :data:`DEFAULTS` (docs/prepare.md).
+    ``dim`` and ``density`` (default: the model's) describe the system; ``**params`` are the fields of
+    :class:`PrepareParams` (defaults and reasons there and in docs/prepare.md).
     """
     model = get_model(model) if isinstance(model, str) else model
-    p = _params(model, params)
+    p = _params(model, params, dim, density)
     n = int(n)
     T_f = float(T_f)
     if not (np.isfinite(T_f) and T_f > 0):

@@ -1367,11 +1367,14 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
         if dens:
             row["density"] = float(dens)
         dt = float(par.get("dt", float("nan")))
-        if "tau_cg" in par:
-            row["tau_cg"] = float(par["tau_cg"]) * dt  # explore stores MD steps; 002 Table I gives a time
+        if "cg_steps" in par:
+            row["tau_cg"] = float(par["tau_cg"])  # a time, as 002 Table I
+        elif "tau_cg" in par:
+            row["tau_cg"] = float(par["tau_cg"]) * dt  # explore.json before the one schema: MD steps
         n_cg = exj.get("regular_minimisations")
-        if n_cg is None and "n_min" in par:
-            n_cg = int(par["n_min"]) * int(par.get("runs", 1))
+        per_run = par.get("n_cg", par.get("n_min"))
+        if n_cg is None and per_run is not None:
+            n_cg = int(per_run) * int(par.get("runs", 1))
         if n_cg is not None:
             row["N_cg"] = int(n_cg)
             if "tau_cg" in row:

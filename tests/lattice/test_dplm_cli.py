@@ -36,6 +36,28 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(tmp_path / "missing.toml")
 
 
+def test_config_is_strict_like_the_study_file(tmp_path):
+    """One schema machinery (twolevel.params): the lattice file refuses "200" for an integer and inf,
+    and words a misspelt key exactly as the study file does."""
+    from twolevel.pipeline.config import parse_config
+
+    p = tmp_path / "bad.toml"
+    p.write_text("[lattice]\nL = '200'\n")
+    with pytest.raises(InputError, match=r"lattice.L: must be an integer \(got str '200'\)"):
+        load_config(p)
+    p.write_text("[cooling]\nnu = inf\n")
+    with pytest.raises(InputError, match="cooling.nu: must be a finite number"):
+        load_config(p)
+    p.write_text("[lattice]\nphi = 0.01\n")
+    with pytest.raises(InputError) as lat:
+        load_config(p)
+    with pytest.raises(InputError) as study:
+        parse_config({"study": {"name": "x"}, "models": [{"model": "pss", "n": 100, "tf": [0.1]}],
+                      "lattice": {"lattice": {"phi": 0.01}}}, source="s.toml")
+    assert str(lat.value).split(": ", 2)[2] == str(study.value).split(": ", 2)[2] == \
+        "unknown key; did you mean 'phi_v'?"
+
+
 def test_cool_command_writes_run_directory(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(

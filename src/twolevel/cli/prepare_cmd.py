@@ -11,6 +11,9 @@ import typer
 
 from . import app
 from ..errors import InputError
+from ..prepare import PrepareParams
+
+_F = PrepareParams.model_fields  # the one owner of the stage's defaults
 
 
 @app.command("prepare")
@@ -22,12 +25,12 @@ def prepare(
     seed: int = typer.Option(0, "--seed", help="Run seed; sample k uses the seed spawned from (seed, k)."),
     out: Path = typer.Option(..., "--out", help="Run directory: writes OUT/<model>/Tf_<T_f>/sample_<k>/prepare/."),
     dim: int = typer.Option(3, "--dim", help="Dimension (2 or 3)."),
-    n_tau: float = typer.Option(30.0, "--n-tau", help="Required equilibrium run length in tau_alpha."),
+    n_tau: float = typer.Option(_F["n_tau"].default, "--n-tau", help="Required equilibrium run length in tau_alpha."),
     max_time: Optional[float] = typer.Option(None, "--max-time",
                                              help="Budget per sample (sweeps for PSS, MD time for TLJ)."),
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="Wall-clock budget per sample."),
-    quench: str = typer.Option("md", "--quench", help="md (at the exploration temperature) or minimize."),
-    diameters: str = typer.Option("quantiles", "--diameters",
+    quench: str = typer.Option(_F["quench"].default, "--quench", help="md (at the exploration temperature) or minimize."),
+    diameters: str = typer.Option(_F["diameters"].default, "--diameters",
                                   help="PSS diameters: quantiles (default everywhere, as the reference data) or random."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA."),
 ) -> None:
@@ -42,8 +45,6 @@ def prepare(
         raise InputError(f"--n must be at least 2, got {n}")
     if samples < 1:
         raise InputError(f"--samples must be at least 1, got {samples}")
-    if diameters not in ("quantiles", "random"):
-        raise InputError(f"--diameters must be quantiles or random, got {diameters!r}")
     params = {"dim": dim, "n_tau": n_tau, "quench": quench, "diameters": diameters}
     if max_time is not None:
         params["max_time"] = max_time

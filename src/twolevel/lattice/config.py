@@ -1,6 +1,8 @@
 """TOML configuration of a lattice run (validated by pydantic, unknown keys rejected).
 
-Example: examples/lattice_ultrastable.toml. Every error names the key at fault.
+Example: examples/lattice_ultrastable.toml. Every error names the key at fault, in the words of
+every other twolevel config (one schema machinery: :mod:`twolevel.params`): strict types (no
+``"200"`` for 200), unknown keys refused with a suggestion, no inf or nan.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ import tomllib
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ..errors import InputError
+from ..params import Params, config_error
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = Params
 
 
 class LatticeSection(_Strict):
@@ -82,12 +84,6 @@ class LatticeConfig(_Strict):
                            points=self.g.points)
 
 
-def _first_error(exc: ValidationError, source: str) -> str:
-    e = exc.errors()[0]
-    loc = ".".join(str(x) for x in e["loc"])
-    return f"{source}: {loc}: {e['msg']}"
-
-
 def load_config(path: str | Path) -> LatticeConfig:
     path = Path(path)
     try:
@@ -99,7 +95,7 @@ def load_config(path: str | Path) -> LatticeConfig:
     try:
         cfg = LatticeConfig.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(_first_error(exc, str(path))) from None
+        raise config_error(exc, str(path), LatticeConfig) from None
     if cfg.cooling.T_end >= cfg.start.T_I:
         raise InputError(f"{path}: cooling.T_end must be below start.T_I")
     check_fit_window(cfg, str(path))

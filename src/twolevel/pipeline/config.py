@@ -25,45 +25,54 @@ docs/pipeline.md (``python -m twolevel.pipeline.config``).
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import InputError
 from ..models import ALL_MODEL_NAMES, get_model
-from ..models.pss import DEFAULT_DIAMETERS
+from .. import paths as _paths
+from .. import quantum as _quantum
+from ..explore import ExploreParams
+from ..params import Params, PosFloat, config_error
+from ..prepare import PrepareParams
 from ..seeds import format_tf
 
 __all__ = [
+    "ExecutionParams",
+    "ExploreParams",
+    "HarmonicParams",
+    "LatticeParams",
+    "ModelSpec",
+    "PathsParams",
+    "PrepareParams",
+    "QuantumParams",
+    "ReportParams",
+    "StatsParams",
     "StudyConfig",
     "StudySection",
-    "ModelSpec",
-    "PrepareParams",
-    "ExploreParams",
-    "PathsParams",
-    "QuantumParams",
-    "StatsParams",
-    "ReportParams",
-    "ExecutionParams",
-    "LatticeParams",
-    "HarmonicParams",
-    "load_config",
-    "parse_config",
     "config_error",
-    "resolved_stage_params",
     "default_units",
     "format_tf",
+    "load_config",
+    "parse_config",
     "render_markdown",
+    "resolved_stage_params",
 ]
 
-PosFloat = Annotated[float, Field(gt=0)]
 
 def _model_defaults(name: str) -> dict[str, Any]:
     """Model-dependent defaults, read from the model itself (twolevel.models, which cites them)."""
@@ -75,8 +84,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {name: _model_defaults(name) for nam
 MODEL_KINDS = tuple(MODEL_DEFAULTS)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+_Section = Params  # every table validates like a stage's parameters (twolevel.params)
 
 
 # --------------------------------------------------------------------------- study
@@ -117,60 +125,15 @@ def _check_units(names: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- stages
-class PrepareParams(_Section):
-    """``[prepare]``: equilibrium liquid at T_f by swap Monte Carlo (PSS) or hybrid swap MC/MD (TLJ), then a quench (twolevel.prepare)."""
-
-    diameters: Literal["quantiles", "random"] = Field(DEFAULT_DIAMETERS, description="PSS diameters on [0.73, 1.62]: the deterministic quantiles F^-1(k/N) of P(s) ~ s^-3 (default at every entry point, as the authors' glasses and the reference data: every glass holds the same multiset), or i.i.d. draws.")
-    n_tau: float = Field(30.0, gt=0, description="Required run length after start-up, in structural relaxation times tau_alpha (measured on the fly); a sample is `equilibrated` only then.")
-    z_max: float = Field(3.0, gt=0, description="Stationarity test: allowed energy drift between the two halves of the run, in standard errors.")
-    p_swap: float = Field(0.2, ge=0, le=1, description="PSS: fraction of diameter-exchange attempts (Ninarello et al. 2017, used by 001).")
-    target_acceptance: float = Field(0.3, gt=0, lt=1, description="PSS: translational acceptance aimed at while tuning the step.")
-    tune_sweeps: int = Field(100, ge=0, description="Start-up (melting the lattice start, tuning), in sweeps.")
-    min_segment: float | None = Field(None, gt=0, description="Shortest segment: default 50 sweeps (MC) or 5 time units (hybrid).")
-    max_time: float | None = Field(None, gt=0, description="Budget in the dynamics' unit: default 1e7 sweeps (MC), 2e4 MD time (hybrid); a sample not equilibrated within it is stored with `equilibrated: false`.")
-    max_seconds: float | None = Field(None, gt=0, description="Wall-clock budget per sample (default unlimited).")
-    quench: Literal["md", "minimize"] = Field("md", description="Quench by MD at T_quench (001, 002) or by direct minimisation.")
-    T_quench: float | None = Field(None, gt=0, description="Quench temperature; default the exploration temperature (001: T_MD; 002: T_exp).")
-    quench_time: float = Field(10.0, gt=0, description="MD time of the quench (Berendsen).")
-    md_steps: int = Field(10, ge=1, description="TLJ hybrid: MD steps per block (002 Sec. II C: 10).")
-    md_dt: float = Field(0.005, gt=0, description="TLJ hybrid: MD time step (002: 5e-3).")
-    swap_factor: float = Field(1.75, gt=0, description="TLJ hybrid: type-exchange attempts per block, in units of N (002: 1.75 N).")
-    thermostat: Literal["nose-hoover", "langevin"] = Field("nose-hoover", description="TLJ hybrid: thermostat of the MD blocks (002 Sec. II C: Nosé-Hoover).")
-    tau_nh: float = Field(0.5, gt=0, description="TLJ hybrid: Nosé-Hoover chain period (100 dt, LAMMPS' usual Tdamp).")
-    gamma: float = Field(1.0, gt=0, description="TLJ hybrid: Langevin friction (thermostat = langevin only).")
-
-
-class ExploreParams(_Section):
-    """``[explore]``: MD at T_exp in the glass metabasin, minimisation every tau_cg (002 Sec. II D; twolevel.explore)."""
-
-    temperature: float | None = Field(None, gt=0, description="Exploration temperature (default per model: PSS T_MD = 0.04 (001), TLJ T_exp = 0.4 (002)).")
-    dt: float | None = Field(None, gt=0, description="MD time step (default per model: TLJ 2.5e-3 (002 Sec. II D), PSS 0.01).")
-    tau_cg: float = Field(2.0, gt=0, description="Time between minimisations, in MD time units as in 002 Table I (dataset 2: 2-31); the explore stage gets round(tau_cg / dt) MD steps.")
-    n_cg: int = Field(1000, ge=1, description="Minimisations per run, N_cg of 002 Table I (1e4-1.6e5 there); exploration time tau_total = N_cg tau_cg per run.")
-    runs: int = Field(1, ge=1, description="Isoconfigurational runs per glass, each with its own velocities (001: up to 200).")
-    thermostat: Literal["berendsen", "langevin"] = Field("berendsen", description="Thermostat (002 Sec. II D: Berendsen).")
-    tau_t: float = Field(0.1, gt=0, description="Berendsen coupling time.")
-    gamma: float = Field(1.0, gt=0, description="Langevin friction (thermostat = langevin only).")
-    minimiser: Literal["lbfgs", "fire"] = Field("lbfgs", description="Minimiser of the inherent structures (002 uses conjugate gradient; L-BFGS reaches the same minima).")
-    ftol: float = Field(1e-8, gt=0, description="Minimiser tolerance: largest per-particle force.")
-    max_steps: int = Field(20000, ge=1, description="Step limit of one minimisation.")
-    e_tol: float = Field(1e-6, gt=0, description="Two minima are the same inherent structure if their energies differ by less than e_tol ...")
-    d_tol: float = Field(0.01, gt=0, description="... and no particle moved more than d_tol between them.")
-    bisect: bool = Field(False, description="Bisect MD segments between different IS to find the directly connected pairs.")
-    bisect_min_steps: int = Field(1, ge=1, description="Stop bisecting below this many MD steps.")
-    md_segment: int = Field(100, ge=1, description="Neighbour-list reset / snapshot interval (MD steps).")
-    plateau_tol: float = Field(0.5, gt=0, description="Growth of the mean-squared displacement between the two last quarters of a run that is flagged as diffusion (confinement check).")
-
-
 class PathsParams(_Section):
     """``[paths]``: minimum-energy paths between the candidate pairs (002 Sec. II D; twolevel.paths)."""
 
-    images: int = Field(64, ge=3, description="Images of the band (002: N_images = 64).")
+    images: int = Field(_paths.DEFAULT_IMAGES, ge=3, description="Images of the band (002: N_images = 64).")
     method: Literal["neb", "string"] = Field("neb", description="Climbing-image NEB (001) or the string method (002).")
-    spring: float = Field(0.125, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
-    ftol: float = Field(1e-4, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
+    spring: float = Field(_paths.DEFAULT_SPRING, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
+    ftol: float = Field(_paths.DEFAULT_FTOL, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
     scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10 (2.25x fewer evaluations than ASE, docs/paths.md).")
-    max_steps: int = Field(20_000, ge=1, description="Step limit of the band optimisation (FIRE).")
+    max_steps: int = Field(_paths.DEFAULT_MAX_STEPS, ge=1, description="Step limit of the band optimisation (FIRE).")
     split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
     max_depth: int = Field(4, ge=0, description="Recursion depth of the splitting.")
     hessian: bool = Field(True, description="Lowest Hessian modes along the path (002 App. C).")
@@ -181,8 +144,8 @@ class PathsParams(_Section):
 class QuantumParams(_Section):
     """``[quantum]``: 1D Schrödinger equation along each path (002 Sec. III C)."""
 
-    n_xi: int = Field(2000, ge=50, description="Grid points along the path (002: N_xi = 2000).")
-    margin: float = Field(7.0, gt=0, description="Harmonic extension beyond the end minima, in zero-point lengths of each end well.")
+    n_xi: int = Field(_quantum.DEFAULT_N_XI, ge=50, description="Grid points along the path (002: N_xi = 2000).")
+    margin: float = Field(_quantum.DEFAULT_MARGIN, gt=0, description="Harmonic extension beyond the end minima, in zero-point lengths of each end well.")
     masses: list[PosFloat] = Field(default_factory=list, description="Extra dimensionless masses m~ besides those of the unit systems.")
     end_curvature: Literal["catalogue", "profile"] = Field("catalogue", description="Curvature of the harmonic extension beyond the end minima: the end minimum's Hessian on the band tangent (paths' curv_low/curv_high, 002 App. C) or a fit to the sampled profile; a systematic of the 1D model (docs/quantum.md).")
 
@@ -389,108 +352,6 @@ def model_units(cfg: StudyConfig, spec: ModelSpec) -> list[str]:
     return list(spec.units or cfg.study.units or default_units(spec.model))
 
 
-# --------------------------------------------------------------------------- errors
-def _loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            # pydantic adds the union member / literal tag to the location of union errors
-            if part in ("int", "float", "str", "list[int]", "bool") or part.startswith(("literal[", "function-", "list[")):
-                continue
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _allowed_keys(model_cls, loc: tuple) -> list[str]:
-    cls = model_cls
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        f = getattr(cls, "model_fields", {}).get(part)
-        if f is None:
-            return []
-        ann = f.annotation
-        nxt = None
-        for cand in getattr(ann, "__args__", ()) or (ann,):
-            for c in (cand, *getattr(cand, "__args__", ())):
-                if isinstance(c, type) and issubclass(c, BaseModel):
-                    nxt = c
-        if nxt is None:
-            return []
-        cls = nxt
-    return list(getattr(cls, "model_fields", {}))
-
-
-def _short(v: Any) -> str:
-    s = repr(v)
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
-_TYPE_WORDS = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "float_parsing": "a number", "string_type": "a string",
-    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list (TOML array)",
-    "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table",
-}
-
-
-def _message(err: dict, root_cls) -> tuple[str, str]:
-    """(key path, message) for one pydantic error."""
-    typ = err["type"]
-    loc = err["loc"]
-    path = _loc(loc)
-    ctx = err.get("ctx") or {}
-    got = err.get("input")
-    if typ == "extra_forbidden":
-        allowed = _allowed_keys(root_cls, loc)
-        name = str(loc[-1])
-        close = difflib.get_close_matches(name, allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else (f"; allowed: {', '.join(allowed)}" if allowed else "")
-        return path, f"unknown key{hint}"
-    if typ == "missing":
-        return path, "required key is missing"
-    if typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[typ]
-        bound = next(iter(ctx.values())) if ctx else "?"
-        return path, f"must be {op} {bound} (got {_short(got)})"
-    if typ in ("too_short", "too_long"):
-        return path, f"must have {'at least' if typ == 'too_short' else 'at most'} {ctx.get('min_length', ctx.get('max_length'))} item(s)"
-    if typ in ("literal_error", "enum"):
-        return path, f"must be one of {ctx.get('expected', '?')} (got {_short(got)})"
-    if typ in _TYPE_WORDS:
-        return path, f"must be {_TYPE_WORDS[typ]} (got {type(got).__name__} {_short(got)})"
-    if typ == "value_error":
-        msg = str(ctx.get("error", err["msg"]))
-        m = re.match(r"^(\[\d+\]|[A-Za-z_][\w.\[\]]*:)\s*(.*)$", msg)
-        if m and m.group(1).startswith("["):
-            return path + m.group(1), m.group(2)
-        if m and msg.split(":", 1)[0] and not msg.startswith(("must", "give")):
-            key, rest = msg.split(":", 1)
-            if re.fullmatch(r"[\w.\[\]]+", key):
-                return (path + "." if path else "") + key, rest.strip()
-        return path or "config", msg
-    if typ == "string_pattern_mismatch":
-        return path, f"does not match {ctx.get('pattern')}"
-    return path or "config", err["msg"].lower()
-
-
-def config_error(exc: ValidationError, source: str = "config", root_cls=None) -> InputError:
-    """Turn a pydantic ValidationError into one line naming the key path (first error; count of others)."""
-    errs = exc.errors(include_url=False)
-    root_cls = root_cls or StudyConfig
-    # union members produce one error per member; keep the most specific (a value error beats a type error)
-    def rank(e):
-        return (0 if e["type"] in ("value_error", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
-                                   "extra_forbidden", "missing", "literal_error") else 1, len(e["loc"]))
-    first = sorted(errs, key=rank)[0]
-    path, msg = _message(first, root_cls)
-    others = len({_message(e, root_cls)[0] for e in errs} - {path})
-    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
-    return InputError(f"{source}: {path}: {msg}{more}")
-
-
 def parse_config(data: Mapping[str, Any], source: str = "config") -> StudyConfig:
     """Validate a config mapping (as read from TOML); raise a one-line InputError naming the key."""
     if not isinstance(data, Mapping):
@@ -498,7 +359,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> StudyConfig
     try:
         return StudyConfig.model_validate(dict(data))
     except ValidationError as exc:
-        raise config_error(exc, source) from None
+        raise config_error(exc, source, StudyConfig) from None
 
 
 def load_config(path: str | os.PathLike) -> StudyConfig:

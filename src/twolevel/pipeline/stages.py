@@ -187,13 +187,8 @@ def explore_stage(a: dict) -> dict:
     """explore: MD at T_exp, minimisation every tau_cg (twolevel.explore.explore_glass)."""
     from .. import explore as mod
 
-    p = dict(a["params"])
     glass = Path(a["inputs"]["prepare"]) / GLASS
-    dt = p.pop("dt")
-    # 002 Table I gives tau_cg as a time; explore_glass takes MD steps between minimisations
-    steps = max(1, int(round(p.pop("tau_cg") / dt)))
-    res = mod.explore_glass(glass, a["out_dir"], p.pop("temperature"), steps, p.pop("n_cg"), p.pop("runs"),
-                            a["seed"], model=a["model"], dt=dt, progress=False, **p)
+    res = mod.explore_glass(glass, a["out_dir"], seed=a["seed"], model=a["model"], progress=False, **a["params"])
     if not getattr(res, "complete", True):
         raise RuntimeError(f"explore stopped before the end in {a['out_dir']}")
     info = read_json(Path(a["out_dir"]) / EXPLORE_META) or {}

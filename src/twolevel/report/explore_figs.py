@@ -152,7 +152,7 @@ def explore_figures(explore_dir, fig_dir=None, max_is: int = 400) -> list[Path]:
     import h5py
 
     from ..explore import persistence_times, read_library, read_pairs, read_series, read_transitions
-    from ..explore import ExploreParams, _ordered_series
+    from ..explore import _ordered_series, _Protocol
 
     explore_dir = Path(explore_dir)
     fig_dir = Path(fig_dir) if fig_dir is not None else explore_dir / "figures"
@@ -161,13 +161,13 @@ def explore_figures(explore_dir, fig_dir=None, max_is: int = 400) -> list[Path]:
     if not (explore_dir / EXPLORE_META).is_file():
         raise InputError(f"{explore_dir}: no explore.json (not an exploration directory)")
     info = json.loads((explore_dir / EXPLORE_META).read_text())
-    params = ExploreParams(**info["params"])
+    params = _Protocol(**info["params"])
     lib = read_library(explore_dir)
     pairs = read_pairs(explore_dir)
     tr = read_transitions(explore_dir)
     series = read_series(explore_dir)
     dt = params.dt
-    t_max = params.runs * params.n_min * params.tau_cg * dt
+    t_max = params.runs * params.n_cg * params.cg_steps * dt
     out = [plot_counts_vs_time(lib["first_seen_time"], pairs["first_time"], fig_dir / "counts_vs_time.png",
                                t_max=t_max)]
     tau_p = persistence_times(_ordered_series(series, params))

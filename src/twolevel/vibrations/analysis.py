@@ -84,7 +84,7 @@ def analyse_glass(conf: Configuration, k: int | None = 60, elastic: bool = True,
     md = normal_modes(ps, x, k=kk)
     rec: dict = {"n": conf.n, "dim": conf.dim, "density": conf.density, "box": conf.box.tolist(),
                  "model": ps.model.name, "energy": res.energy, "max_force": res.max_force,
-                 "omega": md.omega.tolist(), "pr": md.participation.tolist(), "complete": md.complete,
+                 "omega": md.omega.tolist(), "pr_fraction": md.participation.tolist(), "complete": md.complete,
                  "T_f": conf.meta.get("T_f")}
     relaxed = Configuration(x, conf.box, conf.types, conf.diameters, conf.model, conf.meta)
     if elastic:
@@ -253,8 +253,8 @@ def _write_tables(records, out: Path) -> None:
     rows, nrows = [], []
     for i, r in enumerate(records):
         q = set(r.get("qlm", []))
-        for j, (w, p) in enumerate(zip(r["omega"], r["pr"])):
-            rows.append({"sample": i, "file": r.get("file", ""), "mode": j, "omega": w, "pr": p,
+        for j, (w, p) in enumerate(zip(r["omega"], r["pr_fraction"])):
+            rows.append({"sample": i, "file": r.get("file", ""), "mode": j, "omega": w, "pr_fraction": p,
                          "is_qlm": j in q})
         for rec in r.get("nonlinear", []):
             nrows.append({"sample": i, "file": r.get("file", ""), **rec})

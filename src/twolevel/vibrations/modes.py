@@ -6,7 +6,8 @@
   H - sigma I, sigma slightly below zero so the factorised matrix is regular) for the
   lowest ``k`` modes of large ones (N = 12000 in 3D is the 002 Fig. 10 size).
   The d zero modes of the periodic box (rigid translations) are removed.
-- :func:`participation_ratio`: PR = (sum_i |e_i|^2)^2 / (N sum_i |e_i|^4).
+- :func:`~twolevel.measures.participation_fraction`: PR / N = (sum_i |e_i|^2)^2 / (N sum_i |e_i|^4)
+  (002 Eq. (16) divided by N; not the ``PR`` of the explore and paths stages).
 - :func:`density_of_states`, :func:`cumulative_dos`: D(omega) and I(omega) over an
   ensemble, normalised per d N modes as in 004 SI (int D = 1).
 - :func:`identify_qlm`: quasi-localised modes below omega_t = 2 pi c_t / L
@@ -24,6 +25,7 @@ import scipy.sparse.linalg as spla
 from ..config import Configuration
 from ..engine import ParticleSystem
 from ..errors import ConvergenceError, InputError
+from ..measures import participation_fraction
 
 DENSE_MAX_DOF = 3000
 # Beyond this many degrees of freedom "auto" uses Lanczos without factorisation: the sparse LU of
@@ -54,7 +56,7 @@ class Modes:
 
     @property
     def participation(self) -> np.ndarray:
-        return participation_ratio(self.vectors, self.dim)
+        return participation_fraction(self.vectors, self.dim)
 
     def __len__(self) -> int:
         return len(self.eigenvalues)
@@ -66,17 +68,6 @@ def translation_basis(n: int, dim: int) -> np.ndarray:
     for a in range(dim):
         t[a::dim, a] = 1.0 / np.sqrt(n)
     return t
-
-
-def participation_ratio(vectors: np.ndarray, dim: int) -> np.ndarray:
-    """PR = (sum_i |e_i|^2)^2 / (N sum_i |e_i|^4) per column (1 extended, 1/N one particle)."""
-    v = np.asarray(vectors, dtype=float)
-    if v.ndim == 1:
-        v = v[:, None]
-    nd, k = v.shape
-    n = nd // dim
-    a = (v.reshape(n, dim, k) ** 2).sum(axis=1)
-    return (a.sum(axis=0) ** 2) / (n * (a * a).sum(axis=0))
 
 
 def _remove_translations(lam, vec, n, dim):
@@ -227,7 +218,7 @@ def identify_qlm(modes: Modes, omega_t: float, fraction: float = 0.9, pr_max: fl
     Below the first transverse plane wave omega_t = 2 pi c_t / L the spectrum of a glass
     holds only non-phononic (quasi-localised) modes. ``fraction`` < 1 keeps away from the
     first phonon band, which finite-size dispersion and disorder shift slightly below
-    omega_t; ``pr_max`` optionally also requires a participation ratio below it.
+    omega_t; ``pr_max`` optionally also requires a participation fraction (PR / N) below it.
     """
     if not (omega_t > 0 and 0 < fraction):
         raise InputError(f"omega_t must be positive and fraction > 0, got {omega_t}, {fraction}")

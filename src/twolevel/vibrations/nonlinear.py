@@ -143,13 +143,13 @@ def nonlinear_modes(pot, x, vectors, indices=None, omega=None, progress: bool = 
 
     Returns one record per mode: mode (column index), omega (harmonic frequency, if
     given), omega_1, kappa_1, chi_1 along z_f (004 Eq. (1)), kappa, chi along the harmonic
-    mode itself (004 SI Fig. 4, right), overlap |z_f . e|, PR of z_f, cost before/after,
+    mode itself (004 SI Fig. 4, right), overlap |z_f . e|, PR / N of z_f (``pr_fraction``), cost before/after,
     and ``duplicate_of``: the first earlier mode whose z_f has |overlap| > 0.99 with this
     one (several QLMs often relax to the same nonlinear mode), -1 if none. Statistics
     over nonlinear modes (:func:`twolevel.vibrations.softpotential.symmetric_fraction`)
     count each distinct z_f once.
     """
-    from .modes import participation_ratio
+    from ..measures import participation_fraction
 
     vectors = np.asarray(vectors, dtype=float)
     if indices is None:
@@ -178,7 +178,7 @@ def nonlinear_modes(pot, x, vectors, indices=None, omega=None, progress: bool = 
                "omega_1": ex.omega, "kappa_1": ex.kappa, "chi_1": ex.chi,
                "kappa": harm.kappa, "chi": harm.chi,
                "overlap": float(abs(np.vdot(zf.ravel(), e.ravel()) / np.linalg.norm(e))),
-               "pr": float(participation_ratio(zf.ravel(), dim)[0]) if x.size % dim == 0 else np.nan,
+               "pr_fraction": float(participation_fraction(zf.ravel(), dim)[0]) if x.size % dim == 0 else np.nan,
                "duplicate_of": dup, **info}
         out.append(rec)
     return out
