@@ -203,7 +203,7 @@ def test_particle_system_resume_and_cli(small_glass, tmp_path):
     # the paths command on this library writes the merged IS library beside its catalogue
     pout = tmp_path / "paths"
     r = CliRunner().invoke(app, ["paths", str(out), "--out", str(pout), "--images", "8", "--limit", "1",
-                                 "--no-hessian", "--no-progress", "--glass", str(small_glass)])
+                                 "--no-hessian", "--no-progress"])
     assert r.exit_code == 0, r.output
     assert "library.parquet" in r.output
     merged = read_library(out, pout)

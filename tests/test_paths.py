@@ -17,7 +17,6 @@ from twolevel.errors import InputError
 from twolevel.paths import (
     band_energies_forces,
     find_path,
-    hessian_spectrum,
     neb,
     path_between,
     path_curvature,
@@ -288,7 +287,7 @@ def _library(tmp_path, s, xs, pairs):
         f["diameters"] = s.conf.diameters
         f.attrs["model"] = "pss"
         for i, x in enumerate(xs):
-            f[str(i)] = x
+            f[f"configs/{i}"] = x  # the layout twolevel explore writes (explore.ISConfigs reads only it)
     pd.DataFrame({"is_id": range(len(xs)), "energy": [s.energy(x) for x in xs]}).to_parquet(
         ex / "inherent_structures.parquet")
     pd.DataFrame({"is_a": [p[0] for p in pairs], "is_b": [p[1] for p in pairs],

@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-from scipy.constants import hbar, k as k_B
 from scipy.optimize import brentq
 
 from twolevel import io

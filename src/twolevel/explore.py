@@ -66,7 +66,7 @@ from .measures import participation_ratio, particle_dim, per_particle_sq
 from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
 from .params import Params
 
-__all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "read_library",
+__all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "ISConfigs", "read_library",
            "merge_library", "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
            "persistence_times", "pair_measures"]
 
@@ -524,6 +524,67 @@ def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> in
     return n
 
 
+class ISConfigs:
+    """The one reader of ``is_configs.h5`` as :func:`explore` writes it: ``/configs/<is_id>``
+    (positions, attributes energy and max_force) and, for particle systems, the datasets ``/box``,
+    ``/types``, ``/diameters`` and the attribute ``model`` at the root. The paths stage reads its
+    end points through it; a file in any other layout is refused in one line.
+
+    ``ISConfigs(explore_dir)`` or ``ISConfigs(path_to_h5)``; use as a context manager.
+    """
+
+    def __init__(self, where):
+        import h5py
+
+        path = Path(where)
+        path = path / IS_CONFIGS if path.is_dir() else path
+        if not path.is_file():
+            raise InputError(f"{path}: no such file (run the exploration first)")
+        try:
+            self.f = h5py.File(path, "r")
+        except OSError as exc:
+            raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
+        self.path = path
+        if not isinstance(self.f.get(_IS_GROUP), h5py.Group):
+            self.f.close()
+            raise InputError(f"{path}: not an IS library written by twolevel explore (no /{_IS_GROUP} group)")
+        self.group = self.f[_IS_GROUP]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.f.close()
+
+    def __contains__(self, is_id) -> bool:
+        return str(int(is_id)) in self.group
+
+    def positions(self, is_id: int) -> np.ndarray:
+        key = str(int(is_id))
+        if key not in self.group:
+            raise InputError(f"{self.path}: no inherent structure {is_id}")
+        return self.group[key][()]
+
+    def configuration(self, is_id: int):
+        """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
+
+        if "box" not in self.f:
+            raise InputError(f"{self.path}: not a particle-system exploration (no /box)")
+        return self._configuration(self.positions(is_id), is_id)
+
+    def _configuration(self, x: np.ndarray, is_id: int):
+        from .config import Configuration
+
+        model = self.f.attrs.get("model")
+        model = model.decode() if isinstance(model, bytes) else model
+        box = self.f["box"][()]
+        return Configuration(np.asarray(x, dtype=np.float64).reshape(-1, box.shape[0]), box, self.f["types"][()],
+                             self.f["diameters"][()], model, {"is_id": int(is_id), "source": str(self.path)})
+
+
 def read_is(out_dir, is_id: int, paths_dir=None) -> np.ndarray:
     """Coordinates of inherent structure ``is_id`` from ``out_dir/is_configs.h5``.
 
@@ -532,13 +593,10 @@ def read_is(out_dir, is_id: int, paths_dir=None) -> np.ndarray:
     """
     import h5py
 
-    path = Path(out_dir) / IS_CONFIGS
-    if not path.is_file():
-        raise InputError(f"{path}: no such file (run the exploration first)")
-    with h5py.File(path, "r") as f:
-        key = f"{_IS_GROUP}/{int(is_id)}"
-        if key in f:
-            return f[key][()]
+    with ISConfigs(out_dir) as store:
+        if is_id in store:
+            return store.positions(is_id)
+        path = store.path
     if paths_dir is not None:
         extra = Path(paths_dir) / "new_minima.h5"
         if extra.is_file():
@@ -551,19 +609,11 @@ def read_is(out_dir, is_id: int, paths_dir=None) -> np.ndarray:
 
 def is_configuration(out_dir, is_id: int, paths_dir=None):
     """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
-    import h5py
-
-    from .config import Configuration
-
-    path = Path(out_dir) / IS_CONFIGS
     x = read_is(out_dir, is_id, paths_dir)
-    with h5py.File(path, "r") as f:
-        if "box" not in f:
-            raise InputError(f"{path}: not a particle-system exploration (no /box)")
-        model = f.attrs.get("model")
-        model = model.decode() if isinstance(model, bytes) else model
-        return Configuration(x.reshape(-1, f["box"].shape[0]), f["box"][()], f["types"][()],
-                             f["diameters"][()], model, {"is_id": int(is_id), "source": str(path)})
+    with ISConfigs(out_dir) as store:
+        if "box" not in store.f:
+            raise InputError(f"{store.path}: not a particle-system exploration (no /box)")
+        return store._configuration(x, is_id)
 
 
 def _read_table(out_dir, name):

@@ -7,6 +7,13 @@ these constants, never as string literals, so renaming an artefact is a one-line
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+# stage directories: per sample (RUN/<label>/Tf_<T_f>/sample_<k>/<stage>/) and study-wide (RUN/<stage>/)
+PREPARE, EXPLORE, PATHS, QUANTUM = "prepare", "explore", "paths", "quantum"
+STATS, REPORT, LATTICE, HARMONIC = "stats", "report", "lattice", "harmonic"
+
 # prepare/ (twolevel.prepare)
 EQUILIBRIUM = "equilibrium.h5"       # the equilibrium liquid at T_f
 GLASS = "glass.h5"                   # the quenched glass
@@ -25,6 +32,16 @@ BANDS = "bands.h5"                   # band images and profiles per double well
 PATHS_META = "paths.json"
 # quantum/ (twolevel.quantum)
 TLS = "tls.parquet"                  # one row per (double well, m~)
+# stats/ (twolevel.stats) and report/ (twolevel.report), study-wide
+STATS_JSON = "stats.json"            # the statistics the report reads
+REPORT_INDEX = "index.html"
 
-__all__ = ["EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
+
+def stage_file(base: str | os.PathLike, stage: str, name: str) -> Path:
+    """``base/<stage>/<name>``: a sample's artefact (base = the sample directory) or a study-wide
+    one (base = the run directory). The one place that joins a stage directory and a file name."""
+    return Path(base) / stage / name
+
+__all__ = ["PREPARE", "EXPLORE", "PATHS", "QUANTUM", "STATS", "REPORT", "LATTICE", "HARMONIC", "STATS_JSON",
+           "REPORT_INDEX", "stage_file", "EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
            "SERIES", "EXPLORE_META", "DOUBLE_WELLS", "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ import numpy as np
 
 from .errors import ConvergenceError, InputError, PhysicsError
 from .measures import participation_ratio
-from .layout import BANDS, DOUBLE_WELLS, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PATH_RESULTS
+from .layout import BANDS, DOUBLE_WELLS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PATH_RESULTS
 
 __all__ = [
     "BandResult",
@@ -1044,45 +1043,25 @@ def _hessian_matrix(pot, x, h: float = 1e-5):
     return 0.5 * (H + H.T)
 
 
-def _translation_weight(vecs: np.ndarray, dim: int | None) -> np.ndarray:
-    """Weight of each column of vecs in the space of uniform translations."""
-    if not dim:
-        return np.zeros(vecs.shape[1])
-    v = vecs.reshape(-1, dim, vecs.shape[1])
-    n = v.shape[0]
-    return (v.sum(axis=0) ** 2).sum(axis=0) / n
-
-
 def hessian_spectrum(pot, x, k: int = 6, vectors: bool = False, dense_limit: int = 1500):
     """The k lowest Hessian eigenvalues at x (ascending), uniform translations excluded.
 
-    Dense diagonalisation up to ``dense_limit`` degrees of freedom; above, the lowest eigenvalue
-    by Lanczos and then shift-invert Lanczos just below it. With ``vectors=True`` also the
-    eigenvectors as columns (D, k).
+    Particle systems go through the harmonic route's one eigensolver
+    (:func:`twolevel.vibrations.modes.normal_modes`: the engine's analytic Hessian, translations
+    projected out): dense up to ``dense_limit`` degrees of freedom, else Lanczos on the smallest
+    algebraic eigenvalues (which also finds the negative ones at a saddle). Any other potential
+    (test surfaces) by dense diagonalisation of a finite-difference Hessian. With
+    ``vectors=True`` also the eigenvectors as columns (D, k).
     """
-    import scipy.sparse as sp
+    if _is_particle_system(pot):
+        from .vibrations.modes import normal_modes
 
-    H = _hessian_matrix(pot, x)
-    n = H.shape[0]
-    dim = _dim(pot) if _is_particle_system(pot) else None
-    ntr = dim or 0
-    want = min(k + ntr, n)
-    if n <= dense_limit:
-        Hd = H.toarray() if sp.issparse(H) else np.asarray(H)
-        w, V = np.linalg.eigh(Hd)
-        w, V = w[:want + ntr], V[:, :want + ntr]
-    else:
-        from scipy.sparse.linalg import eigsh
-
-        H = sp.csr_matrix(H)
-        lam0 = float(eigsh(H, k=1, which="SA", tol=1e-6, return_eigenvectors=False)[0])
-        sigma = min(lam0, 0.0) - 0.05 * max(1.0, abs(lam0))
-        w, V = eigsh(H, k=want + ntr, sigma=sigma, which="LM")
-        o = np.argsort(w)
-        w, V = w[o], V[:, o]
-    keep = _translation_weight(V, dim) < 0.5
-    w, V = w[keep][:k], V[:, keep][:, :k]
-    return (w, V) if vectors else w
+        nd = np.asarray(x).size
+        m = normal_modes(pot, np.asarray(x, dtype=np.float64).reshape(-1, pot.dim), k=min(k, nd - pot.dim),
+                         method="dense" if nd <= dense_limit else "lanczos")
+        return (m.eigenvalues, m.vectors) if vectors else m.eigenvalues
+    w, V = np.linalg.eigh(np.asarray(_hessian_matrix(pot, x)))
+    return (w[:k], V[:, :k]) if vectors else w[:k]
 
 
 def path_curvature(pot, band: BandResult | np.ndarray, n_modes: int = 10, n_project: int = 6,
@@ -1191,74 +1170,6 @@ def _read_pairs(path: Path):
     return df.assign(is_a=a, is_b=b)
 
 
-class _ISStore:
-    """Reader of explore/is_configs.h5: one entry per is_id, a dataset of positions (N, d) or a
-    group holding a native configuration (twolevel.io); box/types/diameters/model from the file's
-    root (attributes or datasets) or, failing that, from ../prepare/glass.h5."""
-
-    def __init__(self, path: Path, glass: Path | None):
-        import h5py
-
-        from .io import read as read_conf
-
-        if not path.is_file():
-            raise InputError(f"{path}: inherent-structure configurations not found")
-        try:
-            self.f = h5py.File(path, "r")
-        except OSError as exc:
-            raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
-        self.path = path
-        self.keys = {}
-        root = self.f
-        base = root["configs"] if "configs" in root and isinstance(root["configs"], h5py.Group) else root
-        self.base = base
-        for k in base.keys():
-            if k in ("box", "types", "diameters", "reference"):
-                continue
-            digits = re.sub(r"\D", "", k)
-            if digits:
-                self.keys.setdefault(int(digits), k)
-        self.ref = None
-        attrs = dict(root.attrs)
-        if "box" in root and isinstance(root["box"], h5py.Dataset) or "box" in attrs:
-            box = root["box"][()] if "box" in root else np.asarray(attrs["box"])
-            types = root["types"][()] if "types" in root else attrs.get("types")
-            diam = root["diameters"][()] if "diameters" in root else attrs.get("diameters")
-            model = attrs.get("model")
-            self.ref = dict(box=np.asarray(box, float), types=None if types is None else np.asarray(types),
-                            diameters=None if diam is None else np.asarray(diam),
-                            model=model.decode() if isinstance(model, bytes) else model)
-        elif glass is not None and glass.is_file():
-            g = read_conf(glass)
-            self.ref = dict(box=g.box, types=g.types, diameters=g.diameters, model=g.model)
-
-    def config(self, is_id: int):
-        import h5py
-
-        from .config import Configuration
-        from .io.native import read_h5
-
-        key = self.keys.get(int(is_id))
-        if key is None:
-            raise InputError(f"{self.path}: no configuration for IS {is_id}")
-        obj = self.base[key]
-        if isinstance(obj, h5py.Group):
-            return read_h5(self.path, group=obj.name)
-        pos = obj[()]
-        if self.ref is None:
-            raise InputError(f"{self.path}: IS datasets hold positions only and neither the file (box, "
-                             "types, diameters, model) nor ../prepare/glass.h5 says which system they belong to")
-        r = self.ref
-        model = obj.attrs.get("model", r["model"])
-        if isinstance(model, bytes):
-            model = model.decode()
-        pos = np.asarray(pos, dtype=np.float64).reshape(-1, len(r["box"]))  # stored (N, d) or flat
-        return Configuration(pos, r["box"], r["types"], r["diameters"], model, {"is_id": int(is_id)})
-
-    def close(self):
-        self.f.close()
-
-
 def _pair_format(path: Path) -> int:
     """The format version of a stored pair file (0 when unreadable or written before versions)."""
     import h5py
@@ -1314,7 +1225,7 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
                       spring: float = DEFAULT_SPRING, ftol: float = DEFAULT_FTOL,
                       max_steps: int = DEFAULT_MAX_STEPS, split: bool = True, max_depth: int = 4,
                       hessian: bool = True, hessian_modes: int = 4, limit: int | None = None,
-                      progress: bool = True, glass=None, **band_kw) -> dict:
+                      progress: bool = True, **band_kw) -> dict:
     """Stage function: converged paths for all candidate pairs of an exploration directory.
 
     Reads ``explore_dir/pairs.parquet`` (columns is_a, is_b, ...), ``explore_dir/is_configs.h5``
@@ -1362,8 +1273,9 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
                 return old
         except ValueError:
             pass
-    glass = Path(glass) if glass is not None else explore_dir.parent / "prepare" / GLASS
-    store = _ISStore(explore_dir / IS_CONFIGS, glass)
+    from .explore import ISConfigs
+
+    store = ISConfigs(explore_dir / IS_CONFIGS)
     pair_dir = out_dir / "pairs"
     pair_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -1381,8 +1293,8 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
             fpath = pair_dir / f"pair_{a}_{b}.h5"
             if fpath.is_file() and _pair_format(fpath) >= PAIR_FORMAT:
                 continue
-            ca = store.config(a)
-            cb = store.config(b)
+            ca = store.configuration(a)
+            cb = store.configuration(b)
             if system is None:
                 check_same_glass(ca, cb, (f"IS {a}", f"IS {b}"))
                 system = ParticleSystem(ca)
@@ -1529,15 +1441,14 @@ def _identify(x, e, lib_E, explore_dir, new_rows, new_x, system, e_tol: float = 
     if lib_E:
         cands = [i for i, E in lib_E.items() if abs(E - e) <= e_tol * max(1.0, abs(e))]
         if cands:
-            store = _ISStore(explore_dir / IS_CONFIGS, None)
+            from .explore import ISConfigs
+
+            store = ISConfigs(explore_dir / IS_CONFIGS)
             try:
                 for i in cands:
-                    try:
-                        y = store.base[store.keys[i]]
-                        y = y["positions"][()] if hasattr(y, "keys") else y[()]
-                        y = np.asarray(y).reshape(np.shape(x))
-                    except KeyError:
+                    if i not in store:
                         continue
+                    y = np.asarray(store.positions(i)).reshape(np.shape(x))
                     if _same(system, x, y, same_tol):
                         return i
             finally:

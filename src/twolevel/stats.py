@@ -62,7 +62,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .layout import DOUBLE_WELLS, EXPLORE_META, GLASS, INHERENT_STRUCTURES, PAIRS, PATH_RESULTS, PREPARE_META, TLS
+from .layout import (DOUBLE_WELLS, EXPLORE, EXPLORE_META, GLASS, INHERENT_STRUCTURES, PAIRS, PATH_RESULTS, PATHS,
+                     PREPARE, PREPARE_META, QUANTUM, STATS_JSON, TLS, stage_file)
 from .units import K_B, UnitSystem, get_units
 
 __all__ = [
@@ -1344,19 +1345,19 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
         label = str(rec.get("label") or rec.get("model"))
         T_f = float(rec["T_f"])
         k = int(rec["sample"])
-        tls = _read_parquet(d / "quantum" / TLS)
+        tls = _read_parquet(stage_file(d, QUANTUM, TLS))
         if tls is None or rec.get("ok") is False:
             incomplete.append(str(d))
             continue
-        prep = _read_json(d / "prepare" / PREPARE_META)
-        exj = _read_json(d / "explore" / EXPLORE_META)
+        prep = _read_json(stage_file(d, PREPARE, PREPARE_META))
+        exj = _read_json(stage_file(d, EXPLORE, EXPLORE_META))
         par = exj.get("params", {}) if isinstance(exj.get("params"), dict) else {}
         N = rec.get("n") or prep.get("N") or prep.get("n") or exj.get("n_particles")
         if N is None:
             try:
                 from .io import read as _read_conf
 
-                N = _read_conf(d / "prepare" / GLASS).n
+                N = _read_conf(stage_file(d, PREPARE, GLASS)).n
             except Exception:  # noqa: BLE001 - reported below as a missing N
                 N = None
         if N is None:
@@ -1380,7 +1381,7 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
             if "tau_cg" in row:
                 row["tau_total"] = row["N_cg"] * row["tau_cg"]  # 002 Sec. II D: tau_total = N_cg tau_cg
         keys = {"model": label, "T_f": T_f, "sample": k}
-        ist = _read_parquet(d / "explore" / INHERENT_STRUCTURES)
+        ist = _read_parquet(stage_file(d, EXPLORE, INHERENT_STRUCTURES))
         if ist is not None:
             ist = ist.copy()
             if "first_seen_time" in ist.columns:
@@ -1391,9 +1392,9 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
             is_l.append(ist.assign(**keys))
         elif "n_is" in exj:
             row["N_IS"] = int(exj["n_is"])
-        pairs = _read_parquet(d / "explore" / PAIRS)
-        cat = _read_parquet(d / "paths" / DOUBLE_WELLS)
-        pres = _read_parquet(d / "paths" / PATH_RESULTS)
+        pairs = _read_parquet(stage_file(d, EXPLORE, PAIRS))
+        cat = _read_parquet(stage_file(d, PATHS, DOUBLE_WELLS))
+        pres = _read_parquet(stage_file(d, PATHS, PATH_RESULTS))
         if pres is not None and len(pres):
             pr_l.append(pres.assign(**keys))
         tls = tls.copy()
@@ -1453,7 +1454,7 @@ def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float
                 df.to_csv(fh, index=False)
         d = S.as_dict()
         d["incomplete_samples"] = tables.incomplete
-        with atomic_open(out / "stats.json", "w") as fh:
+        with atomic_open(out / STATS_JSON, "w") as fh:
             json.dump(d, fh, indent=1, default=_json_default)
     return S
 

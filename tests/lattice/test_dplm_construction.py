@@ -7,7 +7,6 @@ import pytest
 
 from twolevel.lattice import gdist
 from twolevel.lattice.model import DPLM
-from twolevel.lattice.protocol import run_fixed
 
 
 def _peq_cdf(v, T):

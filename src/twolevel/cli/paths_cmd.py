@@ -28,8 +28,6 @@ def paths(
     hessian: bool = typer.Option(True, "--hessian/--no-hessian",
                                  help="Lowest Hessian eigenvalues at the minima and the saddle."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N pairs."),
-    glass: Optional[Path] = typer.Option(None, "--glass", help="Glass file giving box/types/diameters "
-                                         "(default LIBRARY/../prepare/glass.h5, if is_configs.h5 lacks them)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     merge: bool = typer.Option(True, "--merge/--no-merge",
                                help="Write OUT/library.parquet: LIBRARY's inherent structures plus the "
@@ -40,7 +38,7 @@ def paths(
     from ..paths import paths_for_library
 
     s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
-                          max_steps=max_steps, split=split, hessian=hessian, limit=limit, glass=glass,
+                          max_steps=max_steps, split=split, hessian=hessian, limit=limit,
                           progress=progress, scheme=scheme)
     lib_note = ""
     if merge and (Path(library) / INHERENT_STRUCTURES).is_file():

@@ -46,7 +46,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..layout import DOUBLE_WELLS, EQUILIBRIUM, EXPLORE_META, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PREPARE_META, TLS, TRANSITIONS
+from ..layout import (DOUBLE_WELLS, EQUILIBRIUM, EXPLORE_META, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS,
+                      PATHS_META, PREPARE, PREPARE_META, TLS, TRANSITIONS, stage_file)
 from .artifacts import check_artefacts, discard, read_json, verify, write_json, write_marker
 from .executors import resolve
 
@@ -203,9 +204,8 @@ def paths_stage(a: dict) -> dict:
     from ..explore import merge_library
 
     p = dict(a["params"])
-    glass = Path(a["inputs"]["prepare"]) / GLASS
     explore_dir = Path(a["inputs"]["explore"])
-    summary = mod.paths_for_library(explore_dir, a["out_dir"], progress=False, glass=str(glass), **p)
+    summary = mod.paths_for_library(explore_dir, a["out_dir"], progress=False, **p)
     summary = summary if isinstance(summary, dict) else {}
     # intermediate minima join the glass's IS library (paths/library.parquet; explore/ stays as written)
     lib = merge_library(explore_dir, a["out_dir"])
@@ -304,7 +304,7 @@ def harmonic_stage(a: dict) -> dict:
     groups: dict[tuple, list[str]] = {}
     for s in a["samples"]:
         if s.get("ok", True):
-            groups.setdefault((s["label"], s["T_f"]), []).append(str(Path(s["dir"]) / "prepare" / GLASS))
+            groups.setdefault((s["label"], s["T_f"]), []).append(str(stage_file(s["dir"], PREPARE, GLASS)))
     out = Path(a["out_dir"])
     index: dict = {}
     for (label, tf), files in sorted(groups.items()):

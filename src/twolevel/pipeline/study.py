@@ -43,7 +43,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import InputError
 from . import config as C
-from ..layout import DOUBLE_WELLS, TLS
+from ..layout import DOUBLE_WELLS, REPORT, REPORT_INDEX, STATS, STATS_JSON, TLS, stage_file
 from .artifacts import fingerprint, read_json, write_json
 from ..seeds import sample_key, task_seed
 from .executors import Executor, Task, TaskResult, make_executor
@@ -513,7 +513,7 @@ class Study:
             d["samples"] += 1
             if t.key not in failed_keys:
                 d["complete"] += 1
-        stats = read_json(self.run_dir / "stats" / "stats.json")
+        stats = read_json(stage_file(self.run_dir, STATS, STATS_JSON))
         report_summary = read_json(self.run_dir / "report" / "summary.json")
         summary = {
             "study": self.config.study.name,
@@ -525,7 +525,7 @@ class Study:
             "skipped": sorted(result.skipped, key=lambda f: f["task"]),
             "samples": per,
             "results": report_summary if report_summary is not None else stats,
-            "report": "report/index.html" if (self.run_dir / "report" / "index.html").exists() else None,
+            "report": f"{REPORT}/{REPORT_INDEX}" if stage_file(self.run_dir, REPORT, REPORT_INDEX).exists() else None,
             "lattice": read_json(self.run_dir / "lattice" / "results.json"),
             "harmonic": read_json(self.run_dir / "harmonic" / "harmonic.json"),
             "last_run": result.run_id,
