@@ -49,9 +49,9 @@ def _run(out, executor=None, **kw):
 
 
 def _bytes(run_dir: Path) -> dict[str, bytes]:
-    """Every per-sample artefact file, by path inside the run directory."""
+    """Every per-sample artefact file (no markers: they hold the time), by path inside the run directory."""
     return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.glob("*/Tf_*/sample_*/*/*"))
-            if p.is_file() and not p.name.startswith(".")}
+            if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".done.json")}
 
 
 def _flip(path: Path, where: float = 0.5) -> None:
@@ -114,3 +114,61 @@ def test_damaged_explore_checkpoint_is_discarded_and_recomputed(wells, explore_r
     with pytest.warns(RuntimeWarning, match="starts afresh"):
         assert _explore(wells, cut).complete
     _same_explore_bytes(explore_ref, cut)
+
+
+# --------------------------------------------------------------------------- run directory ownership (item 1)
+def test_run_directory_of_another_study_is_refused_then_overwritten(tmp_path):
+    out = tmp_path / "run"
+    assert _run(out, cfg={"name": "first", "seed": 7}).complete
+    before = _bytes(out)
+    cfg_before = (out / "config.json").read_bytes()
+    with pytest.raises(InputError, match=r"holds study 'first' \(seed 7\).*new --out.*--overwrite"):
+        _run(out, cfg={"name": "second", "seed": 8})
+    assert _bytes(out) == before and (out / "config.json").read_bytes() == cfg_before  # nothing touched
+    # the same through the CLI: one line, exit 2 (the config is valid; the directory is the culprit)
+    toml = tmp_path / "second.toml"
+    toml.write_text('[study]\nname = "second"\nseed = 8\n[[models]]\nmodel = "pss"\nn = 16\ndim = 2\ntf = [0.1]\n')
+    p = _cli("run", toml, "--out", out, "--dry-run")
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "holds study 'first'" in p.stderr
+    # a non-empty directory that is no run directory is refused too
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.tex").write_text("keep me")
+    with pytest.raises(InputError, match="not a twolevel run directory"):
+        _run(tmp_path / "other", cfg={"name": "second", "seed": 8})
+    # --overwrite: the other study's files go, this one's are written
+    res = _run(out, cfg={"name": "second", "seed": 8}, overwrite=True)
+    assert res.complete and not res.reused
+    assert json.loads((out / "config.json").read_text())["study"]["name"] == "second"
+    assert _bytes(out) != before
+
+
+# --------------------------------------------------------------------------- every artefact verified (items 2, 3)
+@pytest.fixture(scope="module")
+def state_ref(tmp_path_factory):
+    out = tmp_path_factory.mktemp("state_ref") / "run"
+    res = run_study(F.tiny_config(out, samples=1, tf=(0.1,)), InProcessExecutor(), stage_specs=F.stages_with_state(),
+                    progress=False)
+    assert res.complete
+    return out
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete marker"])
+def test_undeclared_artefact_is_verified_before_reuse(state_ref, tmp_path, damage):
+    """A checkpoint beside the declared outputs (explore/state.npz here; bands.h5, library.parquet,
+    checkpoint.npz in the real stages) is checked against the task's manifest: damaged, its task and
+    what follows run again, and the result is the uninterrupted run's bytes."""
+    out = tmp_path / "run"
+    shutil.copytree(state_ref, out)
+    f = out / "pss/Tf_0.1/sample_0/explore/state.npz"
+    if damage == "flip":
+        _flip(f)
+    elif damage == "truncate":
+        f.write_bytes(f.read_bytes()[:100])
+    else:
+        Path(str(f) + ".done.json").unlink()
+    st = Study(F.tiny_config(out, samples=1, tf=(0.1,)), stages=F.stages_with_state())
+    assert "state.npz" in dict(st.pending()).get("pss/Tf_0.1/sample_0/explore", "")
+    res = st.run(InProcessExecutor(), progress=False)
+    assert set(res.ran) == {"pss/Tf_0.1/sample_0/explore", "pss/Tf_0.1/sample_0/paths",
+                            "pss/Tf_0.1/sample_0/quantum", "stats"}
+    assert _bytes(out) == _bytes(state_ref)
