@@ -172,3 +172,94 @@ def test_undeclared_artefact_is_verified_before_reuse(state_ref, tmp_path, damag
     assert set(res.ran) == {"pss/Tf_0.1/sample_0/explore", "pss/Tf_0.1/sample_0/paths",
                             "pss/Tf_0.1/sample_0/quantum", "stats"}
     assert _bytes(out) == _bytes(state_ref)
+
+
+# --------------------------------------------------------------------------- one line, nothing written (6, 7, 8)
+_TOML = '[study]\nname = "t"\nseed = 1\n[[models]]\nmodel = "pss"\nn = 16\ndim = 2\ntf = [0.1]\n{extra}'
+
+
+def _one_line(p: subprocess.CompletedProcess, *needles: str) -> None:
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2, (p.returncode, p.stderr[-2000:])
+    assert len(lines) == 1, p.stderr[-2000:]
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--retries", "-1"], "--retries: must be an integer >= 0"),
+    (["--dask-local", "0"], "--dask-local: must be >= 1"),
+    (["--scheduler", "nonsense:://x"], "--scheduler 'nonsense:://x'"),
+    (["--workers", "0"], "--workers: must be >= 1"),
+])
+def test_bad_run_options_are_one_line_and_write_nothing(tmp_path, args, needle):
+    """Items 7, 8, 6 (scheduler): refused before the run directory, its lock or any file exists."""
+    pytest.importorskip("distributed")
+    toml = tmp_path / "s.toml"
+    toml.write_text(_TOML.format(extra=""))
+    out = tmp_path / "run"
+    _one_line(_cli("run", toml, "--out", out, "--quiet", *args), needle)
+    assert not out.exists()
+
+
+def test_out_naming_a_file_is_one_line(tmp_path):
+    """Item 6: --out naming an existing file was a 42-line FileExistsError."""
+    toml = tmp_path / "s.toml"
+    toml.write_text(_TOML.format(extra=""))
+    f = tmp_path / "afile"
+    f.write_text("x")
+    _one_line(_cli("run", toml, "--out", f, "--quiet", "--in-process"), str(f), "not a directory")
+    assert f.read_text() == "x"
+
+
+@pytest.mark.parametrize("err", [28, 30, 13])  # ENOSPC, EROFS, EACCES
+def test_os_errors_while_writing_are_one_line_naming_the_path(tmp_path, monkeypatch, capsys, err):
+    """Item 6: disk full / read-only file system / permission: one line with the path, exit 2. (As root
+    a read-only directory is writable and a full disk cannot be made in a test: the OSError is injected
+    where the run writes its frozen config.)"""
+    import errno
+
+    import twolevel.pipeline.study as S
+    from twolevel.cli import main
+
+    def full(path, data):
+        raise OSError(err, os.strerror(err), str(path))
+
+    monkeypatch.setattr(S, "write_json", full)
+    toml = tmp_path / "s.toml"
+    toml.write_text(_TOML.format(extra=""))
+    monkeypatch.setattr(sys, "argv", ["twolevel", "run", str(toml), "--out", str(tmp_path / "run"), "--quiet",
+                                      "--in-process"])
+    with pytest.raises(SystemExit) as ex:
+        main()
+    assert ex.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "config.json" in lines[0] and os.strerror(err) in lines[0], lines
+    assert errno.errorcode[err]
+
+
+# --------------------------------------------------------------------------- non-finite and absurd values (9)
+@pytest.mark.parametrize("extra,needle", [
+    ("[prepare]\nT_quench = inf\n", "prepare.T_quench: must be a finite number (got inf)"),
+    ("[explore]\ntemperature = inf\n", "explore.temperature: must be a finite number (got inf)"),
+    ("[explore]\ntau_cg = inf\n", "explore.tau_cg: must be a finite number"),
+    ("[explore]\ndt = nan\n", "explore.dt: must be a finite number (got nan)"),
+    ("[explore]\nn_cg = 100000000000000\n", "CPU-years per glass"),
+    ("[paths]\nspring = -inf\n", "paths.spring"),
+])
+def test_non_finite_and_absurd_config_values_are_refused(tmp_path, extra, needle):
+    """Item 9: inf/nan and sizes whose estimate is absurd: one line naming the key, nothing written."""
+    toml = tmp_path / "s.toml"
+    toml.write_text(_TOML.format(extra=extra))
+    out = tmp_path / "run"
+    _one_line(_cli("run", toml, "--out", out, "--quiet", "--in-process"), needle)
+    assert not out.exists()
+
+
+def test_absurd_system_size_names_the_memory_estimate(tmp_path):
+    from twolevel.pipeline.config import parse_config
+
+    with pytest.raises(InputError, match=r"models\[0\]\.n: 1000000000000 particles need about 6.88 PiB"):
+        parse_config({"study": {"name": "t"}, "models": [{"model": "pss", "n": 10**12, "dim": 2, "tf": [0.1]}]})
+    with pytest.raises(InputError, match=r"models\[0\]\.tf\[0\]: must be a finite number"):
+        parse_config({"study": {"name": "t"}, "models": [{"model": "pss", "n": 16, "dim": 2, "tf": [float("inf")]}]})

@@ -15,7 +15,7 @@ from ..errors import InputError
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # inf / nan refused in every float field
 
 
 class LatticeSection(_Strict):

@@ -76,7 +76,8 @@ MODEL_KINDS = tuple(MODEL_DEFAULTS)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    # allow_inf_nan=False: inf and nan are refused in every float field (a TOML file may spell them)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- study
@@ -350,6 +351,14 @@ class StudyConfig(_Section):
             raise ValueError("execution: give either scheduler or dask_local, not both")
         return self
 
+    @model_validator(mode="after")
+    def _budget(self):
+        for i, spec in enumerate(self.models):
+            problem = task_budget_problem(self, spec)
+            if problem:
+                raise ValueError(f"models[{i}].{problem}")
+        return self
+
     # ---------------------------------------------------------------- helpers
     def output_dir(self) -> Path:
         return Path(self.study.output) if self.study.output else Path("runs") / self.study.name
@@ -383,6 +392,46 @@ def resolved_stage_params(cfg: StudyConfig, spec: ModelSpec, stage: str) -> dict
     if stage == "prepare" and out.get("T_quench") is None:
         out["T_quench"] = resolved_stage_params(cfg, spec, "explore")["temperature"]
     return out
+
+
+# --------------------------------------------------------------------------- absurd sizes
+#: refused above these estimates, per task (a config that asks for more is a typo, not a study)
+MAX_TASK_BYTES = 2**40  # 1 TiB
+MAX_TASK_CPU_S = 365.25 * 86400.0  # one CPU-year
+#: particle-steps per second per core assumed by the time estimate: 100x more than measured for PSS
+#: N = 1000 in 3D (7.6e5 on the project's 2-core machine under load, docs/reliability.md), so the
+#: estimate is a lower bound and only configs that certainly cannot finish are refused
+PARTICLE_STEPS_PER_S = 1e8
+
+
+def _human_bytes(b: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if b < 1024 or unit == "EiB":
+            return f"{b:.3g} {unit}"
+        b /= 1024
+    return f"{b:.3g} B"  # pragma: no cover
+
+
+def task_budget_problem(cfg: StudyConfig, spec: ModelSpec) -> str | None:
+    """'<key>: <why, with the estimate>' when one task of ``spec`` needs an absurd memory or time, else None.
+
+    Memory: the largest stage's arrays, n x dim doubles for each of the band's images (paths, 6 arrays
+    each) or 64 work arrays, plus a neighbour list of 200 entries per particle. Time: the MD of one
+    exploration task, n_cg x runs x round(tau_cg / dt) steps of n particles, at PARTICLE_STEPS_PER_S.
+    """
+    n, dim = spec.n, spec.dim
+    images = resolved_stage_params(cfg, spec, "paths")["images"]
+    mem = n * dim * 8.0 * max(64, 6 * images) + n * 200 * 8.0
+    if mem > MAX_TASK_BYTES:
+        return (f"n: {n} particles need about {_human_bytes(mem)} of memory per task "
+                f"(limit {_human_bytes(MAX_TASK_BYTES)})")
+    ex = resolved_stage_params(cfg, spec, "explore")
+    steps = ex["n_cg"] * ex["runs"] * max(1, round(ex["tau_cg"] / ex["dt"]))
+    cpu = steps * float(n) / PARTICLE_STEPS_PER_S
+    if cpu > MAX_TASK_CPU_S:
+        return (f"explore: n_cg x runs x tau_cg/dt = {steps:.3g} MD steps of {n} particles take at least "
+                f"{cpu / MAX_TASK_CPU_S:.3g} CPU-years per glass (limit 1); check n_cg, runs, tau_cg and dt")
+    return None
 
 
 def model_units(cfg: StudyConfig, spec: ModelSpec) -> list[str]:
@@ -459,6 +508,8 @@ def _message(err: dict, root_cls) -> tuple[str, str]:
         return path, f"must have {'at least' if typ == 'too_short' else 'at most'} {ctx.get('min_length', ctx.get('max_length'))} item(s)"
     if typ in ("literal_error", "enum"):
         return path, f"must be one of {ctx.get('expected', '?')} (got {_short(got)})"
+    if typ == "finite_number":
+        return path, f"must be a finite number (got {_short(got)})"
     if typ in _TYPE_WORDS:
         return path, f"must be {_TYPE_WORDS[typ]} (got {type(got).__name__} {_short(got)})"
     if typ == "value_error":
@@ -482,7 +533,7 @@ def config_error(exc: ValidationError, source: str = "config", root_cls=None) ->
     root_cls = root_cls or StudyConfig
     # union members produce one error per member; keep the most specific (a value error beats a type error)
     def rank(e):
-        return (0 if e["type"] in ("value_error", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+        return (0 if e["type"] in ("value_error", "finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
                                    "extra_forbidden", "missing", "literal_error") else 1, len(e["loc"]))
     first = sorted(errs, key=rank)[0]
     path, msg = _message(first, root_cls)
