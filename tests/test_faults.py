@@ -263,3 +263,43 @@ def test_absurd_system_size_names_the_memory_estimate(tmp_path):
         parse_config({"study": {"name": "t"}, "models": [{"model": "pss", "n": 10**12, "dim": 2, "tf": [0.1]}]})
     with pytest.raises(InputError, match=r"models\[0\]\.tf\[0\]: must be a finite number"):
         parse_config({"study": {"name": "t"}, "models": [{"model": "pss", "n": 16, "dim": 2, "tf": [float("inf")]}]})
+
+
+# --------------------------------------------------------------------------- stand-alone commands (10, 12)
+@pytest.fixture
+def tiny_glass(tmp_path):
+    from twolevel import io
+    from twolevel.models import get_model
+
+    conf = get_model("pss").random_configuration(16, dim=2, seed=3)
+    good = tmp_path / "glass.h5"
+    io.write(good, conf)
+    conf.positions[1] = conf.positions[0] + 1e-3  # two particles on top of each other
+    bad = tmp_path / "overlap.h5"
+    io.write(bad, conf)
+    return good, bad
+
+
+def test_failed_explore_leaves_no_directory_and_names_the_file(tiny_glass, tmp_path):
+    """Item 10: an overlapping glass: one line naming the file (not only the particles), no empty -o."""
+    _, bad = tiny_glass
+    out = tmp_path / "explore_out"
+    p = _cli("explore", bad, "-T", "0.04", "--tau-cg", "10", "-n", "5", "-o", out, "--no-progress")
+    _one_line(p, str(bad), "overlap")
+    assert not out.exists()
+
+
+def test_stage_commands_lock_their_output(tiny_glass, tmp_path):
+    """Item 12: a second `twolevel explore` (prepare, paths) into a busy -o is refused, one line."""
+    from twolevel.pipeline.study import lock_dir
+
+    good, _ = tiny_glass
+    out = tmp_path / "busy"
+    out.mkdir()
+    with lock_dir(out):
+        p = _cli("explore", good, "-T", "0.04", "--tau-cg", "10", "-n", "5", "-o", out, "--no-progress")
+        _one_line(p, str(out), "is using this directory")
+        p = _cli("prepare", "--model", "pss", "--n", "16", "--tf", "0.1", "--dim", "2", "--out", out,
+                 "--no-progress", "--max-seconds", "1")
+        _one_line(p, str(out), "is using this directory")
+    assert [e.name for e in out.iterdir()] == [".lock"]  # nothing written by the refused commands

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, PhysicsError
 from .io.atomic import atomic_open, atomic_path, atomic_write
 from .pipeline.artifacts import sha256_file
 from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
@@ -997,8 +997,11 @@ def explore_glass(glass_path, out_dir, temperature: float, tau_cg: int, n_min: i
     name = model or conf.model
     if name is None:
         raise InputError(f"{glass_path}: the file names no model; pass model= (e.g. 'pss', 'tlj')")
-    pot = ParticleSystem(conf, model=name, skin=skin)
-    e0 = pot.energy(conf.positions)
+    try:
+        pot = ParticleSystem(conf, model=name, skin=skin)
+        e0 = pot.energy(conf.positions)
+    except PhysicsError as exc:  # overlapping particles, NaN: name the file, not only the particles
+        raise PhysicsError(f"{glass_path}: {exc}") from None
     meta = {"glass": str(glass_path), "model": pot.model.name, "n": conf.n, "dim": conf.dim,
             "glass_energy_per_particle": e0 / conf.n}
     return explore(pot, conf.positions, out_dir, temperature, tau_cg, n_min, runs, seed,

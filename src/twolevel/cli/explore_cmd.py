@@ -33,10 +33,12 @@ def explore_cmd(
     """MD at T_exp with a minimisation every tau_cg steps; writes the IS library, the
     transitions and the candidate double wells. Rerunning continues where it stopped."""
     from ..explore import explore_glass
+    from ._output import locked_output
 
-    res = explore_glass(glass, out, temperature, tau_cg, minimisations, runs, seed, model=model,
-                        progress=progress, dt=dt, thermostat=thermostat, tau_t=tau_t, e_tol=e_tol,
-                        d_tol=d_tol, ftol=ftol, bisect=bisect)
+    with locked_output(out, "explore"):
+        res = explore_glass(glass, out, temperature, tau_cg, minimisations, runs, seed, model=model,
+                            progress=progress, dt=dt, thermostat=thermostat, tau_t=tau_t, e_tol=e_tol,
+                            d_tol=d_tol, ftol=ftol, bisect=bisect)
     s = res.summary
     conf = s.get("confinement", {})
     rate = s.get("timing", {}).get("minimisations_per_cpu_minute")
