@@ -19,10 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -303,3 +301,81 @@ def test_stage_commands_lock_their_output(tiny_glass, tmp_path):
                  "--no-progress", "--max-seconds", "1")
         _one_line(p, str(out), "is using this directory")
     assert [e.name for e in out.iterdir()] == [".lock"]  # nothing written by the refused commands
+
+
+# --------------------------------------------------------------------------- SIGTERM (11)
+_TERM_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import pipeline_fakes as F
+from twolevel.pipeline import run_study, ProcessPoolExecutor
+if __name__ == "__main__":
+    with ProcessPoolExecutor(2) as ex:
+        run_study(F.tiny_config({out!r}), ex, stage_specs=F.fake_stages(), progress=False)
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc)."""
+    parent = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parent[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out.update(kids)
+        todo += kids
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list the worker processes")
+def test_sigterm_stops_pool_workers_like_ctrl_c(tmp_path):
+    """Item 11: SIGTERM to the main process of a 2-worker run left both workers, the forkserver and the
+    resource tracker alive 30 s and more, the lock released. Now: all gone within seconds."""
+    from twolevel.pipeline.progress import read_status
+
+    out = tmp_path / "run"
+    env = dict(os.environ, TWOLEVEL_FAKE_SLEEP="2")
+    proc = subprocess.Popen([sys.executable, "-c", _TERM_SCRIPT.format(tests=str(HERE), out=str(out))], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        t0 = time.time()
+        while time.time() - t0 < 120:
+            ev = read_log(out) if (out / "log.jsonl").exists() else []
+            if sum(e["event"] == "start" for e in ev) >= 2:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended early: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.05)
+        tree = _descendants(proc.pid)
+        assert len(tree) >= 3, tree  # forkserver (or spawn helpers), two workers, resource tracker
+        os.kill(proc.pid, signal.SIGTERM)  # the main process only, as `kill PID` does
+        proc.wait(timeout=60)
+        t1 = time.time()
+        while any(_alive(p) for p in tree) and time.time() - t1 < 10:
+            time.sleep(0.1)
+        assert not [p for p in tree if _alive(p)], "processes left behind after SIGTERM"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for p in _descendants(proc.pid):
+            with __import__("contextlib").suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+    assert read_status(out)["state"] == "interrupted"
+    from twolevel.pipeline.study import lock_dir
+
+    with lock_dir(out):  # released
+        pass

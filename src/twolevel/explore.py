@@ -49,7 +49,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
