@@ -379,3 +379,44 @@ def test_sigterm_stops_pool_workers_like_ctrl_c(tmp_path):
 
     with lock_dir(out):  # released
         pass
+
+
+# --------------------------------------------------------------------------- lattice checkpoint (13)
+def _lattice_cfg(out):
+    from twolevel.lattice.config import LatticeConfig
+
+    return LatticeConfig.model_validate({
+        "lattice": {"L": 12, "phi_v": 0.05}, "start": {"T_I": 0.05, "void_sweeps": 2},
+        "cooling": {"nu": 0.5, "T_end": 0.01, "dT_rel": 0.05},
+        "measure": {"fit_T_min": 0.012, "fit_T_max": 0.04},
+        "run": {"samples": 3, "seed": 4, "output": str(out), "figures": False, "progress": False}})
+
+
+def test_lattice_run_resumes_from_its_finished_samples(tmp_path, monkeypatch):
+    """Item 13: a killed lattice task started again from zero. Now each finished sample is stored: after a
+    kill in sample 2, only sample 2 is cooled again, and the results equal an uninterrupted run's."""
+    import pandas as pd
+
+    import twolevel.lattice.runner as R
+
+    ref = R.run_cooling(_lattice_cfg(tmp_path / "ref"), tmp_path / "ref")
+    real_cool, calls = R.cool, []
+
+    def cool_then_die(*a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the kill, in the third sample
+        return real_cool(*a, **kw)
+
+    monkeypatch.setattr(R, "cool", cool_then_die)
+    out = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        R.run_cooling(_lattice_cfg(out), out)
+    _flip(out / R.CHECKPOINT_DIR / "sample_1.npz", 0.3)  # and a damaged checkpoint is cooled again, not used
+    calls.clear()
+    with pytest.warns(RuntimeWarning, match="unreadable sample checkpoint"):
+        res = R.run_cooling(_lattice_cfg(out), out)
+    assert len(calls) == 2  # samples 1 and 2; sample 0 came from its checkpoint
+    pd.testing.assert_frame_equal(res["steps"], ref["steps"], check_exact=True)
+    pd.testing.assert_frame_equal(res["summary"], ref["summary"], check_exact=True)
+    assert (out / "results.json").read_text() == (tmp_path / "ref" / "results.json").read_text()
