@@ -486,20 +486,19 @@ def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> in
     n = len(lib)
     if n == n_written and path.exists():
         return n
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            # system description at the root (box, types, diameters datasets; model attribute)
-            for k, v in meta.items():
-                if isinstance(v, np.ndarray):
-                    f.create_dataset(k, data=v)
-                elif v is not None:
-                    f.attrs[k] = v
-            grp = f.create_group(_IS_GROUP)
-            for k in range(n):
-                ds = grp.create_dataset(str(k), data=lib.configs[k])
-                ds.attrs["energy"] = float(lib.energies[k])
-                ds.attrs["max_force"] = float(lib.max_force[k])
-            f.attrs["n_is"] = n
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        # system description at the root (box, types, diameters datasets; model attribute)
+        for k, v in meta.items():
+            if isinstance(v, np.ndarray):
+                f.create_dataset(k, data=v)
+            elif v is not None:
+                f.attrs[k] = v
+        grp = f.create_group(_IS_GROUP)
+        for k in range(n):
+            ds = grp.create_dataset(str(k), data=lib.configs[k])
+            ds.attrs["energy"] = float(lib.energies[k])
+            ds.attrs["max_force"] = float(lib.max_force[k])
+        f.attrs["n_is"] = n
     return n
 
 

@@ -58,10 +58,10 @@ def main() -> None:
     except OSError as exc:  # ENOSPC, EROFS, EACCES, ...: one line naming the path, never a traceback
         print(f"twolevel: error: {os_error_line(exc)}", file=sys.stderr)
         sys.exit(2)
-    except SystemExit as exc:
+    except SystemExit:
         if terminated():
             sys.exit(143)  # 128 + SIGTERM, as the shell reports a process killed by it
-        raise exc
+        raise
 
 
 @app.command()

@@ -10,8 +10,8 @@ a failed command leaves no empty output directory behind.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..pipeline.study import _mkdir, lock_dir
 

@@ -38,7 +38,6 @@ def paths(
     """Climbing-image NEB (or string method) for every candidate pair, split into elementary double wells."""
     from ..explore import merge_library
     from ..paths import paths_for_library
-
     from ._output import locked_output
 
     with locked_output(out, "paths"):
