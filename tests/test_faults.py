@@ -12,6 +12,8 @@ artefact kind) and prints tried / survived / lost.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,9 +39,25 @@ from twolevel.pipeline import InProcessExecutor, Study, read_log, run_study  # n
 CLI = "import sys; from twolevel.cli import main; sys.argv = ['twolevel'] + sys.argv[1:]; main()"
 
 
-def _cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
+def _cli_process(*args) -> subprocess.CompletedProcess:
+    """``twolevel ARGS`` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", CLI, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def _cli(*args) -> SimpleNamespace:
+    """``twolevel ARGS`` through the CLI's main() in this process (no interpreter start: fast)."""
+    from twolevel.cli import main
+
+    out, err, argv, code = io.StringIO(), io.StringIO(), sys.argv, 0
+    sys.argv = ["twolevel", *map(str, args)]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = argv
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def _run(out, executor=None, **kw):
@@ -176,7 +195,7 @@ def test_undeclared_artefact_is_verified_before_reuse(state_ref, tmp_path, damag
 _TOML = '[study]\nname = "t"\nseed = 1\n[[models]]\nmodel = "pss"\nn = 16\ndim = 2\ntf = [0.1]\n{extra}'
 
 
-def _one_line(p: subprocess.CompletedProcess, *needles: str) -> None:
+def _one_line(p, *needles: str) -> None:
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2, (p.returncode, p.stderr[-2000:])
     assert len(lines) == 1, p.stderr[-2000:]
@@ -206,7 +225,7 @@ def test_out_naming_a_file_is_one_line(tmp_path):
     toml.write_text(_TOML.format(extra=""))
     f = tmp_path / "afile"
     f.write_text("x")
-    _one_line(_cli("run", toml, "--out", f, "--quiet", "--in-process"), str(f), "not a directory")
+    _one_line(_cli_process("run", toml, "--out", f, "--quiet", "--in-process"), str(f), "not a directory")
     assert f.read_text() == "x"
 
 
@@ -372,7 +391,7 @@ def test_sigterm_stops_pool_workers_like_ctrl_c(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         for p in _descendants(proc.pid):
-            with __import__("contextlib").suppress(OSError):
+            with contextlib.suppress(OSError):
                 os.kill(p, signal.SIGKILL)
     assert read_status(out)["state"] == "interrupted"
     from twolevel.pipeline.study import lock_dir
