@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import operator
 import os
 import sys
 import time
@@ -450,8 +451,13 @@ class Study:
             if not ok:
                 raise InputError(f"stage {st.name!r} is not available: {why}")
         retries = self.config.execution.retries if retries is None else retries
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        try:
+            n = operator.index(retries)  # int or numpy integer, not 2.5 or "2"
+        except TypeError:
+            n = -1
+        if isinstance(retries, bool) or n < 0:
             raise InputError(f"--retries: must be an integer >= 0 (got {retries!r})")
+        retries = n
         check_owner(self.run_dir, self.config, overwrite=overwrite)
         return retries
 
