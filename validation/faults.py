@@ -47,7 +47,7 @@ sys.path.insert(0, str(TESTS))
 
 import pipeline_fakes as F  # noqa: E402
 
-from twolevel.pipeline import InProcessExecutor, Study, read_log, run_study  # noqa: E402
+from twolevel.pipeline import InProcessExecutor, read_log, run_study  # noqa: E402
 from twolevel.pipeline.progress import read_status  # noqa: E402
 
 CLI = "import sys; from twolevel.cli import main; sys.argv = ['twolevel'] + sys.argv[1:]; main()"
