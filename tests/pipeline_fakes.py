@@ -160,3 +160,19 @@ def tiny_config(out, name="tiny", seed=7, samples=2, tf=(0.1, 0.2), **over) -> d
     }
     cfg.update(over)
     return cfg
+
+
+def explore_with_state(a: dict) -> dict:
+    """``explore`` that also leaves an undeclared artefact (a checkpoint), as the real stages do."""
+    explore(a)
+    rng = np.random.default_rng(a["seed"])
+    with atomic_path(Path(a["out_dir"]) / "state.npz") as tmp:
+        np.savez(tmp, x=rng.normal(size=64))
+    return {"artefacts": ["state.npz"]}
+
+
+def stages_with_state() -> list[Stage]:
+    """fake_stages() whose explore stage also writes state.npz (listed only in the task's manifest)."""
+    st = fake_stages()
+    st[1] = Stage("explore", f"{__name__}:explore_with_state", ("pairs.parquet",), requires=("prepare",))
+    return st

@@ -312,6 +312,7 @@ def test_interrupted_status_and_lock(tmp_path):
     (out / "status.json").write_text(json.dumps({"state": "running", "pid": int(dead.stdout), "host": socket.gethostname(),
                                                  "stages": {}}))
     assert read_status(out)["state"] == "interrupted"
+    (out / "config.json").write_text(json.dumps({"study": {"name": "tiny", "seed": 7}}))  # this study's directory
     with _lock(out):
         with pytest.raises(InputError, match="another twolevel run"):
             _run(out)

@@ -13,7 +13,6 @@ against Eq. (A19) and the exact TLS sum Eq. (A5) fitted in the same window; last
 
 import json
 import sys
-import time
 
 import numpy as np
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -60,8 +59,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from .errors import InputError
-from .io.atomic import atomic_open, atomic_path, atomic_write
+from .errors import InputError, PhysicsError
+from .io.atomic import atomic_open, atomic_path, atomic_write, sha256_file
 from .measures import participation_ratio, particle_dim, per_particle_sq
 from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
 from .params import Params
@@ -491,36 +490,31 @@ _IS_GROUP = "configs"  # is_configs.h5: /configs/<is_id>
 
 
 def _write_configs(path: Path, lib: ISLibrary, n_written: int, meta: dict) -> int:
-    """Append IS n_written.. to is_configs.h5 (copy + append + atomic rename)."""
+    """Write the whole library to is_configs.h5 (atomic rename) when it has grown since n_written.
+
+    The file is written afresh each time, never appended to: HDF5's layout
+    depends on the history of the writes, so appending after a resume gave
+    other bytes than an uninterrupted run (equal datasets). Written afresh, the
+    file depends only on the library: a resumed exploration ends byte-identical.
+    """
     import h5py
 
     n = len(lib)
     if n == n_written and path.exists():
         return n
-    with atomic_path(path) as tmp:
-        if path.exists() and n_written > 0:
-            shutil.copyfile(path, tmp)
-            mode = "a"
-        else:
-            mode = "w"
-            n_written = 0
-        with h5py.File(tmp, mode) as f:
-            if "n_particles" not in f.attrs:
-                # system description at the root (box, types, diameters datasets; model attribute)
-                for k, v in meta.items():
-                    if isinstance(v, np.ndarray):
-                        f.create_dataset(k, data=v)
-                    elif v is not None:
-                        f.attrs[k] = v
-            grp = f.require_group(_IS_GROUP)
-            for k in range(n_written, n):
-                name = str(k)
-                if name in grp:  # stale entry from an interrupted run: replace
-                    del grp[name]
-                ds = grp.create_dataset(name, data=lib.configs[k])
-                ds.attrs["energy"] = float(lib.energies[k])
-                ds.attrs["max_force"] = float(lib.max_force[k])
-            f.attrs["n_is"] = n
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        # system description at the root (box, types, diameters datasets; model attribute)
+        for k, v in meta.items():
+            if isinstance(v, np.ndarray):
+                f.create_dataset(k, data=v)
+            elif v is not None:
+                f.attrs[k] = v
+        grp = f.create_group(_IS_GROUP)
+        for k in range(n):
+            ds = grp.create_dataset(str(k), data=lib.configs[k])
+            ds.attrs["energy"] = float(lib.energies[k])
+            ds.attrs["max_force"] = float(lib.max_force[k])
+        f.attrs["n_is"] = n
     return n
 
 
@@ -766,11 +760,12 @@ class _Explorer:
         if not st_path.exists():
             return False
         try:
+            # a zip archive: np.load checks each member's CRC-32, so a truncated or flipped file fails here
             with np.load(st_path, allow_pickle=False) as z:
                 st = {k: z[k] for k in z.files}
             stored = json.loads(str(st["params"]))
-        except Exception as exc:  # noqa: BLE001 - any unreadable state is one actionable error
-            raise InputError(f"{st_path}: unreadable resume state ({exc}); delete it to start over") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged checkpoint is discarded, never trusted
+            return self._start_afresh(f"{st_path}: unreadable resume state ({' '.join(str(exc).split())})")
         if stored != json.loads(json.dumps(self.p.key())):
             diff = sorted(k for k in set(stored) | set(self.p.key()) if stored.get(k) != self.p.key().get(k))
             raise InputError(f"{self.out}: holds an exploration with different parameters ({', '.join(diff)}); "
@@ -781,6 +776,11 @@ class _Explorer:
         self.run_idx, self.k, self.last_id = int(st["run"]), int(st["k"]), int(st["last_id"])
         if self.run_idx > self.p.runs or (self.run_idx == self.p.runs and self.k > 0):
             raise InputError(f"{self.out}: already holds {self.run_idx} runs, more than the {self.p.runs} asked")
+        if "files" in st:  # the checksums of the series and the library this state was written with
+            for name, digest in json.loads(str(st["files"])).items():
+                f = self.out / name
+                if not f.is_file() or sha256_file(f) != digest:
+                    return self._start_afresh(f"{f}: does not match the resume state (changed or damaged)")
         self.pos = st["pos"].reshape(self.x0.shape).copy()
         self.vel = st["vel"].reshape(self.x0.shape).copy()
         cpu = json.loads(str(st["cpu"]))
@@ -797,10 +797,23 @@ class _Explorer:
                     ds = f[f"{_IS_GROUP}/{k}"]
                     self.lib.add(ds[()], float(ds.attrs["energy"]), float(ds.attrs["max_force"]))
         except Exception as exc:  # noqa: BLE001
-            raise InputError(f"{self.out}: resume state inconsistent with the stored library ({exc}); "
-                             f"delete the directory to start over") from None
+            return self._start_afresh(f"{self.out}: resume state inconsistent with the stored library "
+                                      f"({' '.join(str(exc).split())})")
         self.n_written = n_is
         return True
+
+    def _start_afresh(self, why: str) -> bool:
+        """Discard a damaged checkpoint (state, series, library) with a warning; the run starts over."""
+        msg = f"{why}; discarded, the exploration starts afresh"
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        for name in ("state.npz", SERIES, IS_CONFIGS):
+            try:
+                (self.out / name).unlink()
+            except FileNotFoundError:
+                pass
+        self.__init__(self.pot, self.x0, self.out, self.p, self.progress, self.stop_after, self.checkpoint_every,
+                      self.checkpoint_seconds, self.meta)
+        return False
 
     def _checkpoint(self, final: bool = False) -> None:
         self.n_written = _write_configs(self.out / IS_CONFIGS, self.lib, self.n_written, self._h5_meta())
@@ -812,7 +825,8 @@ class _Explorer:
         st = dict(params=np.array(json.dumps(self.p.key())), x0=self.x0.ravel(), pos=pos.ravel(),
                   vel=vel.ravel(), run=np.int64(self.run_idx), k=np.int64(self.k),
                   last_id=np.int64(self.last_id), n_series=np.int64(len(sdf)), n_is=np.int64(len(self.lib)),
-                  cpu=np.array(json.dumps(cpu)))
+                  cpu=np.array(json.dumps(cpu)),
+                  files=np.array(json.dumps({n: sha256_file(self.out / n) for n in (SERIES, IS_CONFIGS)})))
         atomic_write(self.out / "state.npz", lambda t: np.savez(t, **st))
         self._write_products(sdf, final)
         self._last_ckpt = time.monotonic()
@@ -1043,8 +1057,11 @@ def explore_glass(glass_path, out_dir, params: ExploreParams | None = None, *, s
     name = model or conf.model
     if name is None:
         raise InputError(f"{glass_path}: the file names no model; pass model= (e.g. 'pss', 'tlj')")
-    pot = ParticleSystem(conf, model=name, skin=skin)
-    e0 = pot.energy(conf.positions)
+    try:
+        pot = ParticleSystem(conf, model=name, skin=skin)
+        e0 = pot.energy(conf.positions)
+    except PhysicsError as exc:  # overlapping particles, NaN: name the file, not only the particles
+        raise PhysicsError(f"{glass_path}: {exc}") from None
     meta = {"glass": str(glass_path), "model": pot.model.name, "n": conf.n, "dim": conf.dim,
             "glass_energy_per_particle": e0 / conf.n}
     return explore(pot, conf.positions, out_dir, params, seed=seed, progress=progress, meta=meta, **kw)

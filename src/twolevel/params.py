@@ -144,7 +144,7 @@ def config_error(exc: ValidationError, source: str = "config", root_cls=None) ->
     errs = exc.errors(include_url=False)
     # union members produce one error per member; keep the most specific (a value error beats a type error)
     def rank(e):
-        return (0 if e["type"] in ("value_error", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+        return (0 if e["type"] in ("value_error", "finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
                                    "extra_forbidden", "missing", "literal_error") else 1, len(e["loc"]))
     first = sorted(errs, key=rank)[0]
     path, msg = _message(first, root_cls)

@@ -39,12 +39,29 @@ from . import vibrations_cmd  # noqa: E402,F401
 from . import inspect_cmd  # noqa: E402,F401
 
 
+def os_error_line(exc: OSError) -> str:
+    """One line for an OSError (disk full, read-only file system, permission), naming the path."""
+    what = exc.strerror or " ".join(str(exc).split())
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p]
+    return f"{' -> '.join(paths)}: {what}" if paths else what
+
+
 def main() -> None:
+    from ..pipeline.executors import sigterm_as_interrupt, terminated
+
     try:
-        app()
+        with sigterm_as_interrupt():  # SIGTERM: the clean shutdown of Ctrl-C (workers stopped, lock released)
+            app()
     except TwolevelError as exc:
         print(f"twolevel: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # ENOSPC, EROFS, EACCES, ...: one line naming the path, never a traceback
+        print(f"twolevel: error: {os_error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except SystemExit:
+        if terminated():
+            sys.exit(143)  # 128 + SIGTERM, as the shell reports a process killed by it
+        raise
 
 
 @app.command()

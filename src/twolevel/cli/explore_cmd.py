@@ -43,11 +43,13 @@ def explore_cmd(
     the candidate double wells. Rerunning continues where it stopped. Defaults: those of the
     study file's explore table (docs/pipeline.md)."""
     from ..explore import explore_glass
+    from ._output import locked_output
 
     given = dict(temperature=temperature, dt=dt)
-    res = explore_glass(glass, out, seed=seed, model=model, progress=progress, tau_cg=tau_cg, n_cg=n_cg, runs=runs,
-                        thermostat=thermostat, tau_t=tau_t, e_tol=e_tol, d_tol=d_tol, ftol=ftol, bisect=bisect,
-                        **{k: v for k, v in given.items() if v is not None})
+    with locked_output(out, "explore"):
+        res = explore_glass(glass, out, seed=seed, model=model, progress=progress, tau_cg=tau_cg, n_cg=n_cg,
+                            runs=runs, thermostat=thermostat, tau_t=tau_t, e_tol=e_tol, d_tol=d_tol, ftol=ftol,
+                            bisect=bisect, **{k: v for k, v in given.items() if v is not None})
     s = res.summary
     conf = s.get("confinement", {})
     rate = s.get("timing", {}).get("minimisations_per_cpu_minute")

@@ -38,7 +38,10 @@ def cool_cmd(
         cfg.run.samples = samples
     cfg.run.progress = progress
     cfg.run.figures = figures
-    res = run_cooling(cfg, output, config_path=config)
+    from ._output import locked_output
+
+    with locked_output(Path(output or cfg.run.output), "lattice cool"):
+        res = run_cooling(cfg, output, config_path=config)
     r = res["results"]
     from rich.console import Console
     from rich.table import Table

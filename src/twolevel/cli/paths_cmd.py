@@ -36,14 +36,16 @@ def paths(
     """Climbing-image NEB (or string method) for every candidate pair, split into elementary double wells."""
     from ..explore import merge_library
     from ..paths import paths_for_library
+    from ._output import locked_output
 
-    s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
-                          max_steps=max_steps, split=split, hessian=hessian, limit=limit,
-                          progress=progress, scheme=scheme)
-    lib_note = ""
-    if merge and (Path(library) / INHERENT_STRUCTURES).is_file():
-        lib = merge_library(library, out)
-        lib_note = f"; library {len(lib)} IS ({s['new_minima']} added by splitting) -> {out / 'library.parquet'}"
+    with locked_output(out, "paths"):
+        s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
+                              max_steps=max_steps, split=split, hessian=hessian, limit=limit,
+                              progress=progress, scheme=scheme)
+        lib_note = ""
+        if merge and (Path(library) / INHERENT_STRUCTURES).is_file():
+            lib = merge_library(library, out)
+            lib_note = f"; library {len(lib)} IS ({s['new_minima']} added by splitting) -> {out / 'library.parquet'}"
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(s["status_counts"].items()))
     print(f"{s['pairs_done']}/{s['pairs']} pairs -> {s['double_wells']} double wells ({counts}); "
           f"{s['new_minima']} new minima -> {out}{lib_note}")

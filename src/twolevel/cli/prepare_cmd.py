@@ -40,6 +40,7 @@ def prepare(
 
     from ..models import get_model
     from ..prepare import prepare_samples
+    from ._output import locked_output
 
     if n < 2:
         raise InputError(f"--n must be at least 2, got {n}")
@@ -66,7 +67,8 @@ def prepare(
                     desc += f" tau_a={tau:.3g} run={info.get('run_tau', 0):.1f}/{n_tau:g} tau"
                 bar.update(task, completed=k + frac, description=desc)
 
-            metas = prepare_samples(out, model, n, tf, samples, seed, progress=cb, **params)
+            with locked_output(out, "prepare"):
+                metas = prepare_samples(out, model, n, tf, samples, seed, progress=cb, **params)
     seen = set()
     for w in caught:
         msg = str(w.message)

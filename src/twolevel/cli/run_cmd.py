@@ -30,10 +30,12 @@ def _executor(workers: Optional[int], scheduler: Optional[str], dask_local: Opti
 
 
 def _run(config, out: Optional[Path], workers, scheduler, dask_local, in_process, retries, quiet, dry_run,
-         stages: Optional[list[str]], log: bool) -> None:
+         stages: Optional[list[str]], log: bool, overwrite: bool = False) -> None:
     from ..pipeline.study import Study
 
     study = Study(config, out=out)  # validates the whole config before anything runs
+    # ... and the run options and the run directory, before any executor starts or any file is written
+    retries = study.check(stages=stages, retries=retries, overwrite=overwrite)
     if dry_run:
         plan = study.plan(stages)
         todo = [t for t in plan if t.status == "todo"]
@@ -44,7 +46,7 @@ def _run(config, out: Optional[Path], workers, scheduler, dask_local, in_process
         return
     executor = _executor(workers, scheduler, dask_local, in_process, study.config)
     try:
-        res = study.run(executor, stages=stages, progress=not quiet, retries=retries, echo=log)
+        res = study.run(executor, stages=stages, progress=not quiet, retries=retries, echo=log, overwrite=overwrite)
     finally:
         executor.close()
     print(f"{study.config.study.name}: ran {len(res.ran)} task(s), reused {len(res.reused)}, "
@@ -66,6 +68,7 @@ _QUIET = typer.Option(False, "--quiet", "-q", help="No progress display (status.
 _DRY = typer.Option(False, "--dry-run", help="Validate the config and list the tasks to run, run nothing.")
 _STAGES = typer.Option(None, "--stage", help="Run only this stage and what it needs (repeatable).")
 _LOG = typer.Option(False, "--log", help="Also print the task log (ran / reused / failed) on stderr.")
+_OVERWRITE = typer.Option(False, "--overwrite", help="Replace a run directory that holds another study (refused otherwise).")
 
 
 @app.command("run")
@@ -81,13 +84,15 @@ def run_cmd(
     dry_run: bool = _DRY,
     stage: Optional[list[str]] = _STAGES,
     log: bool = _LOG,
+    overwrite: bool = _OVERWRITE,
 ) -> None:
     """Run a whole study: prepare, explore, paths, quantum per sample, then stats and report.
 
     Everything already stored and verified is skipped: a rerun of a finished
     study does nothing, an interrupted one continues.
     """
-    _run(config, out, workers, scheduler, dask_local, in_process, retries, quiet, dry_run, stage or None, log)
+    _run(config, out, workers, scheduler, dask_local, in_process, retries, quiet, dry_run, stage or None, log,
+         overwrite)
 
 
 @app.command("status")

@@ -30,6 +30,7 @@ The reading side of the same contract lives here too: :func:`read_text` and
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -37,7 +38,7 @@ from typing import IO, Any, Callable, Iterator
 
 from ..errors import InputError
 
-__all__ = ["atomic_path", "atomic_open", "atomic_write", "temp_name", "input_error", "read_text"]
+__all__ = ["atomic_path", "atomic_open", "atomic_write", "temp_name", "input_error", "read_text", "sha256_file"]
 
 
 def input_error(path: str | os.PathLike, line: int | None, what: str) -> InputError:
@@ -164,3 +165,15 @@ def atomic_write(path: str | os.PathLike, writer_fn: Callable[[Path], Any], *,
     with atomic_path(path, fsync=fsync) as tmp:
         writer_fn(tmp)
     return Path(path)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes (hex), read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            b = fh.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()

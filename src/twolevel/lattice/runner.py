@@ -86,23 +86,35 @@ def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_pat
     cb, bar = _progress_factory(cfg.run.progress, nsteps, cfg.run.samples)
     frames, dframes, runs_meta, maps_all = [], [], [], []
     t0 = time.perf_counter()
+    ident = _checkpoint_ident(cfg)
     for k in range(cfg.run.samples):
-        model = DPLM(cfg.lattice.kind, cfg.lattice.L, cfg.lattice.phi_v, g, seed=sample_seed(cfg.run.seed, k),
-                     w0=cfg.run.w0)
-        setup = model.start(T_I, cfg.start.method, cfg.start.void_sweeps)
-        r = cool(model, T_I, opts, progress=cb)
-        df = pd.DataFrame(r.steps)
+        stored = _load_sample(out, k, ident)
+        if stored is not None:  # a finished sample of an interrupted run (no maps: those are not stored)
+            steps_k, diff_k, meta_k = stored
+            if bar is not None:
+                bar.update(nsteps)
+        else:
+            model = DPLM(cfg.lattice.kind, cfg.lattice.L, cfg.lattice.phi_v, g, seed=sample_seed(cfg.run.seed, k),
+                         w0=cfg.run.w0)
+            setup = model.start(T_I, cfg.start.method, cfg.start.void_sweeps)
+            r = cool(model, T_I, opts, progress=cb)
+            steps_k, diff_k = r.steps, r.diffusion
+            meta_k = {"sample": k, "seed": sample_seed(cfg.run.seed, k), "setup_s": setup.seconds,
+                      "void_contacts": setup.n_vv, "memory_bytes_arrays": model.memory_bytes(), **r.meta,
+                      "phi_v": model.phi_v, "z": model.geom.z}
+            if r.maps:
+                _save_maps(out / f"maps_sample{k}.npz", r.maps, model)
+                maps_all.append((k, r.maps, model.geom))
+            else:
+                _save_sample(out, k, ident, steps_k, diff_k, meta_k)
+        df = pd.DataFrame(steps_k)
         df.insert(0, "sample", k)
         frames.append(df)
-        dd = pd.DataFrame(r.diffusion)
+        dd = pd.DataFrame(diff_k)
         dd.insert(0, "sample", k)
         dframes.append(dd)
-        runs_meta.append({"sample": k, "seed": sample_seed(cfg.run.seed, k), "setup_s": setup.seconds,
-                          "void_contacts": setup.n_vv, "memory_bytes_arrays": model.memory_bytes(), **r.meta})
-        if r.maps:
-            _save_maps(out / f"maps_sample{k}.npz", r.maps, model)
-            maps_all.append((k, r.maps, model.geom))
-        N, phi_v, z = model.N, model.phi_v, model.geom.z
+        runs_meta.append(meta_k)
+        N, nv, phi_v, z = meta_k["N"], meta_k["nv"], meta_k["phi_v"], meta_k["z"]
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - t0
@@ -142,7 +154,7 @@ def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_pat
     fit_d = fit_samples(Ts, CD, Tmin, Tmax)
     # the per-sample scatter of c1, c3 expected from the exact theory (independent hop slots, 000 Eqs. (A5),
     # (A16)), and the sample count for +-10 % (docs/lattice.md, "How many samples")
-    sc = theory.sample_scatter(dist, Ts, phi_v, N + model.nv, Tmin, Tmax,
+    sc = theory.sample_scatter(dist, Ts, phi_v, N + nv, Tmin, Tmax,
                                emax=theory.delta_e_max(Ts, opts.nu, cfg.run.w0))
     need, warns = sample_count_warnings(ns, sc, N, phi_v)
     results = {
@@ -179,6 +191,54 @@ def theory_fit(T, cv, Tmin, Tmax):
 
     r = fit_c1_c3(T, cv, Tmin, Tmax)
     return {"c1": r["c1"], "c3": r["c3"]}
+
+
+# --------------------------------------------------------------------------- per-sample checkpoints
+CHECKPOINT_DIR = ".checkpoint"  # hidden: not an artefact; RUN/lattice/.checkpoint/sample_<k>.npz
+
+
+def _checkpoint_ident(cfg: LatticeConfig) -> str:
+    """What a stored sample depends on: the whole config except the sample count and the output options."""
+    d = cfg.model_dump(mode="json")
+    for key in ("samples", "output", "figures", "progress"):
+        d["run"].pop(key, None)
+    return json.dumps(d, sort_keys=True)
+
+
+def _save_sample(out: Path, k: int, ident: str, steps: dict, diffusion: dict, meta: dict) -> None:
+    """Store one finished sample (atomically) so that a killed run does not cool it again."""
+    from ..io.atomic import atomic_write
+
+    d = out / CHECKPOINT_DIR
+    d.mkdir(exist_ok=True)
+    arrays = {f"steps/{c}": np.asarray(v) for c, v in steps.items()}
+    arrays.update({f"diffusion/{c}": np.asarray(v) for c, v in diffusion.items()})
+    arrays["ident"] = np.array(ident)
+    arrays["meta"] = np.array(json.dumps(_clean(meta)))
+    atomic_write(d / f"sample_{k}.npz", lambda tmp: np.savez(tmp, **arrays))
+
+
+def _load_sample(out: Path, k: int, ident: str) -> tuple[dict, dict, dict] | None:
+    """A stored sample, or None: missing, of another config, or damaged (zip CRC; warned and removed)."""
+    import warnings
+
+    p = out / CHECKPOINT_DIR / f"sample_{k}.npz"
+    if not p.is_file():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            data = {key: z[key] for key in z.files}
+        if str(data["ident"]) != ident:
+            return None
+        meta = json.loads(str(data["meta"]))
+        steps = {key.split("/", 1)[1]: v for key, v in data.items() if key.startswith("steps/")}
+        diffusion = {key.split("/", 1)[1]: v for key, v in data.items() if key.startswith("diffusion/")}
+    except Exception as exc:  # noqa: BLE001 - a damaged checkpoint is discarded, never trusted
+        warnings.warn(f"{p}: unreadable sample checkpoint ({' '.join(str(exc).split())}); cooling it again",
+                      RuntimeWarning, stacklevel=3)
+        p.unlink(missing_ok=True)
+        return None
+    return steps, diffusion, meta
 
 
 def _save_maps(path: Path, maps: list, model: DPLM) -> None:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..io.atomic import atomic_open
+from ..io.atomic import atomic_open, sha256_file
 
 __all__ = [
     "MARKER_SUFFIX",
@@ -38,6 +38,7 @@ __all__ = [
     "read_marker",
     "verify",
     "check_artefacts",
+    "check_manifest",
     "discard",
     "fingerprint",
     "write_json",
@@ -50,17 +51,6 @@ MARKER_SUFFIX = ".done.json"
 def marker_path(path: str | os.PathLike) -> Path:
     p = Path(path)
     return p.with_name(p.name + MARKER_SUFFIX)
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            b = fh.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def fingerprint(obj: Any) -> str:
@@ -103,14 +93,17 @@ def read_json(path: str | os.PathLike) -> Any | None:
 
 
 def write_marker(path: str | os.PathLike, *, task: str | None = None, fingerprint: str | None = None,
-                 extra: dict | None = None) -> dict:
-    """Checksum ``path`` and write its marker (atomically, after the artefact)."""
+                 extra: dict | None = None, sha256: str | None = None) -> dict:
+    """Checksum ``path`` and write its marker (atomically, after the artefact).
+
+    ``sha256``: the checksum when the caller has just computed it (saves a second read).
+    """
     p = Path(path)
     st = p.stat()
     rec = {
         "artefact": p.name,
         "size": st.st_size,
-        "sha256": sha256_file(p),
+        "sha256": sha256 or sha256_file(p),
         "task": task,
         "fingerprint": fingerprint,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -154,6 +147,35 @@ def check_artefacts(paths: Iterable[str | os.PathLike], fingerprint: str | None 
         ok, why = verify(p, fingerprint, mode)
         if not ok:
             bad[str(p)] = why
+    return bad
+
+
+def check_manifest(directory: str | os.PathLike, marker_of: str | os.PathLike, fingerprint: str | None = None,
+                   mode: str = "sha256") -> dict[str, str]:
+    """{name: reason} for every artefact listed in the manifest of ``marker_of``'s marker that does not verify.
+
+    A task's declared outputs carry, in their markers, the manifest of every
+    artefact the task wrote (name, size, SHA-256): checkpoints, bands,
+    libraries. A rerun reads any of them, so each is checked against both its
+    own marker and the manifest -- a deleted marker or a changed file is found
+    even when the declared outputs are intact.
+    """
+    d = Path(directory)
+    m = read_marker(d / marker_of)
+    man = m.get("manifest") if m else None
+    if not isinstance(man, dict):
+        return {}
+    bad = {}
+    for name, rec in sorted(man.items()):
+        p = d / name
+        ok, why = verify(p, fingerprint, mode)
+        if ok and isinstance(rec, dict):
+            if p.stat().st_size != rec.get("size"):
+                ok, why = False, "size differs from the task's manifest"
+            elif mode == "sha256" and read_marker(p)["sha256"] != rec.get("sha256"):
+                ok, why = False, "marker differs from the task's manifest"
+        if not ok:
+            bad[name] = why
     return bad
 
 

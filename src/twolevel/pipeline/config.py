@@ -313,6 +313,14 @@ class StudyConfig(_Section):
             raise ValueError("execution: give either scheduler or dask_local, not both")
         return self
 
+    @model_validator(mode="after")
+    def _budget(self):
+        for i, spec in enumerate(self.models):
+            problem = task_budget_problem(self, spec)
+            if problem:
+                raise ValueError(f"models[{i}].{problem}")
+        return self
+
     # ---------------------------------------------------------------- helpers
     def output_dir(self) -> Path:
         return Path(self.study.output) if self.study.output else Path("runs") / self.study.name
@@ -346,6 +354,46 @@ def resolved_stage_params(cfg: StudyConfig, spec: ModelSpec, stage: str) -> dict
     if stage == "prepare" and out.get("T_quench") is None:
         out["T_quench"] = resolved_stage_params(cfg, spec, "explore")["temperature"]
     return out
+
+
+# --------------------------------------------------------------------------- absurd sizes
+#: refused above these estimates, per task (a config that asks for more is a typo, not a study)
+MAX_TASK_BYTES = 2**40  # 1 TiB
+MAX_TASK_CPU_S = 365.25 * 86400.0  # one CPU-year
+#: particle-steps per second per core assumed by the time estimate: 100x more than measured for PSS
+#: N = 1000 in 3D (7.6e5 on the project's 2-core machine under load, docs/reliability.md), so the
+#: estimate is a lower bound and only configs that certainly cannot finish are refused
+PARTICLE_STEPS_PER_S = 1e8
+
+
+def _human_bytes(b: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if b < 1024 or unit == "EiB":
+            return f"{b:.3g} {unit}"
+        b /= 1024
+    return f"{b:.3g} B"  # pragma: no cover
+
+
+def task_budget_problem(cfg: StudyConfig, spec: ModelSpec) -> str | None:
+    """'<key>: <why, with the estimate>' when one task of ``spec`` needs an absurd memory or time, else None.
+
+    Memory: the largest stage's arrays, n x dim doubles for each of the band's images (paths, 6 arrays
+    each) or 64 work arrays, plus a neighbour list of 200 entries per particle. Time: the MD of one
+    exploration task, n_cg x runs x round(tau_cg / dt) steps of n particles, at PARTICLE_STEPS_PER_S.
+    """
+    n, dim = spec.n, spec.dim
+    images = resolved_stage_params(cfg, spec, "paths")["images"]
+    mem = n * dim * 8.0 * max(64, 6 * images) + n * 200 * 8.0
+    if mem > MAX_TASK_BYTES:
+        return (f"n: {n} particles need about {_human_bytes(mem)} of memory per task "
+                f"(limit {_human_bytes(MAX_TASK_BYTES)})")
+    ex = resolved_stage_params(cfg, spec, "explore")
+    steps = ex["n_cg"] * ex["runs"] * max(1, round(ex["tau_cg"] / ex["dt"]))
+    cpu = steps * float(n) / PARTICLE_STEPS_PER_S
+    if cpu > MAX_TASK_CPU_S:
+        return (f"explore: n_cg x runs x tau_cg/dt = {steps:.3g} MD steps of {n} particles take at least "
+                f"{cpu / MAX_TASK_CPU_S:.3g} CPU-years per glass (limit 1); check n_cg, runs, tau_cg and dt")
+    return None
 
 
 def model_units(cfg: StudyConfig, spec: ModelSpec) -> list[str]:

@@ -30,16 +30,19 @@ charged an attempt.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import importlib
 import multiprocessing as mp
 import os
+import signal
 import socket
+import threading
 import time
 import traceback
 from concurrent import futures as cf
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 
 from ..errors import InputError
@@ -53,12 +56,51 @@ __all__ = [
     "ProcessPoolExecutor",
     "DaskExecutor",
     "make_executor",
+    "sigterm_as_interrupt",
+    "Terminated",
     "task_seed",
     "stable_hash",
 ]
 
 
 # seeds: one scheme for the package, owned by twolevel.seeds (re-exported here)
+
+
+# --------------------------------------------------------------------------- signals
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C: the same clean shutdown of workers."""
+
+
+_TERMINATED: list[int] = []
+
+
+def terminated() -> bool:
+    """Has this process received SIGTERM inside :func:`sigterm_as_interrupt`?"""
+    return bool(_TERMINATED)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread.
+
+    Python's default for SIGTERM is to die at once, leaving pool workers, the
+    forkserver and a Dask cluster behind with the run directory unlocked; as
+    an exception it takes the path of Ctrl-C (workers terminated, cluster
+    closed, status "interrupted"). Outside the main thread it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        _TERMINATED.append(signum)
+        raise Terminated(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -452,8 +494,12 @@ class DaskExecutor(Executor):
                 self.client = distributed.Client(scheduler, timeout=timeout)
             except OSError as exc:
                 raise InputError(f"--scheduler {scheduler}: cannot connect ({exc})".replace("\n", " ")) from None
+            except (ValueError, TypeError) as exc:  # a malformed address
+                msg = " ".join(str(exc).split())[:200]
+                raise InputError(f"--scheduler {scheduler!r}: not a scheduler address such as tcp://HOST:PORT "
+                                 f"({msg})") from None
         else:
-            n = int(local_workers or os.cpu_count() or 1)
+            n = int(local_workers) if local_workers is not None else int(os.cpu_count() or 1)
             if n < 1:
                 raise InputError(f"--dask-local: must be >= 1 (got {n})")
             env = _one_thread_env()
@@ -527,7 +573,7 @@ def make_executor(kind: str | None = None, *, workers: int | None = None, schedu
     if scheduler is not None and dask_local is not None:
         raise InputError("give either --scheduler or --dask-local, not both")
     if scheduler is not None or dask_local is not None or kind == "dask":
-        return DaskExecutor(scheduler=scheduler, local_workers=dask_local or workers)
+        return DaskExecutor(scheduler=scheduler, local_workers=dask_local if dask_local is not None else workers)
     if kind in (None, "process"):
         return ProcessPoolExecutor(workers)
     if kind == "in-process":

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..layout import (DOUBLE_WELLS, EQUILIBRIUM, EXPLORE_META, GLASS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS,
                       PATHS_META, PREPARE, PREPARE_META, TLS, TRANSITIONS, stage_file)
-from .artifacts import check_artefacts, discard, read_json, verify, write_json, write_marker
+from .artifacts import check_artefacts, check_manifest, discard, read_json, sha256_file, verify, write_json, write_marker
 from .executors import resolve
 
 __all__ = ["Stage", "STAGES", "default_stages", "execute_task", "TASK_FILE"]
@@ -107,6 +107,8 @@ def execute_task(payload: dict) -> dict:
             ok, why = verify(art, fp, mode)
             if not ok:
                 discarded[art.name] = why
+        for n in payload["outputs"][:1]:  # every artefact of a finished attempt, its marker deleted or not
+            discarded.update(check_manifest(out, n, fp, mode))
         if discarded:
             for entry in out.iterdir():
                 discard(entry)
@@ -125,12 +127,13 @@ def execute_task(payload: dict) -> dict:
     if missing:
         raise RuntimeError(f"stage {payload['stage']} did not write {', '.join(missing)} in {out}")
     names = list(dict.fromkeys([*payload["outputs"], *[str(a) for a in value.get("artefacts", ())]]))
-    markers = {}
-    for n in names:
-        p = out / n
-        if p.is_file():
-            rec = write_marker(p, task=payload["key"], fingerprint=fp)
-            markers[n] = {"size": rec["size"], "sha256": rec["sha256"]}
+    markers = {n: {"size": (out / n).stat().st_size, "sha256": sha256_file(out / n)}
+               for n in names if (out / n).is_file()}
+    # the declared outputs' markers are written last and carry the manifest of every artefact
+    declared = set(payload["outputs"])
+    for n in sorted(markers, key=lambda n: n in declared):
+        write_marker(out / n, task=payload["key"], fingerprint=fp, sha256=markers[n]["sha256"],
+                     extra={"manifest": markers} if n in declared else None)
     info = value.get("info", {})
     try:
         json.dumps(info)
@@ -142,9 +145,13 @@ def execute_task(payload: dict) -> dict:
 def task_done(payload: dict) -> tuple[bool, dict[str, str]]:
     """Driver side: are all declared outputs present and verified with this fingerprint?"""
     out = Path(payload["dir"])
-    bad = check_artefacts([out / n for n in payload["outputs"]], payload["fingerprint"],
-                          payload.get("integrity", "sha256"))
-    return not bad, {Path(k).name: v for k, v in bad.items()}
+    mode = payload.get("integrity", "sha256")
+    bad = check_artefacts([out / n for n in payload["outputs"]], payload["fingerprint"], mode)
+    bad = {Path(k).name: v for k, v in bad.items()}
+    if not bad and payload["outputs"]:
+        # and every other artefact the task wrote (checkpoints, bands, libraries): a rerun may read them
+        bad = check_manifest(out, payload["outputs"][0], payload["fingerprint"], mode)
+    return not bad, bad
 
 
 # --------------------------------------------------------------------------- helpers for adapters

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import operator
 import os
 import sys
 import time
@@ -46,12 +47,12 @@ from . import config as C
 from ..layout import DOUBLE_WELLS, REPORT, REPORT_INDEX, STATS, STATS_JSON, TLS, stage_file
 from .artifacts import fingerprint, read_json, write_json
 from ..seeds import sample_key, task_seed
-from .executors import Executor, Task, TaskResult, make_executor
+from .executors import Executor, Task, TaskResult, make_executor, sigterm_as_interrupt
 from .progress import StudyProgress, read_status
 from .provenance import collect, new_run_id
 from .stages import STAGES, Stage, execute_task, task_done
 
-__all__ = ["Study", "run_study", "RunResult", "SampleRef", "PlannedTask", "read_log"]
+__all__ = ["Study", "run_study", "RunResult", "SampleRef", "PlannedTask", "read_log", "check_owner", "lock_dir"]
 
 
 @dataclass(frozen=True)
@@ -195,20 +196,93 @@ def read_log(run_dir: str | os.PathLike, run_id: str | None = None) -> list[dict
 
 
 @contextlib.contextmanager
-def _lock(run_dir: Path):
-    fh = open(run_dir / ".lock", "a+")
+def _lock(run_dir: Path, what: str = "twolevel run"):
+    """Hold an exclusive lock on ``run_dir`` (one writer per directory); one-line error when it is taken."""
+    try:
+        fh = open(run_dir / ".lock", "a+")
+    except OSError as exc:
+        raise InputError(f"{run_dir}: cannot write here ({exc.strerror or exc})") from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.close()
         st = read_status(run_dir) or {}
-        raise InputError(f"{run_dir}: another twolevel run is using this directory "
-                         f"(pid {st.get('pid', '?')} on {st.get('host', '?')})") from None
+        who = f" (pid {st['pid']} on {st.get('host', '?')})" if "pid" in st else ""
+        raise InputError(f"{run_dir}: another {what} is using this directory{who}") from None
     try:
         yield
     finally:
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         fh.close()
+
+
+lock_dir = _lock  # public name: the stand-alone stage commands lock their output directory the same way
+
+
+# --------------------------------------------------------------------------- ownership
+OWNER_FILE = "config.json"  # the frozen config names the study (name, seed) that owns the directory
+_OWN_HIDDEN = {".lock"}
+
+
+def _mkdir(path: Path) -> None:
+    """``mkdir -p`` with one-line errors naming the path."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: exists and is not a directory (choose another --out)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the run directory ({exc.strerror or exc})") from None
+
+
+def check_owner(run_dir: Path, cfg: C.StudyConfig, *, overwrite: bool = False) -> str:
+    """Which study owns ``run_dir``: "new" (missing or empty), "same" (this study), "other" (allowed by overwrite).
+
+    A run directory belongs to the study named in its frozen ``config.json``
+    (study name and seed). Another study, or a non-empty directory that is not
+    a run directory, is refused with the way out; ``overwrite=True`` accepts a
+    run directory of another study (its contents are then removed by the run).
+    Reads only, writes nothing.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return "new"
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: exists and is not a directory (choose another --out)")
+    try:
+        entries = [e.name for e in run_dir.iterdir() if e.name not in _OWN_HIDDEN]
+    except OSError as exc:
+        raise InputError(f"{run_dir}: cannot read the run directory ({exc.strerror or exc})") from None
+    if not entries:
+        return "new"
+    owner = read_json(run_dir / OWNER_FILE)
+    study = owner.get("study") if isinstance(owner, dict) else None
+    if not isinstance(study, dict):
+        raise InputError(f"{run_dir}: not empty and not a twolevel run directory (no {OWNER_FILE}); "
+                         f"choose a new --out")
+    mine = (cfg.study.name, cfg.study.seed)
+    theirs = (study.get("name"), study.get("seed"))
+    if theirs == mine:
+        return "same"
+    if overwrite:
+        return "other"
+    raise InputError(f"{run_dir}: holds study {theirs[0]!r} (seed {theirs[1]}), not {mine[0]!r} (seed {mine[1]}); "
+                     f"choose a new --out, or pass --overwrite to replace it")
+
+
+def _clear_run_dir(run_dir: Path) -> None:
+    """Remove another study's files (``overwrite``): the owner record first, so a kill leaves no false owner."""
+    import shutil
+
+    for name in (OWNER_FILE, "config.toml"):
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / name).unlink()
+    for e in run_dir.iterdir():
+        if e.name in _OWN_HIDDEN:
+            continue
+        if e.is_dir() and not e.is_symlink():
+            shutil.rmtree(e)
+        else:
+            e.unlink()
 
 
 # --------------------------------------------------------------------------- the study
@@ -364,24 +438,52 @@ class Study:
         return [(t.key, t.reason) for t in self.plan(stages) if t.status == "todo"]
 
     # ------------------------------------------------------------------ running
-    def run(self, executor: Executor | str | None = None, *, stages: Iterable[str] | None = None,
-            progress: bool = True, retries: int | None = None, echo: bool = False) -> RunResult:
-        """Run every task that is not stored yet (see :func:`run_study`)."""
-        cfg = self.config
+    def check(self, *, stages: Iterable[str] | None = None, retries: int | None = None,
+              overwrite: bool = False) -> int:
+        """Validate everything a run needs before anything is written; returns the retries to use.
+
+        Raises a one-line InputError for an unavailable stage, a negative
+        ``retries``, an ``--out`` that is a file, or a run directory that
+        belongs to another study (see :func:`check_owner`).
+        """
         for st in self._enabled_stages(stages):
             ok, why = st.available()
             if not ok:
                 raise InputError(f"stage {st.name!r} is not available: {why}")
+        retries = self.config.execution.retries if retries is None else retries
+        try:
+            n = operator.index(retries)  # int or numpy integer, not 2.5 or "2"
+        except TypeError:
+            n = -1
+        if isinstance(retries, bool) or n < 0:
+            raise InputError(f"--retries: must be an integer >= 0 (got {retries!r})")
+        retries = n
+        check_owner(self.run_dir, self.config, overwrite=overwrite)
+        return retries
+
+    def run(self, executor: Executor | str | None = None, *, stages: Iterable[str] | None = None,
+            progress: bool = True, retries: int | None = None, echo: bool = False,
+            overwrite: bool = False) -> RunResult:
+        """Run every task that is not stored yet (see :func:`run_study`).
+
+        ``overwrite``: the run directory may hold another study (other name or
+        seed); its contents are removed first. Without it such a directory is
+        refused, before anything is written.
+        """
+        cfg = self.config
+        retries = self.check(stages=stages, retries=retries, overwrite=overwrite)
         own = not isinstance(executor, Executor)
         if own:
             ex = cfg.execution
             executor = make_executor(executor if isinstance(executor, str) else ex.executor, workers=ex.workers,
                                      scheduler=ex.scheduler, dask_local=ex.dask_local)
         assert isinstance(executor, Executor)
-        retries = cfg.execution.retries if retries is None else int(retries)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
+            _mkdir(self.run_dir)
             with _lock(self.run_dir):
+                # again under the lock: another run may have claimed the directory meanwhile
+                if check_owner(self.run_dir, cfg, overwrite=overwrite) == "other":
+                    _clear_run_dir(self.run_dir)
                 return self._run_locked(executor, stages, progress, retries, echo)
         finally:
             if own:
@@ -479,7 +581,8 @@ class Study:
 
         state = "failed"
         try:
-            executor.run_graph(execute_task, tasks, retries=retries, on_event=on_event)
+            with sigterm_as_interrupt():  # SIGTERM shuts the workers down like Ctrl-C
+                executor.run_graph(execute_task, tasks, retries=retries, on_event=on_event)
             state = "finished" if result.complete else "finished_with_failures"
         except KeyboardInterrupt:
             state = "interrupted"
@@ -597,7 +700,7 @@ class Study:
 
 def run_study(config: Any, executor: Executor | str | None = None, *, out: str | os.PathLike | None = None,
               stages: Iterable[str] | None = None, progress: bool = True, retries: int | None = None,
-              stage_specs: Sequence[Stage] | None = None, echo: bool = False) -> RunResult:
+              stage_specs: Sequence[Stage] | None = None, echo: bool = False, overwrite: bool = False) -> RunResult:
     """Run a study: for each model, T_f and sample prepare -> explore -> paths -> quantum, then stats
     and report; every task already stored (and verified) is skipped.
 
@@ -605,6 +708,7 @@ def run_study(config: Any, executor: Executor | str | None = None, *, out: str |
     :class:`Executor`, or "process" / "in-process" / "dask", or None for the
     config's ``[execution]``. ``stages``: run only these stages (and what
     they need). ``stage_specs``: replace the stage registry (tests, plug-ins).
+    ``overwrite``: replace a run directory that holds another study (refused otherwise).
     """
     return Study(config, out=out, stages=stage_specs).run(executor, stages=stages, progress=progress,
-                                                          retries=retries, echo=echo)
+                                                          retries=retries, echo=echo, overwrite=overwrite)
