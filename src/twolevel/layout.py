@@ -25,6 +25,10 @@ BANDS = "bands.h5"                   # band images and profiles per double well
 PATHS_META = "paths.json"
 # quantum/ (twolevel.quantum)
 TLS = "tls.parquet"                  # one row per (double well, m~)
+# the run directory itself (twolevel.pipeline)
+RUN_SUMMARY = "run_summary.json"     # tasks, failures, results of the last `twolevel run` (report/ has summary.json)
+TABLES = "tables"                    # study-wide hive-partitioned tables (twolevel.pipeline.tables)
 
 __all__ = ["EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
-           "SERIES", "EXPLORE_META", "DOUBLE_WELLS", "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]
+           "SERIES", "EXPLORE_META", "DOUBLE_WELLS", "PATH_RESULTS", "BANDS", "PATHS_META", "TLS", "RUN_SUMMARY",
+           "TABLES"]

@@ -450,9 +450,13 @@ def _frame_text(path: Path, conf: Configuration, extra: dict[str, Any] | None = 
     if d == 2:
         parts.append("dim=2")
     try:
-        info = meta_to_info(conf.model, {**conf.meta, **(extra or {})})
+        info = meta_to_info(conf.model, conf.meta)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
+    for key, value in (extra or {}).items():  # per-frame keys, as they are (``energy`` for ASE's NEB tools)
+        if key in _RESERVED:
+            raise InputError(f"{path}: frame key {key!r} is reserved in extended XYZ")
+        info[key] = value
     for key, value in info.items():
         if not isinstance(key, str) or not _KEY.match(key):
             raise InputError(f"{path}: meta key {key!r} cannot be an extxyz key (letters, digits, _ . -)")
@@ -478,7 +482,8 @@ def write_extxyz_frames(path: str | os.PathLike, confs, infos=None) -> Path:
 
     Every frame is complete on its own (box, columns, model, meta), so OVITO and ASE read the file
     as a trajectory (``ase.io.read(path, ":")``); the extra keys (image index, reaction coordinate,
-    energy, ...) travel in each frame's comment line.
+    ...) travel in each frame's comment line as they are, not renamed: an ``energy`` key becomes
+    the ASE calculator's energy of that frame (what ASE's NEB tools plot).
     """
     path = Path(path)
     confs = list(confs)
