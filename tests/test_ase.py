@@ -230,3 +230,20 @@ def test_ase_neb_finds_our_saddle():
     assert e[top] - e[0] == pytest.approx(dw.V_a, rel=1e-4)
     w = np.linalg.eigvalsh(s.hessian(images[top].positions[:, :2]).toarray())
     assert w[0] < -1e-3 and w[1] > -1e-6  # one unstable direction (then the two zero translations)
+
+
+@pytest.mark.parametrize("masses", [False, True])
+def test_lammps_data_written_by_ase_reads(glass3d, tmp_path, masses):
+    """A LAMMPS data file of another program (ASE's writer, with or without a Masses section)."""
+    atoms = io.to_ase(glass3d, calculator=False)
+    path = tmp_path / "ase.data"
+    ase.io.write(path, atoms, format="lammps-data", atom_style="atomic", masses=masses)
+    assert ("Masses" in path.read_text()) == masses
+    conf = io.read(path)
+    np.testing.assert_allclose(conf.positions, glass3d.positions, atol=1e-12)
+    np.testing.assert_array_equal(conf.types, np.zeros(glass3d.n))  # one species, one LAMMPS type
+    assert conf.meta["lammps_atom_style"] == "atomic"
+    # a plain XYZ (no cell) is refused in one line that says what is missing
+    (tmp_path / "plain.xyz").write_text("2\ncomment\nAr 0 0 0\nAr 1 1 1\n")
+    with pytest.raises(InputError, match="Lattice"):
+        io.read(tmp_path / "plain.xyz")
