@@ -28,14 +28,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from ..config import Configuration
-from ..engine.kernels import pair_se, pair_terms
 from ..errors import InputError
 from .extxyz import _species_types, info_to_meta, meta_to_info, species_symbols
 
-__all__ = ["from_ase", "stress_tensor", "to_ase"]
+__all__ = ["from_ase", "to_ase"]
 
 
 def _ase():
@@ -129,41 +127,3 @@ def from_ase(atoms, *, model: str | None = None) -> Configuration:
     else:
         diam = np.ones(len(atoms))
     return Configuration(pos, box, types, diam, model if model is not None else mdl, meta)
-
-
-# ----------------------------------------------------------------------------- stress
-@njit(cache=True)
-def _pair_virial(pos, box, types, diam, mp, start, idx):
-    """sum_pairs (v'(r)/r) r_a r_b = dU/d(strain_ab) (affine strain; the pair terms of the engine)."""
-    n, d = pos.shape
-    xc2 = mp[4] * mp[4]
-    out = np.zeros((d, d))
-    dx = np.empty(d)
-    for i in range(n):
-        for kk in range(start[i], start[i + 1]):
-            j = idx[kk]
-            r2 = 0.0
-            for k in range(d):
-                x = pos[i, k] - pos[j, k]
-                x -= box[k] * np.rint(x / box[k])
-                dx[k] = x
-                r2 += x * x
-            s, e = pair_se(i, j, types, diam, mp)
-            if r2 < xc2 * s * s:
-                _, v1r, _, _ = pair_terms(r2, s, e, mp)
-                for a in range(d):
-                    for b in range(d):
-                        out[a, b] += v1r * dx[a] * dx[b]
-    return out
-
-
-def stress_tensor(system, x) -> np.ndarray:
-    """The (d, d) potential stress sigma = (1/V) dU/d(strain) of a ParticleSystem at coordinates ``x``.
-
-    Under an affine strain r_ij -> (1 + eps) r_ij, dU/d(eps_ab) = sum_pairs v'(r) r_a r_b / r; its trace
-    is -W (the virial of the engine), so -trace(sigma)/d is the pressure of
-    :meth:`ParticleSystem.pressure` at T = 0.
-    """
-    pos = system._pos(x)
-    start, idx = system.neighbors(pos)
-    return _pair_virial(pos, system.box, system.types, system.diam, system.mp, start, idx) / float(np.prod(system.box))
