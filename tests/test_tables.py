@@ -70,6 +70,8 @@ def test_tables_open_in_one_line_with_model_tf_sample_units(tmp_path):
     assert sorted(p.name for p in (run / "tables").iterdir()) == ["double_wells", "inherent_structures", "tls"]
     with pytest.raises(InputError, match="unknown table"):
         read_table(run, "pairs")
+    r = CliRunner().invoke(app, ["tables", str(run)])
+    assert r.exit_code == 0 and "tls: tables/tls (" in r.output and "1 artefact(s) skipped" in r.output
 
 
 def _stored_sample(tmp_path):
@@ -86,6 +88,8 @@ def _stored_sample(tmp_path):
         f.attrs.update({"model": "pss", "dim": 2, "n_is": 2, "n_particles": conf.n, "potential": "ParticleSystem"})
         for k, x in enumerate(xs):
             f.create_dataset(f"configs/{k}", data=x).attrs["energy"] = float(k)
+    with h5py.File(sd / "paths" / "new_minima.h5", "w") as f:  # paths._assemble: one dataset per new is_id
+        f.create_dataset("2", data=xs[1][::-1].copy()).attrs["energy"] = 2.0
     m = 5
     disp = np.linspace(0, 1, m)[:, None] * (xs[1] - xs[0]).ravel()[None, :]
     with h5py.File(sd / "paths" / "bands.h5", "w") as f:
@@ -119,6 +123,11 @@ def test_convert_bands_and_inherent_structures(tmp_path):
                                  "--is", "1"])
     assert r.exit_code == 0, r.output
     np.testing.assert_array_equal(io.read(tmp_path / "is1.data", dim=2).positions, xs[1])
+    # the paths stage's intermediate minima, box and types from the sample's is_configs.h5
+    confs, infos = stored_frames(sd / "paths" / "new_minima.h5")
+    assert infos == [{"is_id": 2, "energy": 2.0}]
+    np.testing.assert_array_equal(confs[0].positions, xs[1][::-1])
+    np.testing.assert_array_equal(confs[0].diameters, conf.diameters)
 
 
 @pytest.mark.parametrize("args, words", [

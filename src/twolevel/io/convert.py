@@ -10,6 +10,8 @@ Inputs (:func:`stored_frames`):
 - a configuration file of :mod:`twolevel.io` (``.h5``/``.npz``/``.data``/``.xyz``; all frames of an extxyz);
 - ``is_configs.h5`` (the exploration's inherent structures): one frame per IS (``ids`` to choose),
   keys ``is_id`` and ``energy``;
+- ``new_minima.h5`` (the paths stage's intermediate minima): the same, box, types and diameters
+  from ``reference`` as for bands;
 - ``bands.h5`` (the paths stage): the images of double well ``dw`` (all bands one after another when
   ``dw`` is None), keys ``dw_id``, ``image``, ``xi`` and ``energy`` = V(xi), the energy measured
   from the deeper minimum (what ASE's GUI plots as the NEB profile). A band stores displacements
@@ -32,6 +34,8 @@ from ..config import Configuration
 from ..errors import InputError
 from ..layout import BANDS, GLASS, IS_CONFIGS
 
+NEW_MINIMA = "new_minima.h5"  # paths/: intermediate minima found by splitting (twolevel.paths)
+
 __all__ = ["convert", "stored_frames"]
 
 Frames = tuple[list[Configuration], list[dict[str, Any]]]
@@ -48,8 +52,11 @@ def _h5_kind(path: Path) -> str | None:
             groups = [k for k in f if isinstance(f[k], h5py.Group)]
             if groups and all("band_disp" in f[k] and "x_low" in f[k] for k in groups):
                 return "bands"
-            if not groups and "positions" not in f and f.attrs.get("format") is None and path.name == BANDS:
-                return "bands"  # an empty bands.h5: no double well found
+            if not groups and "positions" not in f and f.attrs.get("format") is None:
+                if path.name == BANDS:
+                    return "bands"  # an empty bands.h5: no double well found
+                if all(k.isdigit() and "energy" in f[k].attrs for k in f) and (len(f) or path.name == NEW_MINIMA):
+                    return "new_minima"
     except OSError as exc:
         raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
     return None
@@ -70,19 +77,23 @@ def _system(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None,
     return conf.box, conf.types, conf.diameters, conf.model, conf.meta
 
 
-def _is_frames(path: Path, ids) -> Frames:
+def _is_frames(path: Path, ids, reference=None) -> Frames:
+    """Inherent structures of an is_configs.h5 (or, with ``reference``, of a paths/new_minima.h5)."""
     import h5py
 
-    box, types, diam, model, _ = _system(path)
+    box, types, diam, model, _ = _system(path if reference is None else Path(reference))
     confs, infos = [], []
     with h5py.File(path, "r") as f:
-        grp = f["configs"]
+        grp = f["configs"] if reference is None else f
         available = sorted(int(k) for k in grp)
         for k in (available if ids is None else [int(i) for i in ids]):
             if str(k) not in grp:
                 raise InputError(f"{path}: no inherent structure {k} (it holds {len(available)}: "
                                  f"{available[0] if available else '-'}..{available[-1] if available else '-'})")
             ds = grp[str(k)]
+            if ds.shape != (len(types), len(box)):
+                raise InputError(f"{path}: minimum {k} has shape {ds.shape}, the reference {reference} holds "
+                                 f"{len(types)} particles in {len(box)}D (not the same glass)")
             confs.append(Configuration(ds[()], box, types, diam, model, {}))
             infos.append({"is_id": k, "energy": float(ds.attrs["energy"])})
     if not confs:
@@ -90,12 +101,13 @@ def _is_frames(path: Path, ids) -> Frames:
     return confs, infos
 
 
-def _default_reference(bands: Path) -> Path:
-    sample = bands.resolve().parent.parent
+def _default_reference(stored: Path) -> Path:
+    """The sample's is_configs.h5 or glass.h5 for a file of its paths/ directory."""
+    sample = stored.resolve().parent.parent
     for cand in (sample / "explore" / IS_CONFIGS, sample / "prepare" / GLASS):
         if cand.is_file():
             return cand
-    raise InputError(f"{bands}: a band holds displacements only; no {sample / 'explore' / IS_CONFIGS} or "
+    raise InputError(f"{stored}: holds coordinates only; no {sample / 'explore' / IS_CONFIGS} or "
                      f"{sample / 'prepare' / GLASS} beside it to take box, types and diameters from: "
                      "pass reference= (--reference)")
 
@@ -142,8 +154,11 @@ def stored_frames(path: str | os.PathLike, *, dw: int | None = None, ids=None,
         raise InputError(f"{path}: --dw selects a band of a bands.h5 file; this is not one")
     if kind == "is_configs":
         return _is_frames(path, ids)
+    if kind == "new_minima":
+        return _is_frames(path, ids, reference if reference is not None else _default_reference(path))
     if ids is not None:
-        raise InputError(f"{path}: --is selects inherent structures of an is_configs.h5 file; this is not one")
+        raise InputError(f"{path}: --is selects inherent structures of an is_configs.h5 or new_minima.h5 file; "
+                         "this is not one")
     confs = read_frames(path)
     return confs, [{} for _ in confs]
 
