@@ -473,3 +473,17 @@ def test_extxyz_reserved_meta_keys_and_frames(tmp_path):
         io.read_extxyz(path, index=5)
     with pytest.raises(InputError, match="multi-frame"):
         io.write_frames(tmp_path / "t.data", confs)
+
+
+def test_lammps_masses_comments_are_species_names(tmp_path):
+    """A data file written by OVITO (Masses with '# Ni' labels) keeps its species names, which extxyz writes."""
+    path = tmp_path / "ovito.data"
+    path.write_text("# LAMMPS data file written by OVITO Basic 3.10.0\n3 atoms\n2 atom types\n"
+                    "0.0 3.0 xlo xhi\n0.0 3.0 ylo yhi\n0.0 3.0 zlo zhi\n\nMasses\n\n1 58.6934  # Ni\n"
+                    "2 30.973762  # P\n\nAtoms  # atomic\n\n1 1 0.0 0.0 0.0\n2 2 1.0 1.0 1.0\n3 1 1.5 0.5 0.2\n")
+    with pytest.warns(UserWarning, match="non-uniform masses"):
+        conf = io.read(path)
+    assert conf.meta["species_names"] == ["Ni", "P"]
+    io.write(tmp_path / "c.xyz", conf)
+    assert [ln.split()[0] for ln in (tmp_path / "c.xyz").read_text().splitlines()[2:]] == ["Ni", "P", "Ni"]
+    np.testing.assert_array_equal(io.read(tmp_path / "c.xyz").types, [0, 1, 0])
