@@ -65,13 +65,19 @@ def test_tables_open_in_one_line_with_model_tf_sample_units(tmp_path):
     # a filter reads one partition only
     part = pd.read_parquet(run / "tables" / "double_wells", filters=[("T_f", "=", "0.1")])
     assert len(part) == expect[(0.1, 0)][1] + expect[(0.1, 1)][1]
-    # rewriting replaces the table (no leftovers of the old one)
-    write_tables(run)
+    # unchanged sources: nothing is rewritten; a changed artefact rebuilds its level, with no leftovers
+    mtimes = {p: p.stat().st_mtime_ns for p in (run / "tables").rglob("*.parquet")}
+    assert write_tables(run)["tls"]["rows"] == len(tls)
+    assert {p: p.stat().st_mtime_ns for p in (run / "tables").rglob("*.parquet")} == mtimes
+    r = CliRunner().invoke(app, ["tables", str(run)])
+    assert r.exit_code == 0 and "tls: tables/tls (" in r.output and "1 artefact(s) skipped" in r.output
+    _artefact(run / "pss" / "Tf_0.062" / "sample_1" / "quantum" / "tls.parquet",
+              pd.DataFrame({"dw_id": [0], "units": ["pss-ar"], "E_K": [0.5]}))
+    assert write_tables(run)["tls"]["samples"] == 4
+    assert len(pd.read_parquet(run / "tables" / "tls")) == len(tls) + 1
     assert sorted(p.name for p in (run / "tables").iterdir()) == ["double_wells", "inherent_structures", "tls"]
     with pytest.raises(InputError, match="unknown table"):
         read_table(run, "pairs")
-    r = CliRunner().invoke(app, ["tables", str(run)])
-    assert r.exit_code == 0 and "tls: tables/tls (" in r.output and "1 artefact(s) skipped" in r.output
 
 
 def _stored_sample(tmp_path):

@@ -23,7 +23,8 @@ Only artefacts whose completeness marker verifies (:func:`twolevel.pipeline.arti
 are read; the others are listed as skipped. :func:`write_tables` works on any run directory
 (it reads the tree, not the config) and is called at the end of every ``twolevel run``. Each
 level is built in a hidden directory beside its target and swapped in, so a reader sees the old
-table or the new one, never half of one.
+table or the new one, never half of one; a level whose source artefacts (path, SHA-256, size)
+are unchanged is not rewritten (``_sources.json`` in its directory, which Parquet readers skip).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..layout import DOUBLE_WELLS, INHERENT_STRUCTURES, TABLES, TLS
-from .artifacts import verify
+from .artifacts import read_json, read_marker, verify, write_json
 
 __all__ = ["LEVELS", "TABLES_DIR", "read_table", "write_tables"]
 
@@ -48,6 +49,9 @@ LEVELS: dict[str, tuple[str, str, str | None]] = {
     "tls": ("quantum", TLS, None),
 }
 _TF = re.compile(r"Tf_(.+)\Z")
+_VERSION = 1
+_SOURCES = "_sources.json"  # the artefacts (path, sha256, size) a table was built from: rebuilt when they change
+_ROWS = "_rows.json"
 _SAMPLE = re.compile(r"sample_(\d+)\Z")
 
 
@@ -84,20 +88,30 @@ def _write_level(run_dir: Path, level: str, samples, mode: str) -> dict:
     import pyarrow.parquet as pq
 
     stage, name, units = LEVELS[level]
-    parts, skipped = [], []
+    parts, skipped, sources, verified = [], [], [], []
+    target = run_dir / TABLES_DIR / level
     for label, tf, k, sd in samples:
         p = sd / stage / name
         ok, why = verify(p, None, mode)
         if not ok:
             skipped.append(f"{p.relative_to(run_dir)}: {why}")
             continue
+        marker = read_marker(p) or {}
+        sources.append([str(p.relative_to(run_dir)), marker.get("sha256"), marker.get("size")])
+        verified.append((label, tf, k, p))
+    stamp = {"version": _VERSION, "sources": sources}
+    if not sources:  # nothing verified: no table (an old one would describe artefacts that are gone)
+        shutil.rmtree(target, ignore_errors=True)
+        return {"path": None, "rows": 0, "samples": 0, "skipped": skipped}
+    if read_json(target / _SOURCES) == stamp:  # same inputs: the table is up to date
+        return {"path": f"{TABLES_DIR}/{level}", "rows": (read_json(target / _ROWS) or {}).get("rows", 0),
+                "samples": len(sources), "skipped": skipped}
+    for label, tf, k, p in verified:
         df = pd.read_parquet(p)
         if units is not None and "units" not in df.columns:
             df["units"] = units
         parts.append((label, tf, k, pa.Table.from_pandas(df, preserve_index=False)))
     out = {"path": None, "rows": sum(t.num_rows for *_, t in parts), "samples": len(parts), "skipped": skipped}
-    if not parts:
-        return out
     # one schema for every part (a column that is all-null in one sample has type null there), so
     # that the dataset reads as one table; empty parts add no rows, only a schema to disagree with
     keep = [q for q in parts if q[3].num_rows] or parts[:1]
@@ -110,6 +124,9 @@ def _write_level(run_dir: Path, level: str, samples, mode: str) -> dict:
             part = tmp / f"model={label}" / f"T_f={tf}" / f"sample={k}"
             part.mkdir(parents=True)
             pq.write_table(table.select(schema.names).cast(schema), part / "part-0.parquet")
+        # names starting with "_" are not data to Parquet readers (pyarrow's ignore_prefixes)
+        write_json(tmp / _ROWS, {"rows": out["rows"]})
+        write_json(tmp / _SOURCES, stamp)
         _swap(tmp, root / level)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
