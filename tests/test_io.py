@@ -445,3 +445,45 @@ def test_non_json_meta_is_refused_before_writing(tmp_path):
             io.write(path, conf)
         assert_one_line_naming(exc, path)
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- extxyz frames, reserved keys
+def test_extxyz_reserved_meta_keys_and_frames(tmp_path):
+    """A prepared glass's meta has 'model' and 'dim' (once refused as reserved); several frames."""
+    confs = [make_conf(3, seed=k) for k in range(3)]
+    for c in confs:
+        c.meta.update({"model": "pss", "dim": 3, "energy": -1.5})
+    path = io.write_frames(tmp_path / "t.xyz", confs, infos=[{"image": k} for k in range(3)])
+    frames = io.read_frames(path)
+    assert len(frames) == 3
+    for k, (a, b) in enumerate(zip(confs, frames)):
+        assert b.meta.pop("image") == k
+        assert_same(a, b)
+    third = io.read_extxyz(path, index=-1)
+    np.testing.assert_array_equal(third.positions, confs[2].positions)
+    # a truncated last frame names its own line
+    lines = path.read_text().split("\n")
+    cut = tmp_path / "cut.xyz"
+    cut.write_text("\n".join(lines[:-6]) + "\n")
+    with pytest.raises(InputError) as exc:
+        io.read_frames(cut)
+    msg = assert_one_line_naming(exc, cut, 2 * (23 + 2) + 2 + 18)
+    assert "truncated" in msg
+    with pytest.raises(InputError, match="frame 5 requested"):
+        io.read_extxyz(path, index=5)
+    with pytest.raises(InputError, match="multi-frame"):
+        io.write_frames(tmp_path / "t.data", confs)
+
+
+def test_lammps_masses_comments_are_species_names(tmp_path):
+    """A data file written by OVITO (Masses with '# Ni' labels) keeps its species names, which extxyz writes."""
+    path = tmp_path / "ovito.data"
+    path.write_text("# LAMMPS data file written by OVITO Basic 3.10.0\n3 atoms\n2 atom types\n"
+                    "0.0 3.0 xlo xhi\n0.0 3.0 ylo yhi\n0.0 3.0 zlo zhi\n\nMasses\n\n1 58.6934  # Ni\n"
+                    "2 30.973762  # P\n\nAtoms  # atomic\n\n1 1 0.0 0.0 0.0\n2 2 1.0 1.0 1.0\n3 1 1.5 0.5 0.2\n")
+    with pytest.warns(UserWarning, match="non-uniform masses"):
+        conf = io.read(path)
+    assert conf.meta["species_names"] == ["Ni", "P"]
+    io.write(tmp_path / "c.xyz", conf)
+    assert [ln.split()[0] for ln in (tmp_path / "c.xyz").read_text().splitlines()[2:]] == ["Ni", "P", "Ni"]
+    np.testing.assert_array_equal(io.read(tmp_path / "c.xyz").types, [0, 1, 0])

@@ -200,7 +200,7 @@ def test_failing_task_is_retried_then_marked_failed_others_complete(reference, t
     assert "injected failure" in res.failed[0]["error"] and res.failed[0]["attempts"] == 3
     assert {s["task"] for s in res.skipped} == {"pss/Tf_0.2/sample_1/paths", "pss/Tf_0.2/sample_1/quantum"}
     assert "stats" in res.ran  # statistics on the samples that completed
-    summ = json.loads((out / "summary.json").read_text())
+    summ = json.loads((out / "run_summary.json").read_text())
     assert summ["complete"] is False
     assert summ["failed"][0]["task"] == "pss/Tf_0.2/sample_1/explore"
     assert summ["samples"]["pss"]["0.2"] == {"samples": 2, "complete": 1}
@@ -389,7 +389,7 @@ figures = false
     r = CliRunner().invoke(app, ["run", str(cfg), "--in-process", "--quiet"])
     assert r.exit_code == 0, r.output
     run = tmp_path / "run"
-    summ = json.loads((run / "summary.json").read_text())
+    summ = json.loads((run / "run_summary.json").read_text())
     assert summ["complete"] and summ["report"] == "report/index.html"
     assert (run / "report" / "index.html").is_file()
     assert summ["lattice"]["samples"] == 1
@@ -406,6 +406,12 @@ figures = false
     assert set(cat["is_a"]) | set(cat["is_b"]) <= set(lib["is_id"])
     groups = summ["results"]["groups"]
     assert groups and groups[0]["N_g"] == 1 and groups[0]["N_DW"] == len(cat)
+    # the study-wide tables: one line opens each level, with model / T_f / sample columns
+    assert summ["tables"] == {"inherent_structures": "tables/inherent_structures",
+                              "double_wells": "tables/double_wells", "tls": "tables/tls"}
+    tls = pd.read_parquet(run / "tables" / "tls")
+    assert len(tls) == len(st.tls()) and {"model", "T_f", "sample", "units"} <= set(tls.columns)
+    assert len(pd.read_parquet(run / "tables" / "double_wells")) == len(cat)
     r = CliRunner().invoke(app, ["run", str(cfg), "--in-process", "--quiet"])
     assert r.exit_code == 0 and "ran 0 task(s)" in r.output
 

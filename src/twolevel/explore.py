@@ -562,21 +562,31 @@ class ISConfigs:
             raise InputError(f"{self.path}: no inherent structure {is_id}")
         return self.group[key][()]
 
-    def configuration(self, is_id: int):
-        """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
+    def ids(self) -> list[int]:
+        """The stored is_id, ascending."""
+        return sorted(int(k) for k in self.group)
 
+    def energy(self, is_id: int) -> float:
+        return float(self.group[str(int(is_id))].attrs["energy"])
+
+    def system(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+        """(box, types, diameters, model) of a particle-system exploration."""
         if "box" not in self.f:
             raise InputError(f"{self.path}: not a particle-system exploration (no /box)")
+        model = self.f.attrs.get("model")
+        model = model.decode() if isinstance(model, bytes) else (None if model is None else str(model))
+        return self.f["box"][()], self.f["types"][()], self.f["diameters"][()], model
+
+    def configuration(self, is_id: int):
+        """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
         return self._configuration(self.positions(is_id), is_id)
 
     def _configuration(self, x: np.ndarray, is_id: int):
         from .config import Configuration
 
-        model = self.f.attrs.get("model")
-        model = model.decode() if isinstance(model, bytes) else model
-        box = self.f["box"][()]
-        return Configuration(np.asarray(x, dtype=np.float64).reshape(-1, box.shape[0]), box, self.f["types"][()],
-                             self.f["diameters"][()], model, {"is_id": int(is_id), "source": str(self.path)})
+        box, types, diameters, model = self.system()
+        return Configuration(np.asarray(x, dtype=np.float64).reshape(-1, box.shape[0]), box, types, diameters, model,
+                             {"is_id": int(is_id), "source": str(self.path)})
 
 
 def read_is(out_dir, is_id: int, paths_dir=None) -> np.ndarray:
@@ -605,8 +615,6 @@ def is_configuration(out_dir, is_id: int, paths_dir=None):
     """Inherent structure ``is_id`` as a :class:`~twolevel.config.Configuration` (particle systems)."""
     x = read_is(out_dir, is_id, paths_dir)
     with ISConfigs(out_dir) as store:
-        if "box" not in store.f:
-            raise InputError(f"{store.path}: not a particle-system exploration (no /box)")
         return store._configuration(x, is_id)
 
 

@@ -35,6 +35,9 @@ TLS = "tls.parquet"                  # one row per (double well, m~)
 # stats/ (twolevel.stats) and report/ (twolevel.report), study-wide
 STATS_JSON = "stats.json"            # the statistics the report reads
 REPORT_INDEX = "index.html"
+# the run directory itself (twolevel.pipeline)
+RUN_SUMMARY = "run_summary.json"     # tasks, failures, results of the last `twolevel run` (report/ has summary.json)
+TABLES = "tables"                    # study-wide hive-partitioned tables (twolevel.pipeline.tables)
 
 
 def stage_file(base: str | os.PathLike, stage: str, name: str) -> Path:
@@ -42,6 +45,8 @@ def stage_file(base: str | os.PathLike, stage: str, name: str) -> Path:
     one (base = the run directory). The one place that joins a stage directory and a file name."""
     return Path(base) / stage / name
 
+
 __all__ = ["PREPARE", "EXPLORE", "PATHS", "QUANTUM", "STATS", "REPORT", "LATTICE", "HARMONIC", "STATS_JSON",
-           "REPORT_INDEX", "stage_file", "EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
-           "SERIES", "EXPLORE_META", "DOUBLE_WELLS", "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]
+           "REPORT_INDEX", "RUN_SUMMARY", "TABLES", "stage_file", "EQUILIBRIUM", "GLASS", "PREPARE_META",
+           "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS", "SERIES", "EXPLORE_META", "DOUBLE_WELLS",
+           "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]

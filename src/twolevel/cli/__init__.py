@@ -37,6 +37,8 @@ from . import run_cmd  # noqa: E402,F401
 from . import vibrations_cmd  # noqa: E402,F401
 # (command modules are imported here as they land)
 from . import inspect_cmd  # noqa: E402,F401
+from . import convert_cmd  # noqa: E402,F401
+from . import tables_cmd  # noqa: E402,F401
 
 
 def os_error_line(exc: OSError) -> str:

@@ -15,6 +15,10 @@ npz         ``.npz``                                :mod:`twolevel.io.native`
 h5          ``.h5`` ``.hdf5``                       :mod:`twolevel.io.native`
 ==========  ======================================  ==================================
 
+ASE: :func:`to_ase` / :func:`from_ase` convert to and from ``ase.Atoms`` (with an ASE
+Calculator backed by our engine, :class:`twolevel.io.ase_calculator.TwolevelCalculator`);
+:func:`read_frames` / :func:`write_frames` handle multi-frame extxyz (trajectories, NEB bands).
+
 Malformed or unknown input raises :class:`twolevel.errors.InputError` with one
 line naming the file and (for text formats) the line. Every writer goes
 through :mod:`twolevel.io.atomic`: a file is either complete or absent.
@@ -28,16 +32,16 @@ from typing import Any
 
 from ..config import Configuration
 from ..errors import InputError
+from .ase_bridge import from_ase, to_ase
 from .atomic import atomic_open, atomic_path, atomic_write
-from .extxyz import read_extxyz, write_extxyz
+from .extxyz import read_extxyz, read_extxyz_frames, write_extxyz, write_extxyz_frames
 from .lammps import read_lammps_data, write_lammps_data
 from .native import read_h5, read_npz, write_h5, write_npz
 
 __all__ = [
-    "read", "write", "detect_format", "FORMATS",
-    "read_lammps_data", "write_lammps_data", "read_extxyz", "write_extxyz",
-    "read_npz", "write_npz", "read_h5", "write_h5",
-    "atomic_write", "atomic_path", "atomic_open",
+    "FORMATS", "atomic_open", "atomic_path", "atomic_write", "detect_format", "from_ase", "read",
+    "read_extxyz", "read_extxyz_frames", "read_frames", "read_h5", "read_lammps_data", "read_npz", "to_ase",
+    "write", "write_extxyz", "write_extxyz_frames", "write_frames", "write_h5", "write_lammps_data", "write_npz",
 ]
 
 #: format name -> file extensions (lower case, with the dot)
@@ -99,3 +103,18 @@ def write(path: str | os.PathLike, conf: Configuration, fmt: str | None = None, 
     name = detect_format(path, fmt)
     writer = {"lammps": write_lammps_data, "extxyz": write_extxyz, "npz": write_npz, "h5": write_h5}[name]
     return writer(path, conf, **options)
+
+
+def read_frames(path: str | os.PathLike, fmt: str | None = None, *, dim: int | None = None) -> list[Configuration]:
+    """Every configuration in ``path``: all frames of an extxyz file, the one configuration of the others."""
+    if detect_format(path, fmt) == "extxyz":
+        return read_extxyz_frames(path, dim=dim)
+    return [read(path, fmt, dim=dim)]
+
+
+def write_frames(path: str | os.PathLike, confs, fmt: str | None = None, infos=None) -> Path:
+    """Write several configurations as the frames of one extxyz file (the only multi-frame format)."""
+    name = detect_format(path, fmt)
+    if name != "extxyz":
+        raise InputError(f"{path}: several configurations need a multi-frame format (.xyz .extxyz), not {name}")
+    return write_extxyz_frames(path, confs, infos)

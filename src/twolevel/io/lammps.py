@@ -18,7 +18,9 @@ Conventions
   written with ``zlo zhi = -0.5 0.5`` and ``z = 0``; a file is read as 2D only
   when the caller passes ``dim=2`` (then every ``z`` must be equal and is
   dropped).
-- ``Masses`` are read and ignored (twolevel uses unit masses); non-uniform
+- ``Masses`` are read and ignored (twolevel uses unit masses) but their
+  one-word comments (``1 58.69  # Ni``, OVITO's and LAMMPS type labels) become
+  ``meta["species_names"]``; non-uniform
   masses give a warning. Written files carry mass 1 for every type.
 - ``Velocities`` are returned by :func:`read_lammps_data` (not stored in the
   configuration, whose ``meta`` is JSON only).
@@ -91,6 +93,23 @@ def _row_line(lines: list[str], start: int, stop: int, row: int) -> int:
         if k == row:
             return i + 1
     return stop  # pragma: no cover
+
+
+def _type_labels(lines: list[str], start: int, stop: int) -> list[str] | None:
+    """Species names from the comments of a Masses section (``1 58.69  # Ni``, as OVITO and LAMMPS
+    type labels write them), in type order; None unless every type has one distinct one-word label."""
+    labels = {}
+    for line in lines[start:stop]:
+        data, _, comment = line.partition("#")
+        toks, words = data.split(), comment.split()
+        if not toks:
+            continue
+        if len(words) != 1 or not toks[0].isdigit():
+            return None
+        labels[int(toks[0])] = words[0]
+    if not labels or sorted(labels) != list(range(1, len(labels) + 1)) or len(set(labels.values())) < len(labels):
+        return None
+    return [labels[t] for t in sorted(labels)]
 
 
 def _parse_block(path, lines: list[str], start: int, stop: int, what: str,
@@ -309,6 +328,9 @@ def read_lammps_data(path: str | os.PathLike, *, dim: int | None = None,
             warnings.warn(f"{path}, line {midx + 1}: non-uniform masses "
                           f"{sorted(set(masses[:, 1].tolist()))} ignored (twolevel uses unit masses)",
                           stacklevel=2)
+        names = _type_labels(lines, mstart, mstop)
+        if names is not None and "species_names" not in meta:
+            meta["species_names"] = names
 
     # --- velocities
     velocities = None

@@ -10,6 +10,7 @@ is the same thing as an object for notebooks::
     st.run()                      # ... or everything; a finished study does nothing
     st.catalogue()                # all double wells, with model/T_f/sample columns
     st.tls(); st.summary()
+    pd.read_parquet(st.run_dir / "tables" / "tls")   # the same, study-wide, written at the end of a run
 
 Run directory ``RUN/``::
 
@@ -18,7 +19,9 @@ Run directory ``RUN/``::
     stats/, report/                study-wide stages
     log.jsonl, pipeline.log        what each invocation did, task by task (ran / reused / failed)
     status.json                    progress (twolevel status RUN)
-    summary.json                   tasks, failures, and the statistics (n0, N_TLS, ...) when present
+    run_summary.json               tasks, failures, and the statistics (n0, N_TLS, ...) when present
+    tables/<level>/                IS, double wells, TLS of every sample: hive-partitioned Parquet
+                                   (model=/T_f=/sample=), pd.read_parquet(RUN / "tables/tls") (.tables)
     seeds.json, provenance.json, provenance/<run_id>.json
 
 A task is reused when its artefacts verify (:mod:`.artifacts`) with its
@@ -44,7 +47,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import InputError
 from . import config as C
-from ..layout import DOUBLE_WELLS, REPORT, REPORT_INDEX, STATS, STATS_JSON, TLS, stage_file
+from ..layout import DOUBLE_WELLS, REPORT, REPORT_INDEX, RUN_SUMMARY, STATS, STATS_JSON, TLS, stage_file
 from .artifacts import fingerprint, read_json, write_json
 from ..seeds import sample_key, task_seed
 from .executors import Executor, Task, TaskResult, make_executor, sigterm_as_interrupt
@@ -631,9 +634,10 @@ class Study:
             "report": f"{REPORT}/{REPORT_INDEX}" if stage_file(self.run_dir, REPORT, REPORT_INDEX).exists() else None,
             "lattice": read_json(self.run_dir / "lattice" / "results.json"),
             "harmonic": read_json(self.run_dir / "harmonic" / "harmonic.json"),
+            "tables": self._write_tables(),
             "last_run": result.run_id,
         }
-        write_json(self.run_dir / "summary.json", summary)
+        write_json(self.run_dir / RUN_SUMMARY, summary)
         return summary
 
     # ------------------------------------------------------------------ one stage at a time
@@ -661,8 +665,19 @@ class Study:
     def status(self) -> dict | None:
         return read_status(self.run_dir)
 
+    def _write_tables(self) -> dict:
+        """RUN/tables/<level> from the verified sample artefacts ({level: path or None})."""
+        from .tables import write_tables
+
+        mode = self.config.execution.integrity
+        try:
+            return {k: v["path"] for k, v in write_tables(self.run_dir, mode).items()}
+        except Exception as exc:  # the tables are a view of stored results: never lose the run summary over them
+            return {"error": " ".join(f"{type(exc).__name__}: {exc}".split())}
+
     def summary(self) -> dict | None:
-        return read_json(self.run_dir / "summary.json")
+        """RUN/run_summary.json (the report's own RUN/report/summary.json holds the statistics only)."""
+        return read_json(self.run_dir / RUN_SUMMARY)
 
     def log(self, run_id: str | None = None) -> list[dict]:
         return read_log(self.run_dir, run_id)
