@@ -343,6 +343,93 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
+def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
+    """Reference for :func:`energy_forces` (tests, benchmarks/engine.py A/B): the scalar kernel it
+    replaced (2026-12-03, issue #19), pair terms evaluated inline in the gather loop. Same results
+    to rounding; not used by the engine.
+
+    The cutoff test is a select, not a branch: the pair terms are computed for
+    every listed pair and multiplied by 0 outside the cutoff (a mispredicted
+    branch per pair costs more than the arithmetic). Components are scalars
+    (d = 2 or 3) so that they stay in registers.
+    """
+    n, d = pos.shape
+    three = d == 3
+    xc2 = mp[4] * mp[4]
+    a12 = mp[5]
+    a6 = mp[6]
+    c0 = mp[7]
+    c2 = mp[8]
+    c4 = mp[9]
+    b0 = box[0]
+    b1 = box[1]
+    b2 = box[2] if three else 1.0
+    i0 = 1.0 / b0
+    i1 = 1.0 / b1
+    i2 = 1.0 / b2
+    # Type models run with unit diameters and the sigma table; PSS with one type and
+    # the diameter rule (see pair_se). Only one of the two branches below is used.
+    poly = mp[0] == 1
+    na = mp[3]
+    e0 = mp[2][0, 0]
+    eps_tab = mp[2]
+    s2inv_tab = 1.0 / (mp[1] * mp[1])
+    forces[:] = 0.0
+    energy = 0.0
+    virial = 0.0
+    for i in range(n):
+        ti = types[i]
+        di = diam[i]
+        xi0 = pos[i, 0]
+        xi1 = pos[i, 1]
+        xi2 = pos[i, 2] if three else 0.0
+        fi0 = 0.0
+        fi1 = 0.0
+        fi2 = 0.0
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            dx0 = min_image(xi0 - pos[j, 0], b0, i0)
+            dx1 = min_image(xi1 - pos[j, 1], b1, i1)
+            dx2 = min_image(xi2 - pos[j, 2], b2, i2) if three else 0.0
+            r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
+            # loop-invariant choice (LLVM unswitches the loop): per-particle diameters
+            # (PSS mixing rule) or precomputed type tables
+            if poly:
+                dj = diam[j]
+                s = 0.5 * (di + dj) * (1.0 - na * abs(di - dj))
+                si = 1.0 / (s * s)
+                e = e0
+            else:
+                tj = types[j]
+                si = s2inv_tab[ti, tj]
+                e = eps_tab[ti, tj]
+            u2 = r2 * si
+            w = e if u2 < xc2 else 0.0
+            inv2 = 1.0 / u2
+            inv6 = inv2 * inv2 * inv2
+            inv12 = inv6 * inv6
+            # f(u) and f'(u)/u of the common form (models/base.py)
+            energy += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
+            v1r = w * si * ((-12.0 * a12 * inv12 + 6.0 * a6 * inv6) * inv2 + 2.0 * c2 + 4.0 * c4 * u2)
+            virial -= v1r * r2
+            f0 = -v1r * dx0
+            f1 = -v1r * dx1
+            fi0 += f0
+            fi1 += f1
+            forces[j, 0] -= f0
+            forces[j, 1] -= f1
+            if three:
+                f2 = -v1r * dx2
+                fi2 += f2
+                forces[j, 2] -= f2
+        forces[i, 0] += fi0
+        forces[i, 1] += fi1
+        if three:
+            forces[i, 2] += fi2
+    return energy, virial
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
 def energy_only(pos, box, types, diam, mp, start, idx):
     n, d = pos.shape
     xc2 = mp[4] * mp[4]
