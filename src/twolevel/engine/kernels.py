@@ -212,8 +212,141 @@ def needs_rebuild(pos, ref, skin):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
+def _row_forces(m, bx, by, bz, bs, bw, box3, binv3, xc2, a12, a6, c0, c2, c4):
+    """Pair terms of one row of the half list, on contiguous buffers (vectorised by LLVM).
+
+    In: bx, by, bz the raw differences r_i - r_j, bs = 1/s_ij^2, bw = e_ij. Out: the pair
+    forces f_ij (on i) overwrite bx, by, bz; returns (energy, virial, f_i). No indirect access
+    and no branch (the cutoff is a select), so the loop runs 4 pairs per AVX2 instruction.
+    f(u) and f'(u)/u of the common form (models/base.py; PSS: 001_1b8b0be289dbb4b8.txt Eq. (1),
+    TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5)).
+    """
+    b0, b1, b2 = box3[0], box3[1], box3[2]
+    i0, i1, i2 = binv3[0], binv3[1], binv3[2]
+    ei = 0.0
+    wi = 0.0
+    fx = 0.0
+    fy = 0.0
+    fz = 0.0
+    for q in range(m):
+        dx0 = bx[q] - b0 * np.rint(bx[q] * i0)
+        dx1 = by[q] - b1 * np.rint(by[q] * i1)
+        dx2 = bz[q] - b2 * np.rint(bz[q] * i2)
+        r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
+        si = bs[q]
+        u2 = r2 * si
+        w = bw[q] if u2 < xc2 else 0.0
+        inv2 = 1.0 / u2
+        inv6 = inv2 * inv2 * inv2
+        inv12 = inv6 * inv6
+        ei += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
+        v1r = w * si * ((-12.0 * a12 * inv12 + 6.0 * a6 * inv6) * inv2 + 2.0 * c2 + 4.0 * c4 * u2)
+        wi -= v1r * r2
+        g0 = -v1r * dx0
+        g1 = -v1r * dx1
+        g2 = -v1r * dx2
+        fx += g0
+        fy += g1
+        fz += g2
+        bx[q] = g0
+        by[q] = g1
+        bz[q] = g2
+    return ei, wi, fx, fy, fz
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
 def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     """Potential energy and virial W = sum_pairs r_ij . f_ij; forces written in place.
+
+    Per row of the half list (Newton's third law: each pair once) three passes: gather the
+    neighbours' coordinates and pair parameters into contiguous buffers, evaluate the pair
+    terms there in a branch-free loop that LLVM vectorises (:func:`_row_forces`), scatter the
+    pair forces to the neighbours. Evaluating the pair terms inline, in the gather loop, kept
+    the loop scalar (indirect loads) and cost 1.6-1.9x more per pair for TLJ (docs/benchmarks.md).
+    Type models run with unit diameters and the sigma table; PSS with one type and the
+    diameter rule (see :func:`pair_se`).
+    """
+    n, d = pos.shape
+    xc2 = mp[4] * mp[4]
+    a12 = mp[5]
+    a6 = mp[6]
+    c0 = mp[7]
+    c2 = mp[8]
+    c4 = mp[9]
+    box3 = np.full(3, 1e300)   # d = 2: the third component is 0 and never wraps
+    for k in range(d):
+        box3[k] = box[k]
+    binv3 = 1.0 / box3
+    poly = mp[0] == 1
+    na = mp[3]
+    e0 = mp[2][0, 0]
+    nt = mp[1].shape[0]
+    eps_flat = mp[2].ravel().copy()
+    s2inv_flat = (1.0 / (mp[1] * mp[1])).ravel().copy()
+    mx = 1
+    for i in range(n):
+        mx = max(mx, start[i + 1] - start[i])
+    bx = np.empty(mx)
+    by = np.empty(mx)
+    bz = np.empty(mx)
+    bs = np.empty(mx)
+    bw = np.empty(mx)
+    p = np.zeros((n, 3))
+    for i in range(n):
+        for k in range(d):
+            p[i, k] = pos[i, k]
+    fa = np.zeros((n, 3))
+    energy = 0.0
+    virial = 0.0
+    for i in range(n):
+        s0 = start[i]
+        m = start[i + 1] - s0
+        di = diam[i]
+        xi0 = p[i, 0]
+        xi1 = p[i, 1]
+        xi2 = p[i, 2]
+        row = types[i] * nt
+        if poly:
+            for q in range(m):
+                j = idx[s0 + q]
+                bx[q] = xi0 - p[j, 0]
+                by[q] = xi1 - p[j, 1]
+                bz[q] = xi2 - p[j, 2]
+                dj = diam[j]
+                s = 0.5 * (di + dj) * (1.0 - na * abs(di - dj))
+                bs[q] = 1.0 / (s * s)
+                bw[q] = e0
+        else:
+            for q in range(m):
+                j = idx[s0 + q]
+                bx[q] = xi0 - p[j, 0]
+                by[q] = xi1 - p[j, 1]
+                bz[q] = xi2 - p[j, 2]
+                tj = types[j]
+                bs[q] = s2inv_flat[row + tj]
+                bw[q] = eps_flat[row + tj]
+        ei, wi, fx, fy, fz = _row_forces(m, bx, by, bz, bs, bw, box3, binv3, xc2, a12, a6, c0, c2, c4)
+        for q in range(m):
+            j = idx[s0 + q]
+            fa[j, 0] -= bx[q]
+            fa[j, 1] -= by[q]
+            fa[j, 2] -= bz[q]
+        fa[i, 0] += fx
+        fa[i, 1] += fy
+        fa[i, 2] += fz
+        energy += ei
+        virial += wi
+    for i in range(n):
+        for k in range(d):
+            forces[i, k] = fa[i, k]
+    return energy, virial
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
+    """Reference for :func:`energy_forces` (tests, benchmarks/engine.py A/B): the scalar kernel it
+    replaced (2026-12-03, issue #19), pair terms evaluated inline in the gather loop. Same results
+    to rounding; not used by the engine.
 
     The cutoff test is a select, not a branch: the pair terms are computed for
     every listed pair and multiplied by 0 outside the cutoff (a mispredicted
