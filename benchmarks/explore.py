@@ -82,13 +82,15 @@ def pss_glass():
     return quick_glass("pss", 1500, 0.3, 2000), "quick glass (2000 MD steps at T = 0.3, minimised)"
 
 
-def run_case(label, conf, temperature, tau_cg, n_min, runs, tmp):
+def run_case(label, conf, temperature, tau_cg, n_min, runs, tmp, dt=0.0025, ftol=1e-6):
+    """Our exploration stage; ``tau_cg`` in MD steps here (as LAMMPS' `run`), ftol 1e-6 as LAMMPS' CG."""
     path = Path(tmp) / f"{label}.h5"
     io.write(path, conf)
     out = Path(tmp) / f"{label}_explore"
     t0 = time.process_time()
     w0 = time.perf_counter()
-    res = explore_glass(path, out, temperature, tau_cg, n_min, runs, seed=0)
+    res = explore_glass(path, out, temperature=temperature, tau_cg=tau_cg * dt, dt=dt, n_cg=n_min, runs=runs,
+                        ftol=ftol, seed=0)
     cpu = time.process_time() - t0
     wall = time.perf_counter() - w0
     s = res.summary
