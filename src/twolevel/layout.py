@@ -28,3 +28,16 @@ TLS = "tls.parquet"                  # one row per (double well, m~)
 
 __all__ = ["EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
            "SERIES", "EXPLORE_META", "DOUBLE_WELLS", "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]
+
+# study-wide stage directories under RUN/ (twolevel.pipeline.stages) and the files the report reads
+STATS_DIR = "stats"                  # RUN/stats/: the stats stage
+STATS_JSON = "stats.json"            # settings and one entry per (model, T_f, units)
+STATS_TABLES = ("table", "curves", "heat_capacity", "time", "decomposition", "samples", "exclusions")  # *.csv
+REPORT_DIR = "report"                # RUN/report/: index.html, figures/, data/
+LATTICE_DIR = "lattice"              # RUN/lattice/: the DPLM route
+LATTICE_RESULTS = "results.json"
+HARMONIC_DIR = "harmonic"            # RUN/harmonic/: the harmonic route
+HARMONIC_INDEX = "harmonic.json"
+
+__all__ += ["STATS_DIR", "STATS_JSON", "STATS_TABLES", "REPORT_DIR", "LATTICE_DIR", "LATTICE_RESULTS", "HARMONIC_DIR",
+            "HARMONIC_INDEX"]
