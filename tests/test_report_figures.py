@@ -9,7 +9,6 @@ read from the NAME.axes.json record that twolevel.report._mpl.save writes from t
 from __future__ import annotations
 
 import json
-import re
 from html.parser import HTMLParser
 from pathlib import Path
 

@@ -15,7 +15,7 @@ def explore_cmd(
     glass: Path = typer.Argument(..., help="Glass configuration (twolevel .h5/.npz, LAMMPS .data, extxyz)."),
     temperature: float = typer.Option(..., "--temperature", "-T", help="Exploration temperature T_exp."),
     tau_cg: int = typer.Option(..., "--tau-cg", help="MD steps between two minimisations."),
-    minimisations: int = typer.Option(..., "--minimisations", "-n", help="Minimisations per run."),
+    minimisations: int = typer.Option(..., "--minimisations", help="Minimisations per run."),
     runs: int = typer.Option(1, "--runs", "-k", help="Isoconfigurational runs (different velocities)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (the explore/ stage directory)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the velocities."),
@@ -29,6 +29,8 @@ def explore_cmd(
     bisect: bool = typer.Option(False, "--bisect/--no-bisect", help="Bisect MD segments between distinct IS."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the figures into OUT/figures."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    wall: Optional[float] = typer.Option(None, "--time", help="Wall-clock budget of this call in seconds: stop "
+                                         "(resumably) after the minimisation that passes it; rerun to continue."),
 ) -> None:
     """MD at T_exp with a minimisation every tau_cg steps; writes the IS library, the
     transitions and the candidate double wells. Rerunning continues where it stopped."""
@@ -36,7 +38,7 @@ def explore_cmd(
 
     res = explore_glass(glass, out, temperature, tau_cg, minimisations, runs, seed, model=model,
                         progress=progress, dt=dt, thermostat=thermostat, tau_t=tau_t, e_tol=e_tol,
-                        d_tol=d_tol, ftol=ftol, bisect=bisect)
+                        d_tol=d_tol, ftol=ftol, bisect=bisect, stop_seconds=wall)
     s = res.summary
     conf = s.get("confinement", {})
     rate = s.get("timing", {}).get("minimisations_per_cpu_minute")
@@ -44,6 +46,8 @@ def explore_cmd(
           f"transitions from {res.minimisations} minimisations"
           + (f" ({rate:.0f} per CPU-minute)" if rate else "")
           + f"; confined: {conf.get('confined')} -> {out}")
+    if not res.complete:
+        print(f"stopped after the --time budget of {wall:g} s; run the same command again to continue")
     for w in s.get("warnings", []):
         print(f"warning: {w}")
     if figures and res.complete:

@@ -61,7 +61,7 @@ _WORKERS = typer.Option(None, "--workers", "-j", help="Local process pool with N
 _SCHED = typer.Option(None, "--scheduler", help="Run on a Dask cluster: scheduler address tcp://HOST:PORT.")
 _DASK_LOCAL = typer.Option(None, "--dask-local", help="Start a Dask LocalCluster with N single-threaded workers.")
 _INPROC = typer.Option(False, "--in-process", help="Run tasks one by one in this process (debugging).")
-_RETRIES = typer.Option(None, "--retries", help="Retries of a failing task (default: [execution] retries = 2).")
+_RETRIES = typer.Option(None, "--retries", help="Retries of a failing task (default: \\[execution] retries = 2).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress display (status.json is still written).")
 _DRY = typer.Option(False, "--dry-run", help="Validate the config and list the tasks to run, run nothing.")
 _STAGES = typer.Option(None, "--stage", help="Run only this stage and what it needs (repeatable).")
@@ -71,7 +71,7 @@ _LOG = typer.Option(False, "--log", help="Also print the task log (ran / reused 
 @app.command("run")
 def run_cmd(
     config: Path = typer.Argument(..., help="Study config (TOML), see docs/pipeline.md."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: [study] output, or runs/<name>)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: \\[study] output, or runs/<name>)."),
     workers: Optional[int] = _WORKERS,
     scheduler: Optional[str] = _SCHED,
     dask_local: Optional[int] = _DASK_LOCAL,
