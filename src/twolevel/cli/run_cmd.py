@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -41,6 +42,12 @@ def _run(config, out: Optional[Path], workers, scheduler, dask_local, in_process
               f"(run directory {study.run_dir})")
         for t in todo:
             print(f"  {t.key}: {t.reason}")
+        if todo:
+            from ..pipeline.cost import estimate, format_estimate
+
+            ex = study.config.execution
+            n_workers = workers or ex.workers or os.cpu_count() or 1
+            print(format_estimate(estimate(todo), 1 if in_process else n_workers))
         return
     executor = _executor(workers, scheduler, dask_local, in_process, study.config)
     try:
