@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from twolevel.pipeline.cost import estimate, task_cpu_seconds, tau_alpha_sweeps, throughput
+from twolevel.pipeline.cost import (
+    estimate,
+    task_cpu_seconds,
+    tau_alpha_sweeps,
+    throughput,
+)
 from twolevel.pipeline.progress import StudyProgress, format_status
 from twolevel.pipeline.study import Study
 
