@@ -95,7 +95,8 @@ def _doc_lines():
     """(file, line) of every `twolevel ...` command in a code block of README.md and docs/*.md."""
     for f in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         inside = False
-        for line in f.read_text().splitlines():
+        text = re.sub(r"\\\n\s*", " ", f.read_text())  # join continued lines
+        for line in text.splitlines():
             if line.lstrip().startswith("```"):
                 inside = not inside
                 continue
