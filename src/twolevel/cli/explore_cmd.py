@@ -15,7 +15,7 @@ def explore_cmd(
     glass: Path = typer.Argument(..., help="Glass configuration (twolevel .h5/.npz, LAMMPS .data, extxyz)."),
     temperature: float = typer.Option(..., "--temperature", "-T", help="Exploration temperature T_exp."),
     tau_cg: int = typer.Option(..., "--tau-cg", help="MD steps between two minimisations."),
-    minimisations: int = typer.Option(..., "--minimisations", help="Minimisations per run."),
+    minimisations: Optional[int] = typer.Option(None, "--minimisations", help="Minimisations per run (required)."),
     runs: int = typer.Option(1, "--runs", "-k", help="Isoconfigurational runs (different velocities)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (the explore/ stage directory)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the velocities."),
@@ -31,10 +31,16 @@ def explore_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     wall: Optional[float] = typer.Option(None, "--time", help="Wall-clock budget of this call in seconds: stop "
                                          "(resumably) after the minimisation that passes it; rerun to continue."),
+    n_old: Optional[int] = typer.Option(None, "-n", hidden=True, help="Old short name of --minimisations."),
 ) -> None:
     """MD at T_exp with a minimisation every tau_cg steps; writes the IS library, the
     transitions and the candidate double wells. Rerunning continues where it stopped."""
+    from ..errors import InputError
     from ..explore import explore_glass
+
+    if minimisations is None and n_old is None:
+        raise InputError("give --minimisations (minimisations per run)")
+    minimisations = minimisations if minimisations is not None else n_old
 
     res = explore_glass(glass, out, temperature, tau_cg, minimisations, runs, seed, model=model,
                         progress=progress, dt=dt, thermostat=thermostat, tau_t=tau_t, e_tol=e_tol,

@@ -25,6 +25,7 @@ def cool_cmd(
     output: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (overrides run.output)."),
     samples: Optional[int] = typer.Option(None, "--samples", help="Independent samples (overrides run.samples)."),
     output_old: Optional[Path] = typer.Option(None, "--output", hidden=True, help="Old name of --out."),
+    samples_old: Optional[int] = typer.Option(None, "-n", hidden=True, help="Old short name of --samples."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write figures."),
 ) -> None:
@@ -36,6 +37,7 @@ def cool_cmd(
         if output is not None:
             raise InputError("give --out only (--output is its old name)")
         output = output_old
+    samples = samples if samples is not None else samples_old
     cfg = load_config(config)
     if samples is not None:
         if samples < 1:

@@ -18,6 +18,7 @@ def paths(
                                              "(and inherent_structures.parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (the paths/ stage directory)."),
     images: int = typer.Option(64, "--images", help="Images per band, ends included (002: 64)."),
+    images_old: Optional[int] = typer.Option(None, "-n", hidden=True, help="Old short name of --images."),
     method: str = typer.Option("neb", "--method", "-m", help="neb (climbing-image NEB) or string."),
     spring: float = typer.Option(0.125, "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
     ftol: float = typer.Option(1e-4, "--ftol", help="Largest per-particle perpendicular / climbing force."),
@@ -39,6 +40,7 @@ def paths(
     from ..explore import merge_library
     from ..paths import paths_for_library
 
+    images = images_old if images_old is not None else images
     s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
                           max_steps=max_steps, split=split, hessian=hessian, limit=limit, glass=glass,
                           progress=progress, scheme=scheme)
