@@ -55,12 +55,18 @@ def _plt():
 def _plain_log_labels(fig) -> None:
     """Log-axis tick labels as plain text (1e-03) instead of mathtext: the same information,
     several times cheaper to lay out (the report draws a few dozen log panels)."""
-    from matplotlib.ticker import LogFormatter, NullFormatter
+    from matplotlib.ticker import LogFormatter, LogLocator, NullFormatter
 
     for ax in fig.axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()), (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
             if scale == "log":
-                axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+                lo, hi = sorted(lim)
+                if lo > 0 and np.log10(hi / lo) < 1.5:
+                    # under ~one decade there may be no power of ten to label: label 1, 2, 5 x 10^k
+                    axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+                    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+                else:
+                    axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
                 axis.set_minor_formatter(NullFormatter())
 
 
@@ -288,7 +294,10 @@ def _cdf(ax, v, col, label):
     v = v[np.isfinite(v) & (v > 0)]
     if not v.size:
         return False
-    ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", color=col, label=label)
+    F = np.arange(1, v.size + 1) / v.size
+    ax.step(v, F, where="post", color=col, label=label)
+    if v.size < 3:  # a step line of one or two values is (almost) invisible
+        ax.plot(v, F, "o", ms=4, color=col)
     return True
 
 
@@ -467,11 +476,13 @@ def fig_heat_capacity(hc: pd.DataFrame, path, units: str) -> Path:
                 ys.append(np.array([th]))
         # C/T falls as exp(-E_min/T) below the smallest splitting (to 1e-300 on a fine T grid):
         # show HEAT_DECADES below the largest value, where the (pi^2/6) n0 plateau is
+        # (each group's own top HEAT_DECADES stay in view)
+        tops = [v[np.isfinite(v) & (v > 0)].max() for v in ys if (np.isfinite(v) & (v > 0)).any()]
         y = np.concatenate(ys)
         y = y[np.isfinite(y) & (y > 0)]
         if y.size:
             top = 3.0 * y.max()
-            ax.set_ylim(max(y.min() / 3.0, top * 10.0**-HEAT_DECADES), top)
+            ax.set_ylim(max(y.min() / 3.0, min(tops) * 10.0**-HEAT_DECADES), top)
         ax.set_xlabel(r"temperature $k_BT$ ($\epsilon$)")
         ax.set_ylabel(r"$C/T$ ($k_B^2/\epsilon$ per particle)")
         ax.legend(fontsize=8, frameon=False, title=r"dotted: $(\pi^2/6)\,n_0$", title_fontsize=8)
