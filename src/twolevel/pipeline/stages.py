@@ -277,9 +277,9 @@ def report_stage(a: dict) -> dict:
     p = dict(a["params"])
     p.pop("enabled", None)
     title = p.pop("title", None) or a["study"]
+    # no statistics settings here: the report reads the stats stage's stats.json and tables (its seed included)
     index = mod.write_report(a["run_dir"], a["out_dir"], stats_dir=a["inputs"].get("stats"), config=a["config"],
-                             samples=[s for s in a["samples"] if s.get("ok", True)], title=title,
-                             seed=a["seed"] % 2**32, progress=False)
+                             samples=[s for s in a["samples"] if s.get("ok", True)], title=title, progress=False)
     return {"artefacts": _files(Path(a["out_dir"])), "info": {"index": str(index)}}
 
 
