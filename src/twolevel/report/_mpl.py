@@ -84,7 +84,7 @@ def _clip_log(ax, which: str, max_decades: float) -> None:
 
 def _labels_overlap(axis, renderer) -> bool:
     """Whether two visible tick labels of ``axis`` overlap on the drawn figure."""
-    boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels()
+    boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels(which="both")
              if t.get_visible() and t.get_text().strip()]
     boxes.sort(key=lambda b: (b.x0, b.y0))
     return any(b1.overlaps(b2) for i, b1 in enumerate(boxes) for b2 in boxes[i + 1:])
