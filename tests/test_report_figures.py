@@ -139,6 +139,7 @@ def test_report_page_images_axes_lattice_and_stats_json(tmp_path):
     assert "0.00102 &plusmn; 0.00026" in lat and "0.00197" in lat and "closed form (A19)" in lat
     assert "fig_cv.png" in lat and "not reliable" in lat
     assert "sha256" not in html and "deadbeef" not in html and ".task.json" not in html
+    assert "axes.json" not in html  # figure records are for tests, not tables
     assert "maps_T" in lat  # says how to get the void maps it does not have
     # the harmonic route is off: said, not silently absent
     assert "harmonic route is off" in html

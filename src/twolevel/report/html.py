@@ -361,8 +361,9 @@ def _json_table(path: Path, max_items: int = 40) -> str:
 
 
 def _bookkeeping(p: Path) -> bool:
-    """Pipeline bookkeeping (``.task.json``, ``*.done.json`` markers, locks): never shown as results."""
-    return p.name.startswith(".") or p.name.endswith(".done.json") or p.suffix == ".lock"
+    """Pipeline bookkeeping (``.task.json``, ``*.done.json`` markers, locks) and figure records
+    (``*.axes.json``): never shown as results."""
+    return p.name.startswith(".") or p.name.endswith((".done.json", ".axes.json")) or p.suffix == ".lock"
 
 
 def _copy_figure(p: Path, root: Path, dest: Path) -> Path:
