@@ -142,9 +142,9 @@ def test_documented_command_exists(where, line):
 def test_docs_have_commands_and_readme_paths_match_the_demo():
     assert len(DOC_LINES) >= 20
     readme = (ROOT / "README.md").read_text()
-    from twolevel.layout import REPORT_DIR
+    from twolevel.layout import REPORT
 
     demo = dict(_commands())[("demo",)]
     out = next(p.default for p in demo.params if p.name == "out")
     for path in re.findall(r"`?((?:runs|demo-run)/\S*?index\.html)", readme):
-        assert path == f"{Path(out).as_posix()}/{REPORT_DIR}/index.html", path
+        assert path == f"{Path(out).as_posix()}/{REPORT}/index.html", path

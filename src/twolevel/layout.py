@@ -7,6 +7,13 @@ these constants, never as string literals, so renaming an artefact is a one-line
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+# stage directories: per sample (RUN/<label>/Tf_<T_f>/sample_<k>/<stage>/) and study-wide (RUN/<stage>/)
+PREPARE, EXPLORE, PATHS, QUANTUM = "prepare", "explore", "paths", "quantum"
+STATS, REPORT, LATTICE, HARMONIC = "stats", "report", "lattice", "harmonic"
+
 # prepare/ (twolevel.prepare)
 EQUILIBRIUM = "equilibrium.h5"       # the equilibrium liquid at T_f
 GLASS = "glass.h5"                   # the quenched glass
@@ -25,19 +32,23 @@ BANDS = "bands.h5"                   # band images and profiles per double well
 PATHS_META = "paths.json"
 # quantum/ (twolevel.quantum)
 TLS = "tls.parquet"                  # one row per (double well, m~)
+# stats/ (twolevel.stats) and report/ (twolevel.report), study-wide
+STATS_JSON = "stats.json"            # the statistics the report reads
+REPORT_INDEX = "index.html"
 
-__all__ = ["EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
+
+def stage_file(base: str | os.PathLike, stage: str, name: str) -> Path:
+    """``base/<stage>/<name>``: a sample's artefact (base = the sample directory) or a study-wide
+    one (base = the run directory). The one place that joins a stage directory and a file name."""
+    return Path(base) / stage / name
+
+__all__ = ["PREPARE", "EXPLORE", "PATHS", "QUANTUM", "STATS", "REPORT", "LATTICE", "HARMONIC", "STATS_JSON",
+           "REPORT_INDEX", "stage_file", "EQUILIBRIUM", "GLASS", "PREPARE_META", "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS",
            "SERIES", "EXPLORE_META", "DOUBLE_WELLS", "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]
 
-# study-wide stage directories under RUN/ (twolevel.pipeline.stages) and the files the report reads
-STATS_DIR = "stats"                  # RUN/stats/: the stats stage
-STATS_JSON = "stats.json"            # settings and one entry per (model, T_f, units)
-STATS_TABLES = ("table", "curves", "heat_capacity", "time", "decomposition", "samples", "exclusions")  # *.csv
-REPORT_DIR = "report"                # RUN/report/: index.html, figures/, data/
-LATTICE_DIR = "lattice"              # RUN/lattice/: the DPLM route
-LATTICE_RESULTS = "results.json"
-HARMONIC_DIR = "harmonic"            # RUN/harmonic/: the harmonic route
-HARMONIC_INDEX = "harmonic.json"
+# the stats stage's tables next to stats.json (<name>.csv) and the other routes' result files, read by the report
+STATS_TABLES = ("table", "curves", "heat_capacity", "time", "decomposition", "samples", "exclusions")
+LATTICE_RESULTS = "results.json"     # RUN/lattice/: fits, exact theory (twolevel.lattice.runner)
+HARMONIC_INDEX = "harmonic.json"     # RUN/harmonic/: one entry per model and T_f
 
-__all__ += ["STATS_DIR", "STATS_JSON", "STATS_TABLES", "REPORT_DIR", "LATTICE_DIR", "LATTICE_RESULTS", "HARMONIC_DIR",
-            "HARMONIC_INDEX"]
+__all__ += ["STATS_TABLES", "LATTICE_RESULTS", "HARMONIC_INDEX"]

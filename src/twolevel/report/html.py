@@ -29,8 +29,8 @@ import pandas as pd
 from .. import stats as st
 from ..errors import InputError
 from ..io.atomic import atomic_open
-from ..layout import (BANDS, GLASS, HARMONIC_DIR, HARMONIC_INDEX, IS_CONFIGS, LATTICE_DIR, LATTICE_RESULTS,
-                      PREPARE_META, REPORT_DIR, STATS_DIR, STATS_JSON, STATS_TABLES)
+from ..layout import (BANDS, GLASS, HARMONIC, HARMONIC_INDEX, IS_CONFIGS, LATTICE, LATTICE_RESULTS,
+                      PREPARE_META, REPORT, STATS, STATS_JSON, STATS_TABLES)
 from . import stats_figs as sf
 
 __all__ = ["write_report", "Section", "SUMMARY_KEYS"]
@@ -484,11 +484,11 @@ def _optional_sections(run_dir: Path | None, out: Path) -> list[Section]:
     secs = []
     if run_dir is None or not run_dir.is_dir():
         return secs
-    lat = run_dir / LATTICE_DIR
+    lat = run_dir / LATTICE
     if lat.is_dir():
         secs.append(_lattice_section(lat, run_dir, out))
     modes = sorted(d for d in run_dir.glob("*/Tf_*/sample_*/modes") if d.is_dir())
-    modes += sorted(d for d in (run_dir / HARMONIC_DIR,) if d.is_dir())
+    modes += sorted(d for d in (run_dir / HARMONIC,) if d.is_dir())
     if modes:
         pngs = sorted(p for d in modes for p in d.rglob("*.png"))
         jsons = sorted(p for d in modes for p in d.rglob("*.json"))
@@ -517,8 +517,8 @@ def _routes_comparison(run_dir: Path, out: Path) -> Path | None:
     uses the first unit system of the TLS table. Returns the figure's path, or None when either
     side is missing (the harmonic section then shows what it has).
     """
-    hfile = run_dir / HARMONIC_DIR / HARMONIC_INDEX
-    sfile = run_dir / STATS_DIR / STATS_JSON
+    hfile = run_dir / HARMONIC / HARMONIC_INDEX
+    sfile = run_dir / STATS / STATS_JSON
     if not (hfile.is_file() and sfile.is_file()):
         return None
     try:
@@ -806,9 +806,9 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
     if out_dir is None:
         if src_dir is None:
             raise InputError("write_report: give out_dir when the tables are passed in memory")
-        out_dir = src_dir / REPORT_DIR
-    if stats_dir is None and src_dir is not None and (src_dir / STATS_DIR / STATS_JSON).is_file():
-        stats_dir = src_dir / STATS_DIR
+        out_dir = src_dir / REPORT
+    if stats_dir is None and src_dir is not None and (src_dir / STATS / STATS_JSON).is_file():
+        stats_dir = src_dir / STATS
     stats_source = None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
