@@ -58,6 +58,7 @@ def check_page(index: Path) -> list[dict]:
                 d = ax[w]["decades"]
                 assert d is None or d <= MAX_DECADES, f"{src}: {w} axis spans {d} decades"
                 assert not ax[w]["overlap"], f"{src}: overlapping {w} tick labels"
+        assert not rec.get("text_overlaps"), f"{src}: labels of two panels run into each other: {rec['text_overlaps']}"
         records.append(rec)
     for href in p.href:
         assert (out / href).exists(), href
@@ -78,6 +79,19 @@ def test_log_axis_is_clipped_and_crowded_ticks_thinned(tmp_path):
             if ax[w]["scale"] == "log":
                 assert ax[w]["decades"] <= 10.0 + 1e-9 and not ax[w]["overlap"]
     assert rec[0]["y"]["lim"][1] >= 1.0  # the top (the physics) is kept, the tail cut
+
+
+def test_labels_of_two_panels_running_together_are_found(tmp_path):
+    from twolevel.report._mpl import text_overlaps
+
+    fig, (a, b) = plt().subplots(1, 2, figsize=(4, 2))
+    a.set_title("a title far too long for its panel")
+    b.set_title("another title far too long for its panel")
+    assert ["a title far too long for its panel", "another title far too long for its panel"] in text_overlaps(fig)
+    fig, (a, b) = plt().subplots(1, 2, figsize=(8, 2))
+    a.set_title("short")
+    b.set_title("short")
+    assert text_overlaps(fig) == []
 
 
 def test_heat_capacity_figure_shows_the_plateau_not_the_tail(tmp_path):

@@ -82,10 +82,18 @@ def _clip_log(ax, which: str, max_decades: float) -> None:
         getattr(ax, f"set_{which}lim")((b, a) if flip else (a, b))
 
 
+def _drawn_ticklabels(axis) -> list:
+    """The tick labels ``axis`` actually draws: ticks inside the view limits (matplotlib's own
+    selection; ``get_ticklabels`` also returns the locator's ticks beyond them), visible, non-empty."""
+    labels = []
+    for tick in axis._update_ticks():
+        labels += [lab for lab in (tick.label1, tick.label2) if lab.get_visible() and lab.get_text().strip()]
+    return labels
+
+
 def _labels_overlap(axis, renderer) -> bool:
     """Whether two visible tick labels of ``axis`` overlap on the drawn figure."""
-    boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels(which="both")
-             if t.get_visible() and t.get_text().strip()]
+    boxes = [t.get_window_extent(renderer) for t in _drawn_ticklabels(axis)]
     boxes.sort(key=lambda b: (b.x0, b.y0))
     return any(b1.overlaps(b2) for i, b1 in enumerate(boxes) for b2 in boxes[i + 1:])
 
@@ -124,6 +132,25 @@ def tidy_axes(fig, max_decades: float = MAX_DECADES) -> list[dict]:
     return [_axes_record(ax, renderer) for ax in axes]
 
 
+def _axes_texts(ax, renderer) -> list:
+    """(text, window box) of the tick labels, axis labels and titles of ``ax`` that are drawn."""
+    ts = _drawn_ticklabels(ax.xaxis) + _drawn_ticklabels(ax.yaxis)
+    ts += [ax.xaxis.label, ax.yaxis.label, ax.title, ax._left_title, ax._right_title]
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in ts if t.get_visible() and t.get_text().strip()]
+
+
+def text_overlaps(fig, renderer=None) -> list[list[str]]:
+    """Pairs of texts of *different* axes (colorbars and insets included) whose boxes overlap: a label
+    of one panel running into the next, which :func:`tidy_axes` cannot thin away."""
+    renderer = renderer or _renderer(fig)
+    per = [_axes_texts(ax, renderer) for ax in fig.axes if ax.get_visible()]
+    out = []
+    for i, a in enumerate(per):
+        for b in per[i + 1:]:
+            out += [[ta, tb] for ta, ba in a for tb, bb in b if ba.overlaps(bb)]
+    return out
+
+
 def _decades(lim, scale: str) -> float | None:
     lo, hi = sorted(float(v) for v in lim)
     if scale != "log":
@@ -160,10 +187,12 @@ def save(fig, path, dpi: int = 120, bbox_inches: str | None = "tight", tidy: boo
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     axes = tidy_axes(fig) if tidy else None
+    clash = text_overlaps(fig) if tidy else None
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches=bbox_inches, format=path.suffix.lstrip(".") or "png")
     if axes is not None:
         with atomic_open(axes_path(path), "w") as fh:
-            json.dump({"figure": path.name, "max_decades": MAX_DECADES, "axes": axes}, fh, indent=1,
+            json.dump({"figure": path.name, "max_decades": MAX_DECADES, "axes": axes, "text_overlaps": clash}, fh,
+                      indent=1,
                       default=lambda o: None if isinstance(o, float) and not np.isfinite(o) else str(o))
     return path
