@@ -20,7 +20,6 @@ import json
 import resource
 import time
 
-import numpy as np
 
 from twolevel.lattice import gdist
 from twolevel.lattice.model import DPLM

@@ -392,6 +392,9 @@ figures = false
     summ = json.loads((run / "run_summary.json").read_text())
     assert summ["complete"] and summ["report"] == "report/index.html"
     assert (run / "report" / "index.html").is_file()
+    # the report took the stats stage's numbers (issue #16) and shows the lattice route it waited for
+    page = (run / "report" / "index.html").read_text()
+    assert "read from " + str(run / "stats" / "stats.json") in page and "id='lattice'" in page
     assert summ["lattice"]["samples"] == 1
     st = Study(cfg)
     assert set(e["task"] for e in read_log(run, "last") if e["event"] == "ran") == {t.key for t in st.plan(check=False)}

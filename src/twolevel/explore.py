@@ -701,8 +701,8 @@ _SERIES_COLS = ("run", "step", "kind", "is_id", "energy", "max_force", "iteratio
 
 
 def explore(pot, x0, out_dir, params: ExploreParams | None = None, *, seed: int = 0, progress: bool = False,
-            stop_after: int | None = None, checkpoint_every: int = 200, checkpoint_seconds: float = 120.0,
-            meta: dict | None = None, **overrides) -> ExploreResult:
+            stop_after: int | None = None, stop_seconds: float | None = None, checkpoint_every: int = 200,
+            checkpoint_seconds: float = 120.0, meta: dict | None = None, **overrides) -> ExploreResult:
     """Explore the landscape of ``pot`` from ``x0``; write the artefacts into ``out_dir``.
 
     Parameters
@@ -715,6 +715,8 @@ def explore(pot, x0, out_dir, params: ExploreParams | None = None, *, seed: int 
         0.01, TLJ 0.4 / 0.0025), dt to 0.0025 for a potential without a model
     seed : seed of the velocities
     stop_after : stop (resumably) after this many regular minimisations in this call
+    stop_seconds : stop (resumably) after the first minimisation that ends this many wall-clock
+        seconds after the call started (``twolevel explore --time``)
     checkpoint_every, checkpoint_seconds : how often the resume state is written
     meta : extra entries for explore.json (e.g. the glass file)
 
@@ -725,16 +727,20 @@ def explore(pot, x0, out_dir, params: ExploreParams | None = None, *, seed: int 
     x0 = np.array(x0, dtype=np.float64, copy=True)
     if not np.all(np.isfinite(x0)):
         raise InputError("explore: starting coordinates are not finite")
+    if stop_seconds is not None and not (math.isfinite(stop_seconds) and stop_seconds > 0):
+        raise InputError(f"explore: stop_seconds must be a positive number of seconds, got {stop_seconds}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return _Explorer(pot, x0, out, p, progress, stop_after, checkpoint_every, checkpoint_seconds,
-                     meta or {}).run()
+    ex = _Explorer(pot, x0, out, p, progress, stop_after, checkpoint_every, checkpoint_seconds, meta or {})
+    ex.deadline = None if stop_seconds is None else time.monotonic() + float(stop_seconds)
+    return ex.run()
 
 
 class _Explorer:
     def __init__(self, pot, x0, out, p, progress, stop_after, checkpoint_every, checkpoint_seconds, meta):
         self.pot, self.x0, self.out, self.p = pot, x0, out, p
         self.progress, self.stop_after = progress, stop_after
+        self.deadline: float | None = None  # time.monotonic() after which the call stops (stop_seconds)
         self.checkpoint_every = max(1, int(checkpoint_every))
         self.checkpoint_seconds = float(checkpoint_seconds)
         self.meta = meta
@@ -928,9 +934,9 @@ class _Explorer:
         done = self.run_idx * p.n_cg + self.k
         bar = None
         if self.progress:
-            from tqdm.auto import tqdm
+            from .progressbar import progress_bar
 
-            bar = tqdm(total=total, initial=done, unit="min", desc="explore", dynamic_ncols=True)
+            bar = progress_bar(total=total, initial=done, unit="minimisations", desc="explore")
         n_this_call = 0
         since_ckpt = 0
         stopped = False
@@ -969,7 +975,7 @@ class _Explorer:
                         bar.set_postfix(n_IS=len(self.lib), run=r)
                     if self.k == p.n_cg:
                         break
-                    if self.stop_after is not None and n_this_call >= self.stop_after:
+                    if self._budget_spent(n_this_call):
                         stopped = True
                         break
                     if since_ckpt >= self.checkpoint_every or \
@@ -980,7 +986,7 @@ class _Explorer:
                     break
                 self.run_idx += 1
                 self.k = 0
-                if self.stop_after is not None and n_this_call >= self.stop_after and self.run_idx < p.runs:
+                if self._budget_spent(n_this_call) and self.run_idx < p.runs:
                     stopped = True
                     break
         finally:
@@ -989,6 +995,11 @@ class _Explorer:
         complete = self.run_idx >= p.runs
         self._checkpoint(final=complete)
         return self._result(complete)
+
+    def _budget_spent(self, n_this_call: int) -> bool:
+        """Whether this call's budget (stop_after minimisations, or the stop_seconds deadline) is used."""
+        return ((self.stop_after is not None and n_this_call >= self.stop_after)
+                or (self.deadline is not None and time.monotonic() >= self.deadline))
 
     def _result(self, complete: bool) -> ExploreResult:
         s = self.summary

@@ -1090,9 +1090,9 @@ def path_curvature(pot, band: BandResult | np.ndarray, n_modes: int = 10, n_proj
     proj = np.full((m, n_project), np.nan)
     it = range(m)
     if progress:
-        from tqdm import tqdm
+        from .progressbar import progress_bar
 
-        it = tqdm(it, desc="Hessian along the path", unit="image")
+        it = progress_bar(it, desc="Hessian along the path", unit="image")
     for i in it:
         w, V = hessian_spectrum(pot, images[i], k=max(n_modes, n_project), vectors=True)
         evs[i, :min(n_modes, len(w))] = w[:n_modes]
@@ -1282,9 +1282,9 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
     todo = [(int(a), int(b)) for a, b in zip(pairs["is_a"], pairs["is_b"])]
     it = todo
     if progress:
-        from tqdm import tqdm
+        from .progressbar import progress_bar
 
-        it = tqdm(todo, desc="paths", unit="pair")
+        it = progress_bar(todo, desc="paths", unit="pair")
     system = None
     ref_conf = None
     n_done = 0

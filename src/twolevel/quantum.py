@@ -1431,9 +1431,9 @@ def run_catalogue(
     recs: list[dict] = []
     bar = None
     if progress:
-        from tqdm import tqdm
+        from .progressbar import progress_bar
 
-        bar = tqdm(total=n, unit="DW")
+        bar = progress_bar(total=n, desc="quantum", unit="DW")
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as ex:
             for t, r in zip(tasks, ex.map(_process_chunk, tasks)):

@@ -22,8 +22,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def _version_callback(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"twolevel {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
     """Two-level systems in computer glasses (see docs/ for the user guide)."""
 
 

@@ -38,6 +38,8 @@ def explore_cmd(
     bisect: bool = typer.Option(_d("bisect"), "--bisect/--no-bisect", help="Bisect MD segments between distinct IS."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the figures into OUT/figures."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    wall: Optional[float] = typer.Option(None, "--time", help="Wall-clock budget of this call in seconds: stop "
+                                         "(resumably) after the minimisation that passes it; rerun to continue."),
 ) -> None:
     """MD at T_exp with a minimisation every tau_cg; writes the IS library, the transitions and
     the candidate double wells. Rerunning continues where it stopped. Defaults: those of the
@@ -49,7 +51,7 @@ def explore_cmd(
     with locked_output(out, "explore"):
         res = explore_glass(glass, out, seed=seed, model=model, progress=progress, tau_cg=tau_cg, n_cg=n_cg,
                             runs=runs, thermostat=thermostat, tau_t=tau_t, e_tol=e_tol, d_tol=d_tol, ftol=ftol,
-                            bisect=bisect, **{k: v for k, v in given.items() if v is not None})
+                            bisect=bisect, stop_seconds=wall, **{k: v for k, v in given.items() if v is not None})
     s = res.summary
     conf = s.get("confinement", {})
     rate = s.get("timing", {}).get("minimisations_per_cpu_minute")
@@ -57,6 +59,8 @@ def explore_cmd(
           f"transitions from {res.minimisations} minimisations"
           + (f" ({rate:.0f} per CPU-minute)" if rate else "")
           + f"; confined: {conf.get('confined')} -> {out}")
+    if not res.complete:
+        print(f"stopped after the --time budget of {wall:g} s; run the same command again to continue")
     for w in s.get("warnings", []):
         print(f"warning: {w}")
     if figures and res.complete:

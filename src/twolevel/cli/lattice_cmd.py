@@ -22,8 +22,10 @@ app.add_typer(lattice_app, name="lattice")
 @lattice_app.command("cool")
 def cool_cmd(
     config: Path = typer.Argument(..., help="TOML configuration (see examples/lattice_*.toml)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Run directory (overrides run.output)."),
-    samples: Optional[int] = typer.Option(None, "--samples", "-n", help="Independent samples (overrides run.samples)."),
+    output: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (overrides run.output)."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Independent samples (overrides run.samples)."),
+    output_old: Optional[Path] = typer.Option(None, "--output", hidden=True, help="Old name of --out."),
+    samples_old: Optional[int] = typer.Option(None, "-n", hidden=True, help="Old short name of --samples."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write figures."),
 ) -> None:
@@ -31,6 +33,11 @@ def cool_cmd(
     from ..lattice.config import load_config
     from ..lattice.runner import run_cooling
 
+    if output_old is not None:
+        if output is not None:
+            raise InputError("give --out only (--output is its old name)")
+        output = output_old
+    samples = samples if samples is not None else samples_old
     cfg = load_config(config)
     if samples is not None:
         if samples < 1:

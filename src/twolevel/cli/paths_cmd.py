@@ -17,7 +17,8 @@ def paths(
     library: Path = typer.Argument(..., help="Exploration directory: pairs.parquet, is_configs.h5 "
                                              "(and inherent_structures.parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (the paths/ stage directory)."),
-    images: int = typer.Option(64, "--images", "-n", help="Images per band, ends included (002: 64)."),
+    images: int = typer.Option(64, "--images", help="Images per band, ends included (002: 64)."),
+    images_old: Optional[int] = typer.Option(None, "-n", hidden=True, help="Old short name of --images."),
     method: str = typer.Option("neb", "--method", "-m", help="neb (climbing-image NEB) or string."),
     spring: float = typer.Option(0.125, "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
     ftol: float = typer.Option(1e-4, "--ftol", help="Largest per-particle perpendicular / climbing force."),
@@ -38,6 +39,7 @@ def paths(
     from ..paths import paths_for_library
     from ._output import locked_output
 
+    images = images_old if images_old is not None else images
     with locked_output(out, "paths"):
         s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
                               max_steps=max_steps, split=split, hessian=hessian, limit=limit,

@@ -35,9 +35,6 @@ def prepare(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA."),
 ) -> None:
     """Equilibrate K samples at T_f (verdict: >= n_tau tau_alpha and a stationary energy), quench them."""
-    from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
-
     from ..models import get_model
     from ..prepare import prepare_samples
     from ._output import locked_output
@@ -55,17 +52,20 @@ def prepare(
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with Progress(TextColumn("[bold]prepare[/] {task.description}"), BarColumn(), TaskProgressColumn(),
-                      TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                      disable=not progress, transient=False) as bar:
-            task = bar.add_task(f"{model} N={n} T_f={tf:g}", total=float(samples))
+        from ..progressbar import progress_bar
+
+        with progress_bar(total=float(samples), desc=f"prepare {model} N={n} T_f={tf:g}", unit="samples",
+                          disable=not progress) as bar:
 
             def cb(k, frac, info):
                 tau = info.get("tau_alpha")
-                desc = f"{model} N={n} T_f={tf:g} sample {k + 1}/{samples}"
+                desc = f"prepare {model} N={n} T_f={tf:g} sample {k + 1}/{samples}"
                 if tau:
                     desc += f" tau_a={tau:.3g} run={info.get('run_tau', 0):.1f}/{n_tau:g} tau"
-                bar.update(task, completed=k + frac, description=desc)
+                bar.set_description(desc)
+                # the fraction follows the current tau_alpha estimate, which can grow: the bar
+                # shows the furthest point reached and never moves backwards
+                bar.update_to(k + frac)
 
             with locked_output(out, "prepare"):
                 metas = prepare_samples(out, model, n, tf, samples, seed, progress=cb, **params)

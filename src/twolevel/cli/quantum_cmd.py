@@ -29,7 +29,7 @@ def quantum(
     n_xi: int = typer.Option(2000, "--n-xi", help="Grid points of the 1D Schrödinger problem (whole domain)."),
     margin: float = typer.Option(7.0, "--margin", help="Initial extension beyond each end, in zero-point lengths of that well (grown until psi1, psi2 decay)."),
     workers: int = typer.Option(1, "--workers", "-j", help="Worker processes."),
-    progress: bool = typer.Option(False, "--progress/--no-progress", help="Show a progress bar."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Splitting E, Delta, Delta_0, Gamma, tls_class and the TLS flag (doublet and E < k_B T_Q) per double well."""
     from ..quantum import mass_specs, read_catalogue, run_catalogue

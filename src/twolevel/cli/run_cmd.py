@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -43,6 +44,12 @@ def _run(config, out: Optional[Path], workers, scheduler, dask_local, in_process
               f"(run directory {study.run_dir})")
         for t in todo:
             print(f"  {t.key}: {t.reason}")
+        if todo:
+            from ..pipeline.cost import estimate, format_estimate
+
+            ex = study.config.execution
+            n_workers = workers or ex.workers or os.cpu_count() or 1
+            print(format_estimate(estimate(todo), 1 if in_process else n_workers))
         return
     executor = _executor(workers, scheduler, dask_local, in_process, study.config)
     try:
@@ -63,7 +70,7 @@ _WORKERS = typer.Option(None, "--workers", "-j", help="Local process pool with N
 _SCHED = typer.Option(None, "--scheduler", help="Run on a Dask cluster: scheduler address tcp://HOST:PORT.")
 _DASK_LOCAL = typer.Option(None, "--dask-local", help="Start a Dask LocalCluster with N single-threaded workers.")
 _INPROC = typer.Option(False, "--in-process", help="Run tasks one by one in this process (debugging).")
-_RETRIES = typer.Option(None, "--retries", help="Retries of a failing task (default: [execution] retries = 2).")
+_RETRIES = typer.Option(None, "--retries", help="Retries of a failing task (default: \\[execution] retries = 2).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress display (status.json is still written).")
 _DRY = typer.Option(False, "--dry-run", help="Validate the config and list the tasks to run, run nothing.")
 _STAGES = typer.Option(None, "--stage", help="Run only this stage and what it needs (repeatable).")
@@ -74,7 +81,7 @@ _OVERWRITE = typer.Option(False, "--overwrite", help="Replace a run directory th
 @app.command("run")
 def run_cmd(
     config: Path = typer.Argument(..., help="Study config (TOML), see docs/pipeline.md."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: [study] output, or runs/<name>)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: \\[study] output, or runs/<name>)."),
     workers: Optional[int] = _WORKERS,
     scheduler: Optional[str] = _SCHED,
     dask_local: Optional[int] = _DASK_LOCAL,

@@ -32,7 +32,7 @@ def modes(
     a4_low: float = typer.Option(0.5, "--a4-low", help="A4 window starts at this fraction of its top."),
     label: Optional[str] = typer.Option(None, "--label", help="Label of this preparation (default: out name)."),
     figures: bool = typer.Option(True, "--figures/--no-figures"),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Vibrational modes, moduli, omega_D, A4 omega_D^5 and nonlinear modes of an ensemble of glasses."""
     from ..vibrations.analysis import analyse_glasses
@@ -65,8 +65,8 @@ def softpotential(
     summaries: Optional[List[Path]] = typer.Argument(None, help="summary.json files of `twolevel modes` "
                                                                 "(one per preparation)."),
     material: str = typer.Option("a-si", "--material", help="Built-in material (a-si) or a JSON file with "
-                                                             "name, mass [kg], a [m], omega_D [rad/s] or "
-                                                             "debye_temperature [K]."),
+                                                             "name, mass \\[kg], a \\[m], omega_D \\[rad/s] or "
+                                                             "debye_temperature \\[K]."),
     reference: Optional[str] = typer.Option(None, "--reference", help="Label whose omega_D is the material's "
                                                                        "(default: the first summary)."),
     f_low: float = typer.Option(0.04, "--f-low", help="Lower end of the omega_1/omega_D window for f."),

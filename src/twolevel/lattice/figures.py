@@ -13,9 +13,12 @@ plt = _plt()  # pyplot-like drawing on plain Figures: no pyplot state, the user'
 
 
 def _save(fig, path):
+    """Tight layout, then twolevel.report._mpl.save (log axes clipped, tick labels that would
+    overlap thinned, the axes recorded in NAME.axes.json next to the PNG)."""
+    from ..report._mpl import save
+
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120, bbox_inches=None)
 
 
 def fig_cv(summary, results, T_I, path, label=None):

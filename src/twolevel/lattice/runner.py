@@ -50,9 +50,9 @@ def sample_seed(seed: int, k: int) -> int:
 def _progress_factory(enabled: bool, total_steps: int, samples: int):
     if not enabled:
         return None, None
-    from tqdm import tqdm
+    from ..progressbar import progress_bar
 
-    bar = tqdm(total=total_steps * samples, desc="cooling", unit="step", dynamic_ncols=True)
+    bar = progress_bar(total=total_steps * samples, desc="cooling", unit="step")
     def cb(i, n, model):
         bar.update(1)
         if i % 20 == 0 or i == n:

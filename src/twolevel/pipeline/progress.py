@@ -4,7 +4,8 @@
 skipped, retry) and keeps per-stage counts: total, done (this run), reused
 (verified from an earlier run), running, failed, skipped (upstream failed).
 It shows them as one rich progress bar per stage with the estimated time left
-(mean task wall time of the stage so far x tasks left / workers), and writes
+(mean task wall time of the stage so far x tasks left / workers; before a stage's first task has
+finished, the estimate from measured throughput of twolevel.pipeline.cost), and writes
 the same numbers atomically to ``RUN/status.json`` (at most every
 ``interval`` seconds, and at the end), which ``twolevel status RUN_DIR`` reads.
 """
@@ -24,11 +25,15 @@ __all__ = ["StudyProgress", "read_status", "format_status", "pid_alive"]
 
 class StudyProgress:
     def __init__(self, run_dir: Path, study: str, run_id: str, stages: list[str], totals: dict[str, int],
-                 reused: dict[str, int], workers: int, show: bool = True, interval: float = 1.0) -> None:
+                 reused: dict[str, int], workers: int, show: bool = True, interval: float = 1.0,
+                 prior: dict[str, float] | None = None) -> None:
         self.path = Path(run_dir) / "status.json"
         self.study, self.run_id = study, run_id
         self.stages = list(stages)
         self.workers = max(1, int(workers))
+        # estimated seconds per task from measured throughput (twolevel.pipeline.cost), used until a
+        # stage's own first task has finished
+        self.prior = dict(prior or {})
         self.interval = interval
         self.t0 = time.time()
         self._last = 0.0
@@ -108,17 +113,18 @@ class StudyProgress:
         if left <= 0:
             return 0.0
         if c["done"] == 0:
-            return None
+            per = self.prior.get(s)
+            return None if per is None else per * left / self.workers
         return c["wall"] / c["done"] * left / self.workers
 
     def eta(self) -> float | None:
-        tot = 0.0
-        for s in self.stages:
-            e = self.stage_eta(s)
-            if e is None:
-                return None
-            tot += e
-        return tot
+        """Seconds left: the sum over the stages with an estimate (None when no stage has one; a
+        lower bound when some stage has none, see :meth:`eta_is_lower_bound`)."""
+        known = [e for e in (self.stage_eta(s) for s in self.stages) if e is not None]
+        return sum(known) if known else None
+
+    def eta_is_lower_bound(self) -> bool:
+        return any(self.stage_eta(s) is None for s in self.stages)
 
     # ------------------------------------------------------------------ status.json
     def snapshot(self) -> dict:
@@ -132,6 +138,7 @@ class StudyProgress:
             "updated": time.time(),
             "elapsed_s": time.time() - self.t0,
             "eta_s": self.eta(),
+            "eta_lower_bound": self.eta_is_lower_bound(),
             "workers": self.workers,
             "stage_order": self.stages,
             "stages": {s: {**{k: v for k, v in self.c[s].items() if k != "wall"},
@@ -196,7 +203,8 @@ def format_status(st: dict) -> str:
         elapsed = time.time() - st["started"]
     lines = [f"study {st.get('study')}  run {st.get('run_id')}  state {st.get('state')}  "
              f"elapsed {_fmt_s(elapsed)}"
-             + (f"  left ~{_fmt_s(st['eta_s'])}" if st.get("eta_s") not in (None, 0) and st.get('state') == 'running' else "")]
+             + (f"  left {'>= ' if st.get('eta_lower_bound') else '~'}{_fmt_s(st['eta_s'])}"
+                if st.get("eta_s") not in (None, 0) and st.get('state') == 'running' else "")]
     lines.append(f"{'stage':<9} {'total':>6} {'reused':>6} {'done':>6} {'running':>7} {'failed':>6} {'skipped':>7} {'wall_s':>9}")
     stages = st.get("stages") or {}
     order = [s for s in st.get("stage_order") or [] if s in stages] + [s for s in stages if s not in (st.get("stage_order") or [])]

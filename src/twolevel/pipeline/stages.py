@@ -279,9 +279,9 @@ def report_stage(a: dict) -> dict:
     p = dict(a["params"])
     p.pop("enabled", None)
     title = p.pop("title", None) or a["study"]
+    # no statistics settings here: the report reads the stats stage's stats.json and tables (its seed included)
     index = mod.write_report(a["run_dir"], a["out_dir"], stats_dir=a["inputs"].get("stats"), config=a["config"],
-                             samples=[s for s in a["samples"] if s.get("ok", True)], title=title,
-                             seed=a["seed"] % 2**32, progress=False)
+                             samples=[s for s in a["samples"] if s.get("ok", True)], title=title, progress=False)
     return {"artefacts": _files(Path(a["out_dir"])), "info": {"index": str(index)}}
 
 
@@ -337,14 +337,15 @@ def default_stages() -> list[Stage]:
               description="1D Schrödinger equation along each path: E, Delta, Delta_0, Gamma"),
         Stage("stats", f"{here}:stats_stage", ("stats.json",), requires=("quantum",), scope="study",
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
-        Stage("report", f"{here}:report_stage", ("index.html", "summary.json"), requires=("stats",), scope="study",
-              enabled=lambda cfg: cfg.report.enabled, description="HTML report"),
         Stage("harmonic", f"{here}:harmonic_stage", ("harmonic.json",), requires=("prepare",), scope="study",
               enabled=lambda cfg: cfg.harmonic is not None,
               description="harmonic route: modes, moduli, A4, nonlinear modes of the prepared glasses (004)"),
         Stage("lattice", f"{here}:lattice_stage", ("results.json", "summary.parquet"), scope="study",
               enabled=lambda cfg: cfg.lattice is not None,
               description="lattice route: DPLM cooling, C_v, c1, c3 against the exact theory (000)"),
+        # last, after every route it shows: a disabled route is simply not waited for
+        Stage("report", f"{here}:report_stage", ("index.html", "summary.json"), requires=("stats", "harmonic", "lattice"),
+              scope="study", enabled=lambda cfg: cfg.report.enabled, description="HTML report"),
     ]
 
 

@@ -528,8 +528,10 @@ class Study:
         stage_names = [s.name for s in self._enabled_stages(stages)]
         totals = {s: sum(1 for t in plan if t.stage.name == s) for s in stage_names}
         nreused = {s: sum(1 for t in reused if t.stage.name == s) for s in stage_names}
+        from .cost import per_task_seconds
+
         prog = StudyProgress(run_dir, cfg.study.name, run_id, stage_names, totals, nreused, executor.workers,
-                             show=progress)
+                             show=progress, prior=per_task_seconds(todo))
         todo_keys = {t.key for t in todo}
         reused_keys = {t.key for t in reused}
 

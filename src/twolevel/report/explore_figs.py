@@ -101,7 +101,7 @@ def plot_matrices(energies, transitions, distances, path, pairs=None, n_particle
         if a < n and b < n:
             tm[rank[int(a)], rank[int(b)]] = c
     dm = np.asarray(distances, dtype=float)[np.ix_(order, order)]
-    fig, axs = plt.subplots(1, 4, figsize=(16, 3.8))
+    fig, axs = plt.subplots(1, 4, figsize=(16, 3.8), layout="constrained")  # room for the colorbars
     im = axs[0].imshow(de, cmap="viridis", origin="upper")
     fig.colorbar(im, ax=axs[0], shrink=0.8)
     axs[0].set_title(r"$|e_\alpha - e_\beta|$ ($10^{-3}$)")

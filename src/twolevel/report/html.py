@@ -29,7 +29,8 @@ import pandas as pd
 from .. import stats as st
 from ..errors import InputError
 from ..io.atomic import atomic_open
-from ..layout import BANDS, GLASS, IS_CONFIGS
+from ..layout import (BANDS, GLASS, HARMONIC, HARMONIC_INDEX, IS_CONFIGS, LATTICE, LATTICE_RESULTS,
+                      PREPARE_META, REPORT, STATS, STATS_JSON, STATS_TABLES)
 from . import stats_figs as sf
 
 __all__ = ["write_report", "Section", "SUMMARY_KEYS"]
@@ -207,12 +208,34 @@ def _tables_from(source, samples) -> tuple[st.StudyTables | None, str | None]:
 def _stats_settings(stats_dir) -> dict:
     if stats_dir is None:
         return {}
-    p = Path(stats_dir) / "stats.json"
-    try:
-        d = json.loads(p.read_text())
-        return d.get("settings", {}) if isinstance(d, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return _read_json_file(Path(stats_dir) / STATS_JSON).get("settings", {})
+
+
+def _summary_from_stats(stats_dir) -> st.Summary | None:
+    """The statistics the stats stage wrote (``stats.json`` and its tables, twolevel.stats.study_stats),
+    as a :class:`twolevel.stats.Summary`; None when any part is missing or unreadable, so that the
+    report computes them itself instead."""
+    if stats_dir is None:
+        return None
+    d = _read_json_file(Path(stats_dir) / STATS_JSON)
+    if not isinstance(d.get("settings"), dict) or not isinstance(d.get("groups"), list):
+        return None
+    frames = {}
+    for name in STATS_TABLES:
+        p = Path(stats_dir) / f"{name}.csv"
+        try:
+            frames[name] = pd.read_csv(p)
+        except pd.errors.EmptyDataError:
+            frames[name] = pd.DataFrame()
+        except (OSError, ValueError):
+            return None
+    if len(frames["table"]) != len(d["groups"]):
+        return None  # tables from another run of the stage than stats.json
+    for k in ("excluded", "paths_not_ok"):
+        if k in frames["table"]:
+            frames["table"][k] = frames["table"][k].astype(object).where(frames["table"][k].notna(), "")
+    return st.Summary(frames["table"], frames["curves"], frames["heat_capacity"], frames["time"],
+                      frames["decomposition"], frames["samples"], dict(d["settings"]), frames["exclusions"])
 
 
 # ----------------------------------------------------------------------------
@@ -337,39 +360,135 @@ def _json_table(path: Path, max_items: int = 40) -> str:
     return f"<table><thead><tr><th>key</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
 
 
+def _bookkeeping(p: Path) -> bool:
+    """Pipeline bookkeeping (``.task.json``, ``*.done.json`` markers, locks) and figure records
+    (``*.axes.json``): never shown as results."""
+    return p.name.startswith(".") or p.name.endswith((".done.json", ".axes.json")) or p.suffix == ".lock"
+
+
+def _copy_figure(p: Path, root: Path, dest: Path) -> Path:
+    """Copy a PNG (and its ``.axes.json`` record, if any) under the report; returns the copy."""
+    from ._mpl import axes_path
+
+    q = dest / _safe(str(p.relative_to(root)).replace("/", "__"))
+    q.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(p, q)
+    if axes_path(p).is_file():
+        shutil.copyfile(axes_path(p), axes_path(q))
+    return q
+
+
 def _files_section(key: str, title: str, text: str, root: Path, pngs: list[Path], jsons: list[Path], out: Path) -> Section:
     sec = Section(key, title, text)
     dest = out / "figures" / key
     for p in pngs[:40]:
-        rel = p.relative_to(root)
-        q = dest / _safe(str(rel).replace("/", "__"))
-        q.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(p, q)
-        sec.figures.append((q, f"<code>{_esc(rel)}</code>"))
+        sec.figures.append((_copy_figure(p, root, dest), f"<code>{_esc(p.relative_to(root))}</code>"))
     if len(pngs) > 40:
         sec.notes.append(f"{len(pngs) - 40} more figures under {root}")
-    for j in jsons[:10]:
+    for j in [j for j in jsons if not _bookkeeping(j)][:10]:
         t = _json_table(j)
         if t:
             sec.tables.append((f"<code>{_esc(j.relative_to(root))}</code>", t))
     return sec
 
 
+def _pm(v, err) -> str:
+    """``v ± err`` (HTML) from a results record; "–" when ``v`` is missing."""
+    if not isinstance(v, (int, float)) or not np.isfinite(v):
+        return "–"
+    if isinstance(err, (int, float)) and np.isfinite(err):
+        return f"{v:.3g} &plusmn; {err:.2g}"
+    return f"{v:.3g}"
+
+
+#: the lattice figures in the order the section shows them, with their captions (000's figures)
+_LATTICE_FIGS = {
+    "fig_cv.png": "000 Fig. 1: (a) C<sub>v</sub>(T) from the energy fluctuations and from N<sup>-1</sup>dE/dT; "
+                  "(b) C<sub>v</sub>/T against T&sup2;: the intercept is c<sub>1</sub>, the slope c<sub>3</sub>; "
+                  "dashed: the exact theory (000 Eqs. (A13), (A19)), red: the fit.",
+    "fig_cv_loglog.png": "000 Fig. 9(b): C<sub>v</sub> on log-log axes with slope-1 and slope-3 guides.",
+    "fig_void_maps.png": "000 Fig. 2: void occupation maps.",
+    "fig_tls_traces.png": "000 Fig. 3: trajectories of the voids that act as two-level systems.",
+    "fig_returns.png": "000 Fig. 4: return probabilities P<sub>ret</sub>, Q<sub>ret</sub>.",
+    "fig_diffusion.png": "Diffusion coefficient D(T) and the glass transition.",
+}
+
+
+def _lattice_section(lat: Path, run_dir: Path, out: Path) -> Section:
+    """c1, c3 measured (with errors) next to the exact theory, the C_v/T figure, void maps and TLS
+    trajectories where the lattice stage drew them (000_ac86d19d448073de.txt Sec. V, App. A)."""
+    sec = Section("lattice", "Lattice route (DPLM)",
+                  "The distinguishable-particle lattice model of 000, cooled by kinetic Monte Carlo. Its result is "
+                  "the low-temperature heat capacity C<sub>v</sub> = c<sub>1</sub>T + c<sub>3</sub>T<sup>3</sup> "
+                  "(000 Eq. (1)), fitted over the window below, against the exact theory of the same lattice: "
+                  "c<sub>1</sub>, c<sub>3</sub> from the distribution of hop energies P(&Delta;E) (000 Eqs. (A13), "
+                  "(A16)) and, for a uniform g(V) on a z = 4 or 6 lattice, their closed forms (000 Eqs. (A19), "
+                  "(A21)). Errors are the standard errors over samples.")
+    res = _read_json_file(lat / LATTICE_RESULTS)
+    if not res:
+        sec.notes.append("no lattice results (RUN/lattice/results.json): the lattice stage has not finished")
+    else:
+        fits = {"measured, Var(E)/(N T&sup2;)": res.get("fit_fluctuation") or {},
+                "measured, N<sup>-1</sup>dE/dT": res.get("fit_derivative") or {}}
+        th = res.get("theory_A13_convolution") or {}
+        cf = res.get("theory_closed_form") or {}
+        rows = []
+        for name in ("c1", "c3"):
+            r = {"": f"c<sub>{name[1]}</sub>"}
+            for lab, f in fits.items():
+                r[lab] = _pm(f.get(name), f.get(f"{name}_err"))
+            r["exact theory (A13)"] = _pm(th.get(name), None)
+            if cf:
+                r[f"closed form ({_esc(cf.get('equation', ''))})"] = _pm(cf.get(name), None)
+            f0, t0 = fits["measured, Var(E)/(N T&sup2;)"].get(name), th.get(name)
+            ok = isinstance(f0, (int, float)) and isinstance(t0, (int, float)) and t0
+            r["measured / theory"] = f"{f0 / t0:.3g}" if ok else "–"
+            rows.append(r)
+        head = "".join(f"<th>{k}</th>" for k in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r.values()) + "</tr>" for r in rows)
+        win = res.get("fit_window") or [None, None]
+        sec.tables.append((f"Fit window {_fmt(win[0])} &le; T &le; {_fmt(win[1])}; N = {_fmt(res.get('N'))}, "
+                           f"&phi;<sub>v</sub> = {_fmt(res.get('phi_v'))}, z = {_fmt(res.get('z'))}, "
+                           f"T<sub>I</sub> = {_fmt(res.get('T_I'))}, {_fmt(res.get('samples'))} sample(s).",
+                           f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"))
+        for w in res.get("warnings") or []:
+            sec.notes.append(f"<span class='warn'>{_esc(w)}</span>")
+    shown = set()
+    for name, cap in _LATTICE_FIGS.items():
+        p = lat / name
+        if p.is_file():
+            sec.figures.append((_copy_figure(p, run_dir, out / "figures" / "lattice"), cap))
+            shown.add(p)
+    if not (lat / "fig_void_maps.png").is_file():
+        sec.notes.append("no void maps or TLS trajectories (000 Figs. 2, 3): set [lattice.measure] maps_T to record them")
+    for p in sorted(lat.rglob("*.png")):
+        if p not in shown and len(sec.figures) < 40:
+            sec.figures.append((_copy_figure(p, run_dir, out / "figures" / "lattice"), f"<code>{_esc(p.relative_to(run_dir))}</code>"))
+    for j in sorted(lat.rglob("*.json")):
+        if not _bookkeeping(j) and j.name != LATTICE_RESULTS:
+            t = _json_table(j)
+            if t:
+                sec.tables.append((f"<code>{_esc(j.relative_to(run_dir))}</code>", t))
+    return sec
+
+
+def _read_json_file(path: Path) -> dict:
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
 def _optional_sections(run_dir: Path | None, out: Path) -> list[Section]:
     secs = []
     if run_dir is None or not run_dir.is_dir():
         return secs
-    lat = run_dir / "lattice"
+    lat = run_dir / LATTICE
     if lat.is_dir():
-        pngs = sorted(p for p in lat.rglob("*.png"))
-        jsons = sorted(p for p in lat.rglob("*.json"))
-        secs.append(_files_section(
-            "lattice", "Lattice route (DPLM)",
-            "Results of the distinguishable-particle lattice model (000): heat capacity C<sub>v</sub> = c<sub>1</sub>T + "
-            "c<sub>3</sub>T<sup>3</sup> during cooling, exact theory, void maps. Figures and numbers as written by the "
-            "lattice stage under <code>RUN/lattice/</code>.", run_dir, pngs, jsons, out))
+        secs.append(_lattice_section(lat, run_dir, out))
     modes = sorted(d for d in run_dir.glob("*/Tf_*/sample_*/modes") if d.is_dir())
-    modes += sorted(d for d in (run_dir / "harmonic",) if d.is_dir())
+    modes += sorted(d for d in (run_dir / HARMONIC,) if d.is_dir())
     if modes:
         pngs = sorted(p for d in modes for p in d.rglob("*.png"))
         jsons = sorted(p for d in modes for p in d.rglob("*.json"))
@@ -382,6 +501,12 @@ def _optional_sections(run_dir: Path | None, out: Path) -> list[Section]:
             sec.figures.insert(0, (cmp_png, "A<sub>4</sub>&omega;<sub>D</sub><sup>5</sup> (harmonic route) against "
                                             "n<sub>0</sub> (TLS route), per model and T<sub>f</sub>, as 002 Fig. 10b"))
         secs.append(sec)
+    else:
+        sec = Section("harmonic", "Harmonic route (002 Fig. 10)")
+        sec.notes.append("The harmonic route is off in this study (no <code>[harmonic]</code> section in the config), "
+                         "so there is no A<sub>4</sub>&omega;<sub>D</sub><sup>5</sup> against n<sub>0</sub> "
+                         "(002 Fig. 10b): add <code>[harmonic]</code> (docs/harmonic.md) to compute it.")
+        secs.append(sec)
     return secs
 
 
@@ -392,8 +517,8 @@ def _routes_comparison(run_dir: Path, out: Path) -> Path | None:
     uses the first unit system of the TLS table. Returns the figure's path, or None when either
     side is missing (the harmonic section then shows what it has).
     """
-    hfile = run_dir / "harmonic" / "harmonic.json"
-    sfile = run_dir / "stats" / "stats.json"
+    hfile = run_dir / HARMONIC / HARMONIC_INDEX
+    sfile = run_dir / STATS / STATS_JSON
     if not (hfile.is_file() and sfile.is_file()):
         return None
     try:
@@ -460,7 +585,8 @@ def _plugin_sections(run_dir: Path | None, out: Path) -> list[Section]:
     return secs
 
 
-def _provenance_section(run_dir: Path | None, config: Any, settings: dict, tables: st.StudyTables | None) -> Section:
+def _provenance_section(run_dir: Path | None, config: Any, settings: dict, tables: st.StudyTables | None,
+                        stats_source: Path | None = None) -> Section:
     from .. import __version__
 
     sec = Section("provenance", "Configuration and provenance",
@@ -491,6 +617,8 @@ def _provenance_section(run_dir: Path | None, config: Any, settings: dict, table
             prov["git commit"] = c.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
+    prov["statistics"] = (f"read from {stats_source}" if stats_source is not None
+                          else "computed by the report (no stats.json, or settings given to write_report)")
     if tables is not None and tables.incomplete:
         prov["incomplete samples (left out)"] = len(tables.incomplete)
     parts.append("<h3>Report</h3>" + _table_html(pd.DataFrame([prov])))
@@ -678,7 +806,10 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
     if out_dir is None:
         if src_dir is None:
             raise InputError("write_report: give out_dir when the tables are passed in memory")
-        out_dir = src_dir / "report"
+        out_dir = src_dir / REPORT
+    if stats_dir is None and src_dir is not None and (src_dir / STATS / STATS_JSON).is_file():
+        stats_dir = src_dir / STATS
+    stats_source = None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figs = _Figs(out)
@@ -696,8 +827,14 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
     files: list[Path] = []
     S = None
     if tables is not None:
-        S = st.summarise(tables.samples, tables.tls, tables.inherent_structures, path_results=tables.path_results,
-                         double_wells=tables.double_wells, **kw)
+        # the stats stage's numbers when nothing here asks for other settings (docs/report.md)
+        given = (plateau_emin, plateau_emax, order, bootstrap, confidence, seed, time, units)
+        S = _summary_from_stats(stats_dir) if all(v is None for v in given) else None
+        if S is None:
+            S = st.summarise(tables.samples, tables.tls, tables.inherent_structures, path_results=tables.path_results,
+                             double_wells=tables.double_wells, **kw)
+        else:
+            stats_source = Path(stats_dir) / STATS_JSON
         settings = S.settings
     else:
         settings = {k: v for k, v in kw.items() if k != "units"}
@@ -725,7 +862,7 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
                 "by_T_f": {}, "n_samples": 0, "error": why}
     sections += _optional_sections(src_dir, out)
     sections += _plugin_sections(src_dir, out)
-    sections.append(_provenance_section(src_dir, config, settings, tables))
+    sections.append(_provenance_section(src_dir, config, settings, tables, stats_source))
     sj = out / "summary.json"
     _write_text(sj, json.dumps(summ, indent=1, default=_json_default) + "\n")
     files.insert(0, sj)
@@ -735,6 +872,60 @@ def write_report(run_dir=None, out_dir=None, *, stats_dir=None, config: Any = No
     index = out / "index.html"
     _write_text(index, _render(title, sub, sections, out, embed, files))
     return index
+
+
+def _tau_alpha(tables: st.StudyTables) -> tuple[pd.DataFrame | None, str]:
+    """(model, T_f, tau_alpha) with the median tau_alpha over the samples of each T_f (from each
+    sample's prepare/prepare.json), and its time unit; (None, "") when none was measured."""
+    sm = tables.samples
+    if sm is None or not len(sm) or "dir" not in sm.columns:
+        return None, ""
+    rows, units = [], set()
+    for model, T_f, d in sm[["model", "T_f", "dir"]].itertuples(index=False):
+        meta = _read_json_file(Path(d) / "prepare" / PREPARE_META)
+        tau = meta.get("tau_alpha")
+        if isinstance(tau, (int, float)) and np.isfinite(tau) and tau > 0:
+            rows.append({"model": model, "T_f": T_f, "tau_alpha": float(tau)})
+            units.add(str(meta.get("time_unit", "")))
+    if not rows:
+        return None, ""
+    df = pd.DataFrame(rows).groupby(["model", "T_f"], as_index=False)["tau_alpha"].median()
+    return df, (units.pop() if len(units) == 1 else "")
+
+
+def _explore_section(tables: st.StudyTables, out: Path, max_groups: int = 6) -> Section:
+    """002 Fig. 2 (IS matrices) and Fig. 3 (tau_p distribution) for the first complete sample of each
+    model and T_f (twolevel.report.explore_figs, drawn from explore/)."""
+    from .explore_figs import explore_figures
+
+    sec = Section("exploration", "The landscape of one glass per T_f (002 Figs. 2 and 3)",
+                  "For the first sample of each T<sub>f</sub>: (002 Fig. 2) the inherent structures ordered by "
+                  "energy, with the matrices of energy differences |e<sub>a</sub> - e<sub>b</sub>|, of transitions "
+                  "T<sub>a&rarr;b</sub> and of distances d<sub>ab</sub>, and the distribution of IS energies; "
+                  "(002 Fig. 3) the cumulative distribution of the persistence times &tau;<sub>p</sub> in one "
+                  "inherent structure.")
+    sm = tables.samples
+    if sm is None or not len(sm) or "dir" not in sm.columns:
+        sec.notes.append("no sample directories (tables passed in memory)")
+        return sec
+    firsts = sm.sort_values(["model", "T_f", "sample"]).groupby(["model", "T_f"], as_index=False).first()
+    for model, T_f, d in firsts[["model", "T_f", "dir"]].head(max_groups).itertuples(index=False):
+        ex = Path(d) / "explore"
+        who = f"{_esc(model)}, T<sub>f</sub> = {float(T_f):g}, sample {Path(d).name.split('_')[-1]}"
+        dest = out / "figures" / "explore" / _safe(f"{model}_Tf_{float(T_f):g}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                paths = explore_figures(ex, dest)
+        except Exception as exc:  # noqa: BLE001 - a missing exploration must not sink the report
+            sec.notes.append(f"{who}: exploration figures not drawn ({type(exc).__name__}: {_esc(exc)})".splitlines()[0])
+            continue
+        for p in paths:
+            if p.stem == "matrices":
+                sec.figures.append((p, f"002 Fig. 2, {who}."))
+            elif p.stem == "tau_p_cdf":
+                sec.figures.append((p, f"002 Fig. 3, {who}: CDF of the persistence times."))
+    return sec
 
 
 def _dw_table(tables: st.StudyTables) -> pd.DataFrame | None:
@@ -775,6 +966,16 @@ def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot)
               caption=f"n<sub>0</sub> against the preparation temperature T<sub>f</sub> with its {lvl} interval; "
                       "downward arrows: 95 % upper limits of T<sub>f</sub> without any double well in the window "
                       "(left: simulation units; right: J<sup>-1</sup>m<sup>-3</sup>, dashed: the experimental order of magnitude).")
+    tau, unit = _tau_alpha(tables)
+    if tau is not None:
+        tab_tau = tab.merge(tau, on=["model", "T_f"], how="left")
+        figs.draw(s, "n0_vs_tau_alpha", sf.fig_n0_vs_tau_alpha, tab_tau, unit=unit,
+                  caption="n<sub>0</sub> against the relaxation time &tau;<sub>&alpha;</sub>(T<sub>f</sub>) of the "
+                          "liquid each glass was prepared from (002 Fig. 9b; the median over the samples of a "
+                          "T<sub>f</sub>, from prepare/prepare.json; arrows: 95 % upper limits).")
+    else:
+        s.notes.append("n<sub>0</sub> against &tau;<sub>&alpha;</sub>(T<sub>f</sub>) (002 Fig. 9b): no "
+                       "&tau;<sub>&alpha;</sub> measured in prepare/prepare.json")
     secs.append(s)
     # counts and exclusions
     s = Section("counts", "Double wells found and rows excluded",
@@ -865,4 +1066,5 @@ def _stat_sections(S: st.Summary, tables: st.StudyTables, figs: _Figs, snapshot)
         figs.draw(s, f"heat_capacity_{lab}", sf.fig_heat_capacity, S.heat_capacity, units=lab, caption=f"{_esc(lab)}.")
     secs.append(s)
     secs.append(_lowest_tls_section(S, tables, figs, snapshot))
+    secs.append(_explore_section(tables, figs.out))
     return secs

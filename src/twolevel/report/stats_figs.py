@@ -9,6 +9,7 @@ function                   what it shows
 =========================  ==============================================================
 fig_n_over_e               n(E)/E with its counting band, plateau n0 (001 Fig. 3, 002 Fig. 9a)
 fig_n0_vs_tf               n0 with its interval against T_f (upper limits as arrows), sim. and SI units
+fig_n0_vs_tau_alpha        n0 against tau_alpha(T_f) of the parent liquid (002 Fig. 9b)
 fig_distributions          pdfs of Delta V, V_b, d/sqrt(PR), PR (001 Fig. 2)
 fig_tls_quantities         E vs sqrt(Delta^2 + Delta_0^2), CDFs of Delta_0, Delta, E (002 Fig. 6)
 fig_tls_vs_splitting       Delta V, V_b, Gamma, PR against E (002 Fig. 7)
@@ -28,12 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path
-
 __all__ = [
     "tf_colors",
     "fig_n_over_e",
     "fig_n0_vs_tf",
+    "fig_n0_vs_tau_alpha",
     "fig_distributions",
     "fig_tls_quantities",
     "fig_tls_vs_splitting",
@@ -55,25 +55,29 @@ def _plt():
 def _plain_log_labels(fig) -> None:
     """Log-axis tick labels as plain text (1e-03) instead of mathtext: the same information,
     several times cheaper to lay out (the report draws a few dozen log panels)."""
-    from matplotlib.ticker import LogFormatter, NullFormatter
+    from matplotlib.ticker import LogFormatter, LogLocator, NullFormatter
 
     for ax in fig.axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()), (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
             if scale == "log":
-                axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+                lo, hi = sorted(lim)
+                if lo > 0 and np.log10(hi / lo) < 1.5:
+                    # under ~one decade there may be no power of ten to label: label 1, 2, 5 x 10^k
+                    axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+                    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+                else:
+                    axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
                 axis.set_minor_formatter(NullFormatter())
 
 
 def _save(fig, path) -> Path:
-    plt = _plt()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Plain log labels, tight layout, then :func:`twolevel.report._mpl.save` (log axes clipped,
+    overlapping tick labels thinned, the axes recorded next to the PNG)."""
+    from ._mpl import save
+
     _plain_log_labels(fig)
     fig.tight_layout()
-    with atomic_path(p) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return p
+    return save(fig, path, dpi=100, bbox_inches=None)
 
 
 def tf_colors(tfs) -> dict:
@@ -145,7 +149,7 @@ def fig_n_over_e(curves: pd.DataFrame, table: pd.DataFrame, path, units: str) ->
     return _save(fig, path)
 
 
-def _n0_points(ax, g, val, lo, hi, up, marker, label) -> bool:
+def _n0_points(ax, g, val, lo, hi, up, marker, label, x: str = "T_f") -> bool:
     """Points with asymmetric error bars where the window held double wells, downward arrows at the
     95 % upper limit where it held none (a zero count must not vanish from a log axis)."""
     if val not in g or not np.isfinite(g[val].to_numpy(dtype=float)).any():
@@ -156,7 +160,7 @@ def _n0_points(ax, g, val, lo, hi, up, marker, label) -> bool:
     line = None
     if len(pts):
         err = np.vstack([pts[val] - pts[lo], pts[hi] - pts[val]]).clip(min=0) if lo in pts and hi in pts else None
-        line = ax.errorbar(pts["T_f"], pts[val], yerr=err, marker=marker, capsize=3, label=label)
+        line = ax.errorbar(pts[x], pts[val], yerr=err, marker=marker, capsize=3, label=label)
     ul = g[zero]
     if up in ul and len(ul):
         ul = ul[np.isfinite(ul[up].to_numpy(dtype=float)) & (ul[up] > 0)]
@@ -164,7 +168,7 @@ def _n0_points(ax, g, val, lo, hi, up, marker, label) -> bool:
             col = line[0].get_color() if line is not None else None
             # arrow of 0.4 decades: yerr in data units on a log axis, uplims draws the arrow head
             y = ul[up].to_numpy(dtype=float)
-            ax.errorbar(ul["T_f"], y, yerr=y * (1 - 10**-0.4), uplims=True, marker="_", ms=12, ls="none",
+            ax.errorbar(ul[x], y, yerr=y * (1 - 10**-0.4), uplims=True, marker="_", ms=12, ls="none",
                         color=col, capsize=4, label=None if line is not None else f"{label} (95 % upper limit)")
     return bool(len(pts)) or bool(len(ul))
 
@@ -203,6 +207,30 @@ def fig_n0_vs_tf(table: pd.DataFrame, path) -> Path:
     else:
         _empty(axs[1], "no physical unit system")
     axs[1].set_ylabel(r"$n_0$ (J$^{-1}$ m$^{-3}$)")
+    return _save(fig, path)
+
+
+def fig_n0_vs_tau_alpha(table: pd.DataFrame, path, unit: str = "") -> Path:
+    """n0 against the structural relaxation time tau_alpha(T_f) of the liquid the glass was prepared
+    from (002_b660eabf4d6c7be7.txt Fig. 9b): ``table`` is the summary table with a ``tau_alpha``
+    column; groups without a measured tau_alpha are left out, zero counts drawn as upper limits."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    t = table.dropna(subset=["units", "tau_alpha"]) if len(table) and "tau_alpha" in table else pd.DataFrame()
+    t = t[t["tau_alpha"] > 0] if len(t) else t
+    drawn = False
+    for i, ((model, units), g) in enumerate(t.groupby(["model", "units"], sort=True) if len(t) else []):
+        lab = f"{model}, {units}" if t["model"].nunique() > 1 else units
+        drawn |= _n0_points(ax, g.sort_values("tau_alpha"), "n0", "n0_lo", "n0_hi", "n0_upper95", "osD^v<>ph"[i % 9],
+                            lab, x="tau_alpha")
+    if drawn:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8, frameon=False)
+        ax.set_xlabel(r"$\tau_\alpha(T_f)$" + (f" ({unit})" if unit else ""))
+        ax.set_ylabel(r"$n_0$ ($\epsilon^{-1}$ per particle)")
+    else:
+        _empty(ax, "no tau_alpha measured")
     return _save(fig, path)
 
 
@@ -266,7 +294,10 @@ def _cdf(ax, v, col, label):
     v = v[np.isfinite(v) & (v > 0)]
     if not v.size:
         return False
-    ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", color=col, label=label)
+    F = np.arange(1, v.size + 1) / v.size
+    ax.step(v, F, where="post", color=col, label=label)
+    if v.size < 3:  # a step line of one or two values is (almost) invisible
+        ax.plot(v, F, "o", ms=4, color=col)
     return True
 
 
@@ -422,6 +453,10 @@ def fig_counts_vs_time(time_df: pd.DataFrame, path, units: str | None = None) ->
     return _save(fig, path)
 
 
+#: decades of C/T shown below its largest value (the low-T exponential tail is cut)
+HEAT_DECADES = 4
+
+
 def fig_heat_capacity(hc: pd.DataFrame, path, units: str) -> Path:
     """C(T)/T per particle of the TLS catalogue (000_ac86d19d448073de.txt Eq. (7)) and (pi^2/6) n0."""
     plt = _plt()
@@ -430,12 +465,24 @@ def fig_heat_capacity(hc: pd.DataFrame, path, units: str) -> Path:
     if len(h) and (h["C"] > 0).any():
         cols = tf_colors(h["T_f"])
         many = h["model"].nunique() > 1
+        ys = []
         for (model, T_f), g in h.groupby(["model", "T_f"], sort=True):
             col = cols[float(T_f)]
             ax.loglog(g["T"], g["C_over_T"].where(g["C_over_T"] > 0), "-", color=col, lw=2, label=_key(model, T_f, many))
+            ys.append(g["C_over_T"].to_numpy(dtype=float))
             th = float(g["c1_theory"].iloc[0])
             if th > 0:
                 ax.axhline(th, color=col, ls=":", lw=1.5)
+                ys.append(np.array([th]))
+        # C/T falls as exp(-E_min/T) below the smallest splitting (to 1e-300 on a fine T grid):
+        # show HEAT_DECADES below the largest value, where the (pi^2/6) n0 plateau is
+        # (each group's own top HEAT_DECADES stay in view)
+        tops = [v[np.isfinite(v) & (v > 0)].max() for v in ys if (np.isfinite(v) & (v > 0)).any()]
+        y = np.concatenate(ys)
+        y = y[np.isfinite(y) & (y > 0)]
+        if y.size:
+            top = 3.0 * y.max()
+            ax.set_ylim(max(y.min() / 3.0, min(tops) * 10.0**-HEAT_DECADES), top)
         ax.set_xlabel(r"temperature $k_BT$ ($\epsilon$)")
         ax.set_ylabel(r"$C/T$ ($k_B^2/\epsilon$ per particle)")
         ax.legend(fontsize=8, frameon=False, title=r"dotted: $(\pi^2/6)\,n_0$", title_fontsize=8)

@@ -15,19 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.atomic import atomic_path
 from ._mpl import plt as _plt
 
 plt = _plt()  # pyplot-like drawing on plain Figures: no pyplot state, the user's backend untouched
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return path
+    from ._mpl import save
+
+    return save(fig, path, dpi=120)
 
 
 def plot_dos(omegas, n_dof: int, path, omega_t: float | None = None, bins: int = 40) -> Path:

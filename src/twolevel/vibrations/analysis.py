@@ -131,8 +131,8 @@ def analyse_glasses(inputs, out_dir, label: str | None = None, k: int | None = 6
     (out / "glasses").mkdir(parents=True, exist_ok=True)
     it = files
     if progress:
-        from tqdm import tqdm
-        it = tqdm(files, desc="glasses")
+        from ..progressbar import progress_bar
+        it = progress_bar(files, desc="glasses", unit="glass")
     records = []
     omega_t_ens = None
     for idx, f in enumerate(it):

@@ -158,8 +158,8 @@ def nonlinear_modes(pot, x, vectors, indices=None, omega=None, progress: bool = 
     x = np.asarray(x, dtype=float)
     it = list(indices)
     if progress:
-        from tqdm import tqdm
-        it = tqdm(it, desc="nonlinear modes")
+        from ..progressbar import progress_bar
+        it = progress_bar(it, desc="nonlinear modes", unit="mode")
     out = []
     found: list[np.ndarray] = []
     for j in it:
