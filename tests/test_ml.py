@@ -138,7 +138,7 @@ def _analytic(w, spins):
         q = well(int(diff[0]))
         doublet = q.tls_class == "doublet"
         tls = doublet and q.E < E_MAX
-        return {"is_dw": True, "log10_E": math.log10(q.E) if doublet else math.nan, "is_tls": tls,
+        return {"is_dw": True, "log10_E": math.log10(q.E), "is_tls": tls,
                 "n_dw": 1, "n_tls": int(tls), "cpu_s": 0.01, "status": "double_well",
                 "tls": [{"key": f"{min(a, b)}-{max(a, b)}", "E": q.E}] if tls else []}
 
@@ -213,5 +213,52 @@ def test_path_evaluator_agrees_with_the_known_landscape():
     for a, b in [(0, 1), (0, 2), (0, 3), (5, 7), (1, 6)]:
         got, want = ev(a, b), evaluate(a, b)
         assert got["is_dw"] == want["is_dw"], (a, b)
-        if want["is_dw"] and math.isfinite(want["log10_E"]):
+        if want["is_dw"]:
             assert got["log10_E"] == pytest.approx(want["log10_E"], abs=0.02)
+
+
+def test_cpu_budget_stops_inside_a_batch(tmp_path):
+    w, spins, xs, es = _landscape()
+    feats = _features(spins, xs, es)
+    evaluate, _ = _analytic(w, spins)  # 0.01 CPU-s per pair, as the evaluator reports
+    p = SearchParams(batch=10, bootstrap=30, e_max=E_MAX, cpu_budget_s=0.155, max_iter=20)
+    s = search(feats, evaluate, tmp_path, p)
+    assert s["stop"].startswith("CPU budget") and s["pairs_computed"] <= 16
+
+
+def test_saved_model_refits_to_the_same_predictions(tmp_path):
+    w, spins, xs, es = _landscape()
+    feats = _features(spins, xs, es)
+    evaluate, _ = _analytic(w, spins)
+    rows = [dict(evaluate(a, b), **r) for r, a, b in zip(feats.to_dict("records"), feats.is_a, feats.is_b)]
+    train = pd.DataFrame(rows)
+    m = PairModel(params={"max_iter": 30}).fit(train)
+    m.save(tmp_path / "m")
+    m2 = PairModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(m.predict(feats, e_max=E_MAX), m2.predict(feats, e_max=E_MAX))
+    with pytest.raises(InputError, match="model.json"):
+        PairModel.load(tmp_path / "nothing")
+
+
+def test_search_stage_is_planned_only_when_configured(tmp_path):
+    from twolevel.pipeline import Study
+
+    kw = {"name": "kw", "seed": 3, "model": "pss", "n": 16, "dim": 2, "tf": [0.1], "samples": 1}
+    plain = Study(**kw, out=tmp_path / "a")
+    assert not any(t.key.endswith("/search") for t in plain.plan(check=False))
+    st = Study(**kw, out=tmp_path / "b", search={"batch": 5}, paths={"images": 16})
+    t = [t for t in st.plan(check=False) if t.key.endswith("/search")]
+    assert len(t) == 1
+    args = t[0].payload["args"]
+    assert args["params"]["batch"] == 5 and args["params"]["paths"]["images"] == 16
+    assert "explore" in args["inputs"]
+
+
+def test_cli_search_errors_are_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from twolevel.cli import app
+
+    r = CliRunner().invoke(app, ["search", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert isinstance(r.exception, InputError) and "\n" not in str(r.exception)

@@ -58,7 +58,7 @@ class SearchParams:
     min_hit_rate: float = 0.02  # stop when TLS per computed pair over the window falls below this
     max_batches: int = 1000
     cpu_budget_s: float = math.inf  # evaluation + learning CPU seconds
-    e_max: float = 1.0  # TLS threshold on the splitting E (epsilon): k_B T_Q in the pipeline
+    e_max: float | None = None  # TLS threshold on the splitting E (epsilon); search_glass: k_B T_Q
     max_iter: int = 200  # boosting iterations of both models (twolevel.ml.models.PairModel)
 
     def validate(self) -> None:
@@ -70,7 +70,7 @@ class SearchParams:
             raise InputError(f"search: min_hit_rate must be in [0, 1], got {self.min_hit_rate!r}")
         if not (self.cpu_budget_s > 0):
             raise InputError(f"search: cpu_budget_s must be positive, got {self.cpu_budget_s!r}")
-        if not (self.e_max > 0 and math.isfinite(self.e_max)):
+        if self.e_max is None or not (self.e_max > 0 and math.isfinite(self.e_max)):
             raise InputError(f"search: e_max must be a positive energy, got {self.e_max!r}")
 
 
@@ -146,7 +146,7 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
 
     ``features``: :func:`~twolevel.ml.features.pair_features` output (is_a, is_b, FEATURES).
     ``evaluate(is_a, is_b) -> dict`` with :data:`OUTCOME_FIELDS`: ``is_dw`` (elementary double
-    well), ``log10_E`` (log10 splitting, NaN unless a doublet double well), ``is_tls`` (the pair
+    well), ``log10_E`` (log10 of E = e2 - e1 of that double well, NaN if none), ``is_tls`` (the pair
     gave at least one TLS), ``n_dw``, ``n_tls``, ``cpu_s``, ``status`` and ``tls`` (a list of
     dicts, one per TLS, each with a ``key`` identifying it across pairs). ``prior``: a training
     table (FEATURES, is_dw, log10_E) to start from, e.g. ``PairModel.load(dir).train``.
@@ -200,7 +200,10 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
         t_learn = time.process_time() - t_learn
         take = order[:size]
         rows = []
+        spent = 0.0
         for r in take:
+            if cpu_total + t_learn + spent >= p.cpu_budget_s:
+                break  # the budget ran out inside the batch
             i = int(idx[r])
             rec = _evaluate_pair(evaluate, out, int(a_all[i]), int(b_all[i]))
             pending[i] = False
@@ -216,6 +219,10 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
                     new += 1
             row["new_tls"] = new
             rows.append(row)
+            spent += float(rec["cpu_s"])
+        if not rows:  # the budget was spent by the learning of this batch
+            stop = f"CPU budget spent ({cpu_total + t_learn:.1f} s >= {p.cpu_budget_s:g} s)"
+            break
         bdf = pd.DataFrame(rows)
         bdf["log10_E"] = bdf["log10_E"].astype(float)
         done_rows = pd.concat([done_rows, bdf], ignore_index=True) if len(done_rows) else bdf
@@ -242,6 +249,7 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
         elif k >= p.min_batches and rate < p.min_hit_rate:
             stop = f"hit rate {rate:.3g} over the last {len(recent)} batches < {p.min_hit_rate:g}"
         _write_parquet(out / BATCHES, done_rows)
+    _write_parquet(out / BATCHES, done_rows)
     tls_df = pd.DataFrame(list(tls.values()))
     _write_parquet(out / TLS_FOUND, tls_df if len(tls_df) else pd.DataFrame({"key": pd.Series([], dtype=str)}))
     if model is not None:
@@ -260,7 +268,8 @@ class PathEvaluator:
     ``find_path`` (twolevel.paths, 002 Sec. II D: NEB, split at intermediate minima) between the
     two minima, then ``tunnelling`` (twolevel.quantum, 002 Eqs. (10)-(15)) along every converged
     elementary double well at ``m_tilde``. The pair ``is_dw`` when the path is one elementary
-    double well (not split); ``log10_E`` is its splitting when it is a doublet; every doublet
+    double well (not split); ``log10_E`` is log10 of its level spacing E = e2 - e1 (the splitting
+    for a doublet; NaN when not computed); every doublet
     (of the pair or of its pieces) with E < ``e_max`` is a TLS, keyed by its two minimum energies
     (rounded to ``key_digits``) so a TLS found from two pairs counts once.
     """
@@ -291,8 +300,9 @@ class PathEvaluator:
         found = []
         for dw in ok:
             q = tunnelling(dw.xi, dw.V, dw.d, self.m_tilde, curv_low=dw.curv_low, curv_high=dw.curv_high)
-            doublet = q.tls_class == "doublet" and math.isfinite(q.E) and q.E > 0
-            if is_dw and doublet:
+            finite = math.isfinite(q.E) and q.E > 0
+            doublet = q.tls_class == "doublet" and finite
+            if is_dw and finite:  # the regressor learns e2 - e1 of every double well, doublet or not
                 log10_e = math.log10(q.E)
             if doublet and q.E < self.e_max:
                 key = f"{round(dw.E_low, self.key_digits)!r}|{round(dw.E_high, self.key_digits)!r}"
@@ -301,3 +311,69 @@ class PathEvaluator:
         status = "double_well" if is_dw else ("split" if len(dws) > 1 else (dws[0].status if dws else "none"))
         return {"is_dw": bool(is_dw), "log10_E": log10_e, "is_tls": bool(found), "n_dw": len(ok),
                 "n_tls": len(found), "cpu_s": time.process_time() - t0, "status": status, "tls": found}
+
+
+FEATURES_FILE = "features.parquet"
+PATH_KEYS = ("images", "method", "spring", "ftol", "max_steps", "split", "max_depth", "scheme")
+
+
+def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units: str = "Ar",
+                 m_tilde: float | None = None, max_delta_e: float = math.inf, max_d: float = math.inf,
+                 prior_model=None, glass=None, path_kw: dict | None = None,
+                 progress: Callable[[str], None] | None = None) -> dict:
+    """The closed loop on one explored glass (the ``search`` stage and ``twolevel search``).
+
+    Pair features of every IS pair of ``explore_dir`` within the cuts (``features.parquet``,
+    computed once), then :func:`search` with :class:`PathEvaluator` on the glass's particle system
+    (``path_kw``: the paths stage's parameters, :data:`PATH_KEYS`) at the m~ of ``units`` (or
+    ``m_tilde``); a TLS is a doublet with E < k_B T_Q of that m~ (002 Eq. (9)), unless
+    ``params.e_max`` was set explicitly. ``prior_model``: a directory saved by
+    :meth:`PairModel.save` whose training table starts the loop.
+    """
+    import pandas as pd
+
+    from ..engine import ParticleSystem
+    from ..layout import GLASS, IS_CONFIGS
+    from ..paths import _ISStore
+    from ..units import get_units, kT_Q
+    from .features import glass_features
+
+    explore_dir, out = Path(explore_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    p = params or SearchParams()
+    mt = float(m_tilde) if m_tilde is not None else get_units(units).m_tilde
+    if p.e_max is None:  # not set: k_B T_Q of the unit system (002 Eq. (9))
+        p = SearchParams(**{**asdict(p), "e_max": kT_Q(mt)})
+    cuts = {"max_delta_e": float(max_delta_e), "max_d": float(max_d)}
+    fpath, meta_path = out / FEATURES_FILE, out / "features.json"
+    meta = None
+    if fpath.is_file() and meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except ValueError:
+            meta = None
+    if meta is not None and meta.get("cuts") == cuts:
+        feats = pd.read_parquet(fpath)
+    else:
+        feats, secs = glass_features(explore_dir, glass=glass, **cuts)
+        _write_parquet(fpath, feats)
+        meta = {"cuts": cuts, "pairs": len(feats), "seconds": secs}
+        _write_json(meta_path, meta)
+    if len(feats) == 0:
+        raise InputError(f"{explore_dir}: no IS pair within the cuts (max_delta_e={max_delta_e:g}, "
+                         f"max_d={max_d:g}); nothing to search")
+    prior = None
+    if prior_model is not None:
+        prior = PairModel.load(prior_model).train
+    glass = Path(glass) if glass is not None else explore_dir.parent / "prepare" / GLASS
+    store = _ISStore(explore_dir / IS_CONFIGS, glass)
+    try:
+        system = ParticleSystem(store.config(int(feats["is_a"].iloc[0])))
+        kw = {k: v for k, v in (path_kw or {}).items() if k in PATH_KEYS and v is not None}
+        ev = PathEvaluator(system, lambda i: store.config(i).positions, mt, p.e_max, **kw)
+        summary = search(feats, ev, out, p, prior=prior, progress=progress)
+    finally:
+        store.close()
+    summary.update({"features": meta, "m_tilde": mt, "units": units if m_tilde is None else None})
+    _write_json(out / SEARCH_META, summary)
+    return summary

@@ -11,7 +11,9 @@ A model is saved without pickle: its training table (Parquet) and parameters (JS
 
 Training table columns: :data:`~twolevel.ml.features.FEATURES`, ``is_dw`` (bool: the pair is an
 elementary double well, one converged path with a barrier, not split) and ``log10_E`` (log10 of
-the splitting in epsilon; NaN where the pair is not a tunnelling doublet).
+the lowest level spacing E = e2 - e1 in epsilon, the tunnelling splitting for a doublet, 002
+Eq. (12); NaN where the pair is not a double well). A TLS also needs the doublet test of
+twolevel.quantum, which the evaluator applies; the score uses P(E < e_max) as its proxy.
 """
 
 from __future__ import annotations
