@@ -362,6 +362,19 @@ def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units
     if len(feats) == 0:
         raise InputError(f"{explore_dir}: no IS pair within the cuts (max_delta_e={max_delta_e:g}, "
                          f"max_d={max_d:g}); nothing to search")
+    kw = {k: v for k, v in (path_kw or {}).items() if k in PATH_KEYS and v is not None}
+    settings = {"m_tilde": mt, "e_max": p.e_max, "path_kw": kw}
+    spath = out / "evaluator.json"
+    if spath.is_file():
+        try:
+            old = json.loads(spath.read_text())
+        except ValueError:
+            old = None
+        if old is not None and old != json.loads(json.dumps(settings)):
+            raise InputError(f"{spath}: {out} holds pair results computed with other settings ({old}); "
+                             "use another output directory or delete it")
+    else:
+        _write_json(spath, settings)
     prior = None
     if prior_model is not None:
         prior = PairModel.load(prior_model).train
@@ -369,7 +382,6 @@ def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units
     store = _ISStore(explore_dir / IS_CONFIGS, glass)
     try:
         system = ParticleSystem(store.config(int(feats["is_a"].iloc[0])))
-        kw = {k: v for k, v in (path_kw or {}).items() if k in PATH_KEYS and v is not None}
         ev = PathEvaluator(system, lambda i: store.config(i).positions, mt, p.e_max, **kw)
         summary = search(feats, ev, out, p, prior=prior, progress=progress)
     finally:
