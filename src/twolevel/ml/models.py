@@ -56,7 +56,8 @@ class PairModel:
     """Classifier P(double well) and regressor log10 E on the pair features.
 
     ``params``: keyword arguments for both HistGradientBoosting estimators (defaults:
-    ``max_iter=200, learning_rate=0.1, random_state=0, early_stopping=False``). ``threads``:
+    ``max_iter=200, learning_rate=0.1, random_state=0, early_stopping=False``, ``min_samples_leaf``
+    = n_rows // 10 clipped to [2, 20]). ``threads``:
     OpenMP threads for fitting and predicting (default 1: on the small tables of a search, one
     thread is faster, and on a shared 2-core machine at load 14 the default thread pool made a
     150-row fit 40x slower, 12.4 s against 0.29 s wall).
@@ -70,9 +71,12 @@ class PairModel:
     train: object = None  # the training table (kept for saving)
     threads: int = 1
 
-    def _est_params(self) -> dict:
+    def _est_params(self, n: int) -> dict:
+        # scikit-learn's min_samples_leaf=20 leaves a tree on fewer than 40 rows without a split (a
+        # constant model): at the start of a search the table is that small, so scale it down
+        leaf = min(20, max(2, n // 10))
         return {"max_iter": 200, "learning_rate": 0.1, "random_state": 0, "early_stopping": False,
-                **self.params}
+                "min_samples_leaf": leaf, **self.params}
 
     @staticmethod
     def trainable(df) -> tuple[bool, str]:
@@ -104,9 +108,9 @@ class PairModel:
         self.reg = None
         self.sigma = 1.0
         with threadpool_limits(self.threads):
-            self.clf = HistGradientBoostingClassifier(**self._est_params()).fit(X, y)
+            self.clf = HistGradientBoostingClassifier(**self._est_params(len(y))).fit(X, y)
             if good.sum() >= MIN_REGRESS:
-                self.reg = HistGradientBoostingRegressor(**self._est_params()).fit(X[good], le[good])
+                self.reg = HistGradientBoostingRegressor(**self._est_params(int(good.sum()))).fit(X[good], le[good])
                 res = le[good] - self.reg.predict(X[good])
                 self.sigma = max(float(np.sqrt(np.mean(res * res))), 0.1)
         self.n_train = len(df)
