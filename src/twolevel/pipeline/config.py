@@ -150,6 +150,23 @@ class QuantumParams(_Section):
     end_curvature: Literal["catalogue", "profile"] = Field("catalogue", description="Curvature of the harmonic extension beyond the end minima: the end minimum's Hessian on the band tangent (paths' curv_low/curv_high, 002 App. C) or a fit to the sampled profile; a systematic of the 1D model (docs/quantum.md).")
 
 
+class SearchSection(_Section):
+    """``[search]`` (optional): learned pair selection in a closed loop over all IS pairs of each glass (twolevel.ml; docs/ml.md)."""
+
+    batch: int = Field(20, ge=1, description="Pairs computed (paths + quantum) per batch: the top K by expected TLS yield.")
+    bootstrap: int = Field(40, ge=1, description="Size of the first batch, taken in exhaustive order (pairs seen both ways first), while no model can be trained.")
+    window: int = Field(2, ge=1, description="Batches over which the TLS hit rate is measured.")
+    min_batches: int = Field(3, ge=1, description="Never stop on the hit rate before this many batches.")
+    min_hit_rate: float = Field(0.02, ge=0, le=1, description="Stop when new TLS per computed pair over the window falls below this.")
+    max_batches: int = Field(1000, ge=1, description="Stop after this many batches.")
+    cpu_budget_s: float | None = Field(None, gt=0, description="Stop when paths + quantum + learning have used this many CPU seconds (per glass); default no limit.")
+    max_delta_e: float | None = Field(None, ge=0, description="Feature cut: only pairs with total energy difference <= this (epsilon); pairs seen as transitions are always kept.")
+    max_d: float | None = Field(None, ge=0, description="Feature cut: only pairs with total displacement d (002 Eq. (7)) <= this (sigma).")
+    units: str | None = Field(None, description="Unit system whose m~ and k_B T_Q define a TLS (E < k_B T_Q); default the model's first.")
+    prior_model: str | None = Field(None, description="Directory of a saved model (twolevel.ml.PairModel.save) whose training table starts every glass's loop.")
+    max_iter: int = Field(200, ge=1, description="Boosting iterations of the classifier and the regressor.")
+
+
 class StatsParams(_Section):
     """``[stats]``: n(E), the plateau n0 with bootstrap error, the Eq. (3) decomposition (002)."""
 
@@ -292,6 +309,7 @@ class StudyConfig(_Section):
     execution: ExecutionParams = Field(default_factory=ExecutionParams)
     lattice: LatticeParams | None = Field(None, description="The lattice route (DPLM, 000): the tables of a `twolevel lattice cool` config ([lattice.lattice], [lattice.g], [lattice.start], [lattice.cooling], [lattice.measure], [lattice.run]); run.output is ignored (RUN/lattice/).")  # type: ignore[valid-type]
     harmonic: HarmonicParams | None = None
+    search: SearchSection | None = Field(None, description="The learned search stage (twolevel.ml, docs/ml.md); off unless the table is given.")
 
     @model_validator(mode="after")
     def _unique(self):
@@ -527,6 +545,7 @@ def render_markdown() -> str:
         ("report", ReportParams, "[report]"),
         ("execution", ExecutionParams, "[execution]"),
         ("harmonic", HarmonicParams, "[harmonic] (optional)"),
+        ("search", SearchSection, "[search] (optional)"),
     ]
     out = []
     for _, cls, title in sections:

@@ -38,6 +38,7 @@ their own stages through the same :class:`Stage` interface.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -254,6 +255,28 @@ def quantum_stage(a: dict) -> dict:
     return {"info": {"double_wells": int(len(df)), "rows": int(len(res)), "tls": n_tls}}
 
 
+def search_stage(a: dict) -> dict:
+    """search: learned pair selection in a closed loop over all IS pairs (twolevel.ml.loop.search_glass).
+
+    Optional ([search] in the study config): reads explore/, runs paths + quantum only on the pairs
+    of highest predicted TLS yield, retrains after every batch; resumable from its per-pair files.
+    """
+    from ..ml.loop import SearchParams, search_glass
+
+    p = dict(a["params"])
+    path_kw = p.pop("paths", {}) or {}
+    units = p.pop("units", None) or (a["units"][0] if a.get("units") else "Ar")
+    cuts = {k: (math.inf if p.get(k) is None else float(p[k])) for k in ("max_delta_e", "max_d")}
+    prior = p.pop("prior_model", None)
+    budget = p.pop("cpu_budget_s", None)
+    sp = SearchParams(**{k: v for k, v in p.items() if k in SearchParams.__dataclass_fields__},
+                      cpu_budget_s=math.inf if budget is None else float(budget))
+    s = search_glass(Path(a["inputs"]["explore"]), a["out_dir"], sp, units=units, prior_model=prior,
+                     path_kw=path_kw, **cuts)
+    return {"artefacts": _files(Path(a["out_dir"]), exclude_dirs=("pairs",)),
+            "info": {k: s[k] for k in ("pairs_total", "pairs_computed", "tls_found", "double_wells", "cpu_total_s")}}
+
+
 def stats_stage(a: dict) -> dict:
     """stats: n(E), n0 with bootstrap errors, the Eq. (3) decomposition (twolevel.stats.study_stats).
 
@@ -335,6 +358,9 @@ def default_stages() -> list[Stage]:
               description="minimum-energy paths between the candidate pairs; double-well catalogue"),
         Stage("quantum", f"{here}:quantum_stage", (TLS,), requires=("paths",),
               description="1D Schrödinger equation along each path: E, Delta, Delta_0, Gamma"),
+        Stage("search", f"{here}:search_stage", ("search.json", "batches.parquet", "tls_found.parquet"),
+              requires=("explore",), enabled=lambda cfg: getattr(cfg, "search", None) is not None,
+              description="learned pair selection: paths + quantum on the most promising IS pairs, retrain, repeat"),
         Stage("stats", f"{here}:stats_stage", ("stats.json",), requires=("quantum",), scope="study",
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
         Stage("harmonic", f"{here}:harmonic_stage", ("harmonic.json",), requires=("prepare",), scope="study",

@@ -355,6 +355,8 @@ class Study:
     def _params(self, stage: str, spec: C.ModelSpec | None) -> dict:
         if stage in C.StudyConfig.model_fields and stage in ("prepare", "explore", "paths", "quantum") and spec:
             return C.resolved_stage_params(self.config, spec, stage)
+        if stage == "search" and spec and self.config.search is not None:  # the loop runs the paths stage's bands
+            return {**self.config.search.model_dump(), "paths": C.resolved_stage_params(self.config, spec, "paths")}
         sec = getattr(self.config, stage, None)
         return sec.model_dump() if hasattr(sec, "model_dump") else {}
 
@@ -380,7 +382,7 @@ class Study:
                 deps = tuple(prev[r].key for r in st.requires if r in prev)
                 fp = fingerprint({"stage": st.name, "version": st.version, "key": key, "seed": seed, "params": params,
                                   "model": [ref.model, ref.n, ref.dim, ref.density, ref.composition, ref.T_f],
-                                  "units": list(ref.units) if st.name == "quantum" else None,
+                                  "units": list(ref.units) if st.name in ("quantum", "search") else None,
                                   "upstream": [by_key[d].payload["fingerprint"] for d in deps]})
                 d = ref.dir / st.name
                 args = {"out_dir": str(d), "inputs": {s: str(ref.dir / s) for s in prev}, "model": ref.model,
