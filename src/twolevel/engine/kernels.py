@@ -17,6 +17,31 @@ import numpy as np
 from numba import njit
 
 
+# ---- the pair potential, written once (issue #16) ---------------------------------------
+# Every compiled route (forces, energies, Hessian, swap Monte Carlo, the sheared box) takes the
+# mixing rule and f(u) from these three inline functions; models/base.py keeps a numpy
+# transcription for tables and plots, held to them by tests/test_engine.py (1e-12 per particle).
+@njit(cache=True, inline="always")
+def mix_sigma(sig_ab, di, dj, na):
+    """s_ij = sigma[t_i, t_j] (d_i + d_j)/2 (1 - na |d_i - d_j|): the one mixing rule. Type models
+    run with all diameters 1 and na = 0 (s_ij = the sigma table, 002 Eq. (5)); PSS with sigma = 1 and
+    the non-additive rule of ../shared/papers/README.md (Ninarello et al. 2017, na = 0.2)."""
+    return sig_ab * 0.5 * (di + dj) * (1.0 - na * abs(di - dj))
+
+
+@njit(cache=True, inline="always")
+def f_u(u2, inv6, a12, a6, c0, c2, c4):
+    """f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4 from u^2 and u^-6, inside the cutoff
+    (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5))."""
+    return a12 * inv6 * inv6 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2
+
+
+@njit(cache=True, inline="always")
+def f1_over_u(u2, inv2, inv6, a12, a6, c2, c4):
+    """f'(u)/u of :func:`f_u` (the pair force is -e f'(u)/u (r_i - r_j) / s^2)."""
+    return (-12.0 * a12 * inv6 * inv6 + 6.0 * a6 * inv6) * inv2 + 2.0 * c2 + 4.0 * c4 * u2
+
+
 @njit(cache=True, inline="always")
 def pair_se(i, j, types, diam, mp):
     """s_ij and e_ij of the pair (i, j).
@@ -30,8 +55,7 @@ def pair_se(i, j, types, diam, mp):
     dj = diam[j]
     ti = types[i]
     tj = types[j]
-    s = mp[1][ti, tj] * 0.5 * (di + dj) * (1.0 - mp[3] * abs(di - dj))
-    return s, mp[2][ti, tj]
+    return mix_sigma(mp[1][ti, tj], di, dj, mp[3]), mp[2][ti, tj]
 
 
 @njit(cache=True, inline="always")
@@ -55,9 +79,8 @@ def pair_terms(r2, s, e, mp):
     inv2 = 1.0 / u2
     inv6 = inv2 * inv2 * inv2
     inv12 = inv6 * inv6
-    f0 = a12 * inv12 - a6 * inv6 + c0 + c2 * u2 + c4 * u2 * u2
-    # f'(u)/u
-    f1u = -12.0 * a12 * inv12 * inv2 + 6.0 * a6 * inv6 * inv2 + 2.0 * c2 + 4.0 * c4 * u2
+    f0 = f_u(u2, inv6, a12, a6, c0, c2, c4)
+    f1u = f1_over_u(u2, inv2, inv6, a12, a6, c2, c4)
     u = np.sqrt(u2)
     f2 = 156.0 * a12 * inv12 * inv2 - 42.0 * a6 * inv6 * inv2 + 2.0 * c2 + 12.0 * c4 * u2
     f3 = (-2184.0 * a12 * inv12 * inv2 + 336.0 * a6 * inv6 * inv2) / u + 24.0 * c4 * u
@@ -69,7 +92,7 @@ def max_cutoff_diam(diam, mp):
     """Largest cutoff x_c s_ij that any pair can have (see :func:`pair_se`)."""
     dmax = diam.max()
     dmin = diam.min()
-    factor = max(dmax, 0.5 * (dmin + dmax) * (1.0 - mp[3] * (dmax - dmin)))
+    factor = max(dmax, mix_sigma(1.0, dmin, dmax, mp[3]))
     return mp[4] * mp[1].max() * factor
 
 
@@ -167,7 +190,7 @@ def build_neighbors(pos, box, types, diam, mp, skin):
                     dx2 = min_image(w[i, 2] - w[j, 2], b2, i2)
                     r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
                     dj = diam[j]
-                    rl = xc * sig[ti, types[j]] * 0.5 * (di + dj) * (1.0 - na * abs(di - dj)) + skin
+                    rl = xc * mix_sigma(sig[ti, types[j]], di, dj, na) + skin
                     idx[m] = j
                     m += 1 if (j > i and r2 < rl * rl) else 0
                     j = nxt[j]
@@ -186,7 +209,7 @@ def build_neighbors(pos, box, types, diam, mp, skin):
                 r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
                 if poly:
                     dj = diam[j]
-                    rl = xc * 0.5 * (di + dj) * (1.0 - na * abs(di - dj)) + skin
+                    rl = xc * mix_sigma(1.0, di, dj, na) + skin
                     rl2 = rl * rl
                 else:
                     rl2 = rl2_tab[ti, types[j]]
@@ -238,9 +261,8 @@ def _row_forces(m, bx, by, bz, bs, bw, box3, binv3, xc2, a12, a6, c0, c2, c4):
         w = bw[q] if u2 < xc2 else 0.0
         inv2 = 1.0 / u2
         inv6 = inv2 * inv2 * inv2
-        inv12 = inv6 * inv6
-        ei += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
-        v1r = w * si * ((-12.0 * a12 * inv12 + 6.0 * a6 * inv6) * inv2 + 2.0 * c2 + 4.0 * c4 * u2)
+        ei += w * f_u(u2, inv6, a12, a6, c0, c2, c4)
+        v1r = w * si * f1_over_u(u2, inv2, inv6, a12, a6, c2, c4)
         wi -= v1r * r2
         g0 = -v1r * dx0
         g1 = -v1r * dx1
@@ -313,7 +335,7 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
                 by[q] = xi1 - p[j, 1]
                 bz[q] = xi2 - p[j, 2]
                 dj = diam[j]
-                s = 0.5 * (di + dj) * (1.0 - na * abs(di - dj))
+                s = mix_sigma(1.0, di, dj, na)
                 bs[q] = 1.0 / (s * s)
                 bw[q] = e0
         else:
@@ -396,7 +418,7 @@ def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
             # (PSS mixing rule) or precomputed type tables
             if poly:
                 dj = diam[j]
-                s = 0.5 * (di + dj) * (1.0 - na * abs(di - dj))
+                s = mix_sigma(1.0, di, dj, na)
                 si = 1.0 / (s * s)
                 e = e0
             else:
@@ -407,10 +429,9 @@ def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
             w = e if u2 < xc2 else 0.0
             inv2 = 1.0 / u2
             inv6 = inv2 * inv2 * inv2
-            inv12 = inv6 * inv6
-            # f(u) and f'(u)/u of the common form (models/base.py)
-            energy += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
-            v1r = w * si * ((-12.0 * a12 * inv12 + 6.0 * a6 * inv6) * inv2 + 2.0 * c2 + 4.0 * c4 * u2)
+            # f(u) and f'(u)/u of the common form (kernels.f_u, f1_over_u)
+            energy += w * f_u(u2, inv6, a12, a6, c0, c2, c4)
+            v1r = w * si * f1_over_u(u2, inv2, inv6, a12, a6, c2, c4)
             virial -= v1r * r2
             f0 = -v1r * dx0
             f1 = -v1r * dx1
@@ -453,8 +474,7 @@ def energy_only(pos, box, types, diam, mp, start, idx):
             w = e if u2 < xc2 else 0.0
             inv2 = 1.0 / u2
             inv6 = inv2 * inv2 * inv2
-            inv12 = inv6 * inv6
-            energy += w * (a12 * inv12 - a6 * inv6 + c0 + (c2 + c4 * u2) * u2)
+            energy += w * f_u(u2, inv6, a12, a6, c0, c2, c4)
     return energy
 
 

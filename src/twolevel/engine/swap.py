@@ -39,7 +39,7 @@ from numba import njit
 from ..config import Configuration
 from ..errors import InputError
 from ..models import PairModel, get_model
-from .kernels import build_neighbors, energy_forces, max_cutoff_diam, min_image, needs_rebuild
+from .kernels import build_neighbors, energy_forces, f_u, max_cutoff_diam, min_image, mix_sigma, needs_rebuild
 
 SWAP_NONE = 0
 SWAP_DIAMETERS = 1
@@ -70,8 +70,7 @@ SWAP_TYPES = 2
 # ---------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", inline="always")
 def _sij(ti, tj, di, dj, mp):
-    # kernels.pair_se: s_ij = sigma[t_i, t_j] (d_i + d_j)/2 (1 - nonadditivity |d_i - d_j|)
-    return mp[1][ti, tj] * 0.5 * (di + dj) * (1.0 - mp[3] * abs(di - dj))
+    return mix_sigma(mp[1][ti, tj], di, dj, mp[3])  # the one mixing rule (kernels.mix_sigma)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -83,7 +82,7 @@ def _v(r2, ti, tj, di, dj, mp):
     w = mp[2][ti, tj] if u2 < mp[4] * mp[4] else 0.0   # a select, not a branch
     inv2 = 1.0 / u2
     inv6 = inv2 * inv2 * inv2
-    return w * (mp[5] * inv6 * inv6 - mp[6] * inv6 + mp[7] + (mp[8] + mp[9] * u2) * u2)
+    return w * f_u(u2, inv6, mp[5], mp[6], mp[7], mp[8], mp[9])
 
 
 @njit(cache=True, error_model="numpy")
@@ -132,8 +131,7 @@ def _d2(x, i, k, box, binv):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _s_loc(ti, tj, di, dj, sig, nad):
-    # kernels.pair_se, as _sij, with the sigma table and nonadditivity passed directly
-    return sig[ti, tj] * 0.5 * (di + dj) * (1.0 - nad * abs(di - dj))
+    return mix_sigma(sig[ti, tj], di, dj, nad)  # as _sij, with the sigma table and nonadditivity passed directly
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -459,7 +457,7 @@ def _f_inv(inv2, u2, cf):
     not a branch (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5)).
     cf = (nonadditivity, x_c^2, a12, a6, c0, c2, c4): plain floats, see _coefs."""
     inv6 = inv2 * inv2 * inv2
-    f = cf[2] * inv6 * inv6 - cf[3] * inv6 + cf[4] + (cf[5] + cf[6] * u2) * u2
+    f = f_u(u2, inv6, cf[2], cf[3], cf[4], cf[5], cf[6])
     return f if u2 < cf[1] else 0.0
 
 
