@@ -417,7 +417,9 @@ class String:
 
     name = "string"
     can_freeze = False
-    spring = 0.0
+
+    def __init__(self, spring: float = 0.0):
+        self.spring = 0.0  # no springs: the reparametrisation keeps the images apart
 
     def force(self, X: np.ndarray, Fp: np.ndarray, tau: np.ndarray) -> np.ndarray:
         return Fp.copy()
@@ -638,7 +640,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     if freeze is not None:
         if not (0.0 < freeze <= 1.0):
             raise InputError(f"band freeze threshold must be a fraction of ftol in (0, 1], got {freeze}")
-        if method != "neb" or optimizer == "lbfgs":
+        if not PATH_METHODS[method].can_freeze or optimizer == "lbfgs":
             raise InputError("freezing converged images needs method='neb' and a FIRE optimizer "
                              f"(got method={method!r}, optimizer={optimizer!r}): the string's "
                              "reparametrisation and L-BFGS move every image every step")
@@ -661,7 +663,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         eb, _ = pot.energy_forces(X[-1].reshape(shape))
         ev.count += 2
         energies_ends = (ea, eb)
-    strategy = NEB(spring) if method == "neb" else String()
+    strategy = PATH_METHODS[method](spring)
     b = Band(pot, X, shape, strategy, energies_ends, ev)
     opt = _band_optimizer(optimizer, dt, dt_max, dt_min, max_move, n_delay, f_inc, f_dec, alpha0, f_alpha,
                           half_step, image_reset, fire_norm)
