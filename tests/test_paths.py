@@ -657,3 +657,26 @@ def test_end_curvature_on_mueller_brown_is_the_curvature_along_the_mep(mb_points
     assert abs(hi / d ** 2 / mb_points["C"][2][0] - 1) > abs(dw.curv_high / d ** 2 / mb_points["C"][2][0] - 1)
     with pytest.raises(InputError, match="tangent"):
         end_curvatures(MB, dw.band.images, tangent="spline")
+
+
+def test_coarse_to_fine_lands_on_the_mueller_brown_saddle(mb_points):
+    """A 5-image band relaxed first, then the 16-image band started on it: the climbing image
+    is on the Newton saddle S2, and the evaluations of both stages are counted."""
+    from twolevel.paths import coarse_to_fine, interpolate
+
+    xs, es, _ = mb_points["S2"]
+    band = interpolate(MB, mb_points["C"][0], mb_points["B"][0], 16)
+    calls = {"n": 0}
+
+    class Counted(MullerBrown):
+        def energy_forces(self, x):
+            calls["n"] += 1
+            return super().energy_forces(x)
+
+    r = coarse_to_fine(Counted(), band, coarse=5, ftol=1e-6, **MB_BAND)
+    assert r.converged and r.images.shape == band.shape
+    assert np.linalg.norm(r.saddle - xs) < 1e-6
+    assert abs(r.energies.max() - es) < 1e-9 * abs(es)
+    assert r.force_evaluations == calls["n"]
+    with pytest.raises(InputError, match="coarse"):
+        coarse_to_fine(MB, band, coarse=16)

@@ -50,8 +50,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import ConvergenceError, InputError, PhysicsError
-from .measures import participation_ratio
 from .layout import BANDS, DOUBLE_WELLS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PATH_RESULTS
+from .measures import participation_ratio
+from .optimize import FIRE, FIRE2, LBFGS
 
 __all__ = [
     "BandResult",
@@ -61,6 +62,10 @@ __all__ = [
     "band_energies_forces",
     "improved_tangents",
     "optimize_band",
+    "coarse_to_fine",
+    "Band",
+    "NEB",
+    "String",
     "neb",
     "string_method",
     "find_path",
@@ -88,8 +93,9 @@ DEFAULT_MAX_STEPS = 20000
 SAME_TOL = 1e-3  # sigma: two minima whose largest particle displacement is below this are one
 # Named band schemes (docs/paths.md "Frozen images"): "fire2" = FIRE 2.0 on every image (the
 # default); "frozen" = classic FIRE with ASE's parameters, images already within tolerance held
-# (not moved, not re-evaluated) and the climbing image held to ftol / 10: 2.25x fewer image
-# evaluations than ASE's NEB + FIRE on the benchmark pair (docs/benchmarks.md).
+# (not moved, not re-evaluated) and the climbing image held to ftol / 10. On the fixed set of
+# benchmarks/data it is not cheaper than "fire2" at the stage tolerance and fails to converge on
+# a flat saddle at ASE's (docs/paths.md "Cheaper paths?"), so "fire2" stays the default.
 SCHEMES = ("fire2", "frozen")
 
 
@@ -385,6 +391,193 @@ class BandResult:
         return float(self.energies.max() - self.energies[0])
 
 
+class NEB:
+    """Nudged elastic band force (Henkelman, Uberuaga & Jónsson, JCP 113, 9901 (2000); improved
+    tangent, Henkelman & Jónsson, JCP 113, 9978 (2000), Eq. (12)): the perpendicular true force
+    plus the spring force k (|x_{i+1} - x_i| - |x_i - x_{i-1}|) along the tangent. Images stay
+    where the optimiser puts them, so converged ones may be frozen."""
+
+    name = "neb"
+    can_freeze = True
+
+    def __init__(self, spring: float = DEFAULT_SPRING):
+        self.spring = spring
+
+    def force(self, X: np.ndarray, Fp: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        if self.spring > 0:
+            dist = np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1))
+            return Fp + (self.spring * (dist[1:] - dist[:-1]))[:, None] * tau
+        return Fp.copy()
+
+    def after_move(self, X: np.ndarray, climb: int | None, tdim: int | None) -> None:
+        pass
+
+
+class String:
+    """Simplified string method (E, Ren & Vanden-Eijnden, JCP 126, 164103 (2007)): the
+    perpendicular true force, then the images put back at equal arc length on a cubic spline
+    (002 Sec. II D) after every step, the two sides of a climbing image separately."""
+
+    name = "string"
+    can_freeze = False
+
+    def __init__(self, spring: float = 0.0):
+        self.spring = 0.0  # no springs: the reparametrisation keeps the images apart
+
+    def force(self, X: np.ndarray, Fp: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        return Fp.copy()
+
+    def after_move(self, X: np.ndarray, climb: int | None, tdim: int | None) -> None:
+        _reparametrise(X, climb)
+        if tdim:
+            # a spline through translation-free images is translation-free up to rounding
+            X[1:-1] = X[0] + _remove_translation(X[1:-1] - X[0], tdim)
+
+
+PATH_METHODS = {"neb": NEB, "string": String}
+
+
+class Band:
+    """A band with fixed ends as one :class:`~twolevel.optimize.Optimizable` (after ASE's
+    ``NEBOptimizable``, ase/mep/neb.py): x is the stack of interior images (M-2, D), its force the
+    band force of ``method`` (a :class:`NEB` or :class:`String`) with a climbing image
+    (Henkelman, Uberuaga & Jónsson 2000, Eq. (5): F - 2 (F . tau) tau, no spring) once ``climb``
+    is on. :meth:`update` evaluates the images that moved and sets the band force, the
+    convergence measures and the frozen images; ``held()`` and ``force_id`` (the climbing
+    image) tell the optimiser which images rest and when the force changed definition."""
+
+    def __init__(self, pot, X: np.ndarray, shape, method, ends: tuple[float, float], ev):
+        self.pot, self.X, self.shape, self.method, self.ev = pot, X, shape, method, ev
+        self.dim = _dim(pot)
+        self.tdim = _translation_dim(pot)
+        m = X.shape[0]
+        self.E = np.empty(m)
+        self.E[0], self.E[-1] = ends
+        self.frozen = np.zeros(m - 2, dtype=bool)
+        self.c = None
+        self.force_id = None
+        self.G = self.F = self.Ei = self.X_eval = self.tau = None
+
+    # ---- the Optimizable protocol
+    def get_x(self) -> np.ndarray:
+        return self.X[1:-1]
+
+    def set_x(self, x: np.ndarray, ef: tuple | None = None) -> None:
+        self.X[1:-1] = x
+
+    def move(self, dx: np.ndarray) -> None:
+        """Move the interior images by dx with no uniform translation (a periodic particle system),
+        then let the method put them back (the string's reparametrisation)."""
+        if self.tdim:
+            dx = _remove_translation(dx, self.tdim)
+        self.X[1:-1] += dx
+        self.method.after_move(self.X, self.c, self.tdim)
+
+    def forces(self) -> np.ndarray:
+        return self.G
+
+    def energy(self) -> float:
+        return float(self.E.max())
+
+    def step_norm(self, dx: np.ndarray) -> float:
+        return float(_per_particle_max(dx, self.dim).max())
+
+    def held(self) -> np.ndarray:
+        return self.frozen
+
+    # ---- evaluation
+    def evaluate(self, it: int, label: str) -> None:
+        """Energies and forces of the interior images; only images that moved are recomputed
+        (the others' cached values are exact at their unchanged positions)."""
+        Xi = self.X[1:-1]
+        if self.X_eval is None:
+            self.Ei, self.F = self.ev(Xi)
+        else:
+            moved = np.flatnonzero(np.any(Xi != self.X_eval, axis=1))
+            if moved.size:
+                e_new, f_new = self.ev(Xi, moved)
+                self.Ei[moved] = e_new
+                self.F[moved] = f_new
+        self.X_eval = Xi.copy()
+        if not (np.all(np.isfinite(self.Ei)) and np.all(np.isfinite(self.F))):
+            raise PhysicsError(f"band blew up after {it} {label} steps: energies or forces are not finite "
+                               "(time step or max_move too large for this landscape?)")
+        self.E[1:-1] = self.Ei
+
+    def band_force(self, climbing_on: bool):
+        """Tangents, perpendicular force per image and the band force G (climbing image included)."""
+        F = self.F
+        self.tau = tau = improved_tangents(self.X, self.E)
+        fpar = (F * tau).sum(axis=1)
+        Fp = F - fpar[:, None] * tau
+        self.c = c = int(np.argmax(self.Ei)) + 1 if climbing_on else None
+        G = self.method.force(self.X, Fp, tau)
+        if c is not None:
+            G[c - 1] = F[c - 1] - 2.0 * fpar[c - 1] * tau[c - 1]
+        if self.tdim:
+            # the d uniform translations are zero modes of a periodic box: no image (climbing one
+            # included) is pushed along them, so the band cannot drift along the flat directions
+            G = _remove_translation(G, self.tdim)
+        self.G = G
+        return _per_particle_max(Fp, self.dim)
+
+    def residuals(self, pp: np.ndarray, climb: bool, criterion: str, ftol: float, ctol: float):
+        """(largest perpendicular force off the climbing image, climbing image's force, converged,
+        per-particle band force per image)."""
+        c, dim = self.c, self.dim
+        if c is not None:
+            fclimb = float(_per_particle_max(self.F[c - 1], dim)[0])
+            fperp_max = float(np.delete(pp, c - 1).max()) if len(pp) > 1 else 0.0
+        else:
+            fclimb = 0.0 if not climb else np.inf
+            fperp_max = float(pp.max())
+        gpp = _per_particle_max(self.G, dim)
+        if criterion == "perp":
+            converged = fperp_max <= ftol and fclimb <= ctol
+        elif c is not None:
+            converged = gpp[c - 1] <= ctol and (len(gpp) == 1 or float(np.delete(gpp, c - 1).max()) <= ftol)
+        else:
+            converged = float(gpp.max()) <= ftol and not climb
+        return fperp_max, fclimb, bool(converged), gpp
+
+    def freeze(self, pp, gpp, fclimb: float, climb: bool, criterion: str, ftol: float, ctol: float,
+               threshold: float) -> None:
+        """Hold every image whose residual (its band force, and its perpendicular force under
+        "perp") is at most ``threshold`` times its tolerance; a moving climbing image keeps its
+        two neighbours moving; no image rests before the climbing image is on."""
+        c = self.c
+        r_img = gpp / ftol
+        if criterion == "perp":
+            r_img = np.maximum(r_img, pp / ftol)
+        if c is not None:
+            r_img[c - 1] = gpp[c - 1] / ctol
+            if criterion == "perp":
+                r_img[c - 1] = max(r_img[c - 1], fclimb / ctol)
+        elif climb:
+            r_img[:] = np.inf
+        hold = r_img <= threshold
+        if c is not None and not hold[c - 1]:
+            hold[max(c - 2, 0):c + 1] = False
+        self.frozen = hold if not hold.all() else np.zeros_like(hold)
+        if self.frozen.any():
+            # frozen images neither move nor carry velocity: the optimiser acts on the others only
+            self.G = self.G.copy()
+            self.G[self.frozen] = 0.0
+
+
+def _band_optimizer(optimizer: str, dt, dt_max, dt_min, max_move, n_delay, f_inc, f_dec, alpha0, f_alpha,
+                    half_step, image_reset, fire_norm):
+    """The twolevel.optimize object behind a band ``optimizer`` name (L-BFGS starts as FIRE 2.0
+    until ``lbfgs_after``, see optimize_band)."""
+    if optimizer == "fire-classic":
+        return FIRE(dt=dt, dt_max=10.0 * dt if dt_max is None else dt_max, n_delay=n_delay, f_inc=f_inc,
+                    f_dec=f_dec, alpha0=alpha0, f_alpha=f_alpha, max_move=max_move,
+                    norm="global" if fire_norm == "global" else "particle")
+    return FIRE2(dt=dt, dt_max=dt_max, dt_min=dt_min, n_delay=n_delay, f_inc=f_inc, f_dec=f_dec,
+                 alpha0=alpha0, f_alpha=f_alpha, max_move=max_move, half_step=half_step,
+                 image_reset=image_reset)
+
+
 def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING, climb: bool = True,
                   ftol: float = DEFAULT_FTOL, criterion: str = "perp", max_steps: int = DEFAULT_MAX_STEPS,
                   dt: float = 0.01, dt_max: float | None = None, dt_min: float | None = None,
@@ -395,7 +588,8 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
                   callback: Callable | None = None, optimizer: str = "fire", memory: int = 20,
                   alpha: float = 70.0, lbfgs_after: float | None = None, fire_norm: str = "global",
                   freeze: float | None = None, climb_ftol: float | None = None) -> BandResult:
-    """Relax a band (M, *shape) with fixed ends by FIRE 2.0 on the NEB or string forces.
+    """Relax a band (M, *shape) with fixed ends on the NEB or string forces (class :class:`Band`,
+    method :class:`NEB` or :class:`String`) with an optimiser of :mod:`twolevel.optimize`.
 
     NEB (method="neb"): F_i = F_perp(true) + k (|x_{i+1} - x_i| - |x_i - x_{i-1}|) tau_i with the
     improved tangent tau_i (Henkelman & Jónsson 2000, Eq. (12)); the climbing image (the highest
@@ -409,11 +603,16 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     (``criterion="perp"``), or when the largest per-particle norm of the NEB force itself (spring
     part included, the ASE convention) is <= ftol (``criterion="neb"``). The climbing image is
     switched on once the perpendicular force is below ``climb_after`` (default: from the start).
-    FIRE 2.0 (Guénolé et al., Comput. Mater. Sci. 175, 109584 (2020), Algorithm 2) acts on all
-    interior images as one vector; the largest single-particle move per step is ``max_move``.
-    ``half_step=False`` drops FIRE 2.0's half-step correction on uphill steps (classic FIRE);
-    ``image_reset=True`` also stops every image whose velocity points against its own force.
-    A band whose highest image rises far above the initial band raises ConvergenceError.
+
+    ``optimizer``: "fire" = :class:`~twolevel.optimize.FIRE2` (Guénolé et al. 2020, Algorithm 2) on
+    all interior images as one vector, the largest single-particle move per step ``max_move``
+    (``half_step=False`` drops the half-step correction on uphill steps; ``image_reset=True`` also
+    stops every image whose velocity points against its own force); "fire-classic" =
+    :class:`~twolevel.optimize.FIRE` (ASE's FIRE; step capped in its 2-norm, ``fire_norm="global"``,
+    or per particle); "lbfgs" = force-only :class:`~twolevel.optimize.LBFGS` (ASE's, ``memory``
+    pairs, H0 = 1 / ``alpha``), after FIRE 2.0 until the largest band force is <= ``lbfgs_after``
+    when that is given. A band whose highest image rises far above the initial band raises
+    ConvergenceError.
 
     ``climb_ftol`` (default ``ftol``) is the tolerance of the climbing image alone (its full force
     under "perp", its NEB force under "neb"); a tighter one pins V_a to the saddle (docs/paths.md).
@@ -444,7 +643,7 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     if freeze is not None:
         if not (0.0 < freeze <= 1.0):
             raise InputError(f"band freeze threshold must be a fraction of ftol in (0, 1], got {freeze}")
-        if method != "neb" or optimizer == "lbfgs":
+        if not PATH_METHODS[method].can_freeze or optimizer == "lbfgs":
             raise InputError("freezing converged images needs method='neb' and a FIRE optimizer "
                              f"(got method={method!r}, optimizer={optimizer!r}): the string's "
                              "reparametrisation and L-BFGS move every image every step")
@@ -455,7 +654,6 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
     if m < 3:
         raise InputError(f"a band needs at least 3 images, got {m}")
     shape = band.shape[1:]
-    dim = _dim(pot)
     tdim = _translation_dim(pot)
     X = band.reshape(m, -1).copy()
     if tdim:
@@ -467,214 +665,79 @@ def optimize_band(pot, band, method: str = "neb", spring: float = DEFAULT_SPRING
         ea, _ = pot.energy_forces(X[0].reshape(shape))
         eb, _ = pot.energy_forces(X[-1].reshape(shape))
         ev.count += 2
-    else:
-        ea, eb = energies_ends
-    dt_max = 10.0 * dt if dt_max is None else dt_max
-    dt_min = 0.02 * dt if dt_min is None else dt_min
-    v = np.zeros((m - 2, X.shape[1]))
-    a_mix = alpha0
-    lb_s: list = []  # L-BFGS memory: position steps, force changes, 1 / (y . s)
-    lb_y: list = []
-    lb_rho: list = []
-    X_prev = G_prev = None
+        energies_ends = (ea, eb)
+    strategy = PATH_METHODS[method](spring)
+    b = Band(pot, X, shape, strategy, energies_ends, ev)
+    opt = _band_optimizer(optimizer, dt, dt_max, dt_min, max_move, n_delay, f_inc, f_dec, alpha0, f_alpha,
+                          half_step, image_reset, fire_norm)
     lbfgs_on = optimizer == "lbfgs" and lbfgs_after is None
-    c_prev = None
-    npos = 0
+    if lbfgs_on:
+        opt = LBFGS(memory=memory, max_move=max_move, line_search=False, alpha=alpha)
     it = 0
     climbing_on = climb and climb_after is None
     history = []
-    E = np.empty(m)
-    E[0], E[-1] = ea, eb
-    converged = False
-    c = None
-    fperp_max = fclimb = np.inf
-    frozen = np.zeros(m - 2, dtype=bool)
-    X_eval = None  # interior positions at which the cached energies/forces were computed
-    Ei = F = None
+    e_low = min(energies_ends)
     while True:
-        if X_eval is None:
-            Ei, F = ev(X[1:-1])
-        else:
-            # only images that moved are recomputed: the others' cached energies and forces are
-            # exact at their (unchanged) positions; tangents and springs are recomputed below
-            moved = np.flatnonzero(np.any(X[1:-1] != X_eval, axis=1))
-            if moved.size:
-                e_new, f_new = ev(X[1:-1], moved)
-                Ei[moved] = e_new
-                F[moved] = f_new
-        X_eval = X[1:-1].copy()
-        if not (np.all(np.isfinite(Ei)) and np.all(np.isfinite(F))):
-            raise PhysicsError(f"band blew up after {it} {optimizer} steps: energies or forces are not finite "
-                               "(time step or max_move too large for this landscape?)")
-        E[1:-1] = Ei
+        b.evaluate(it, optimizer)
         if it == 0:
-            e_cap = Ei.max() + max(1.0, Ei.max() - min(ea, eb))
-        elif Ei.max() > e_cap:
+            e_cap = b.Ei.max() + max(1.0, b.Ei.max() - e_low)
+        elif b.Ei.max() > e_cap:
             raise ConvergenceError(f"band diverged after {it} {optimizer} steps: the highest image rose to "
-                                   f"{Ei.max() - min(ea, eb):.3g} above the lower end, far above the initial "
+                                   f"{b.Ei.max() - e_low:.3g} above the lower end, far above the initial "
                                    "band (try a smaller dt/max_move or method='string')")
-        tau = improved_tangents(X, E)
-        fpar = (F * tau).sum(axis=1)
-        Fp = F - fpar[:, None] * tau
-        pp = _per_particle_max(Fp, dim)
-        c = int(np.argmax(Ei)) + 1 if climbing_on else None
+        pp = b.band_force(climbing_on)
         if climb and not climbing_on and pp.max() <= climb_after:
             climbing_on = True
-            c = int(np.argmax(Ei)) + 1
-            v[:] = 0.0
-            c_prev = -1  # the force changes definition: forget the L-BFGS memory below
-        if method == "neb" and spring > 0:
-            dist = np.sqrt(((X[1:] - X[:-1]) ** 2).sum(axis=1))
-            G = Fp + (spring * (dist[1:] - dist[:-1]))[:, None] * tau
-        else:
-            G = Fp.copy()
-        if c is not None:
-            G[c - 1] = F[c - 1] - 2.0 * fpar[c - 1] * tau[c - 1]
-        if tdim:
-            # the d uniform translations are zero modes of a periodic box: no image (climbing one
-            # included) is pushed along them, so the band cannot drift along the flat directions
-            G = _remove_translation(G, tdim)
-        if c is not None:
-            fclimb = float(_per_particle_max(F[c - 1], dim)[0])
-            fperp_max = float(np.delete(pp, c - 1).max()) if m > 3 else 0.0
-        else:
-            fclimb = 0.0 if not climb else np.inf
-            fperp_max = float(pp.max())
-        gpp = _per_particle_max(G, dim)
-        if criterion == "perp":
-            converged = fperp_max <= ftol and fclimb <= ctol
-        elif c is not None:
-            converged = (gpp[c - 1] <= ctol and (m == 3 or float(np.delete(gpp, c - 1).max()) <= ftol))
-        else:
-            converged = float(gpp.max()) <= ftol and not climb
+            pp = b.band_force(True)
+            opt.reset()  # the force changes definition: stop the motion, forget the L-BFGS memory
+        b.force_id = b.c
+        fperp_max, fclimb, converged, gpp = b.residuals(pp, climb, criterion, ftol, ctol)
         if freeze is not None:
-            # per-image residual (the image's own band force and its share of the convergence
-            # test) against the image's tolerance
-            r_img = gpp / ftol
-            if criterion == "perp":
-                r_img = np.maximum(r_img, pp / ftol)
-            if c is not None:
-                r_img[c - 1] = gpp[c - 1] / ctol
-                if criterion == "perp":
-                    r_img[c - 1] = max(r_img[c - 1], fclimb / ctol)
-            elif climb:
-                r_img[:] = np.inf  # no image may rest before the climbing image is on
-            hold = r_img <= freeze
-            if c is not None and not hold[c - 1]:
-                # a moving climbing image takes its two neighbours along: its tangent is made from them
-                hold[max(c - 2, 0):c + 1] = False
-            frozen = hold if not hold.all() else np.zeros_like(hold)
+            b.freeze(pp, gpp, fclimb, climb, criterion, ftol, ctol, freeze)
         if record:
-            history.append((it, float(Ei.max()), fperp_max, fclimb, int(frozen.sum()), -1 if c is None else c, dt))
+            history.append((it, float(b.Ei.max()), fperp_max, fclimb, int(b.frozen.sum()),
+                            -1 if b.c is None else b.c, getattr(opt, "dt", dt)))
         if callback is not None:
-            callback(it, X, E, fperp_max, fclimb)
+            callback(it, X, b.E, fperp_max, fclimb)
         if converged or it >= max_steps:
             break
         it += 1
-        if frozen.any():
-            # frozen images neither move nor carry velocity: FIRE acts on the others only
-            G = G.copy()
-            G[frozen] = 0.0
-            v[frozen] = 0.0
         if optimizer == "lbfgs" and not lbfgs_on and lbfgs_after is not None:
-            lbfgs_on = float(_per_particle_max(G, dim).max()) <= lbfgs_after
-        if lbfgs_on:
-            dx = _lbfgs_step(X, G, X_prev, G_prev, c, c_prev, lb_s, lb_y, lb_rho, memory, alpha)
-            X_prev, G_prev, c_prev = X[1:-1].copy(), G, c
-            _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c, tdim)
-            continue
-        if optimizer == "fire-classic":
-            # original FIRE (Bitzek et al., PRL 97, 170201 (2006)) as in ASE's FIRE: mix, then
-            # Euler step; restart on P <= 0; the whole step's norm is capped at max_move
-            p = float(np.vdot(G, v))
-            if it == 1:
-                pass  # first step from rest: no restart (ASE's FIRE skips the test on its first step)
-            elif p > 0.0:
-                vn = math.sqrt(float(np.vdot(v, v)))
-                gn = math.sqrt(float(np.vdot(G, G)))
-                v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
-                if npos > n_delay:
-                    dt = min(dt * f_inc, dt_max)
-                    a_mix *= f_alpha
-                npos += 1
-            else:
-                v[:] = 0.0
-                a_mix = alpha0
-                dt *= f_dec
-                npos = 0
-            v += dt * G
-            dx = dt * v
-            nrm = math.sqrt(float(np.vdot(dx, dx))) if fire_norm == "global" else float(_per_particle_max(dx, dim).max())
-            _take_step(X, dx, nrm, max_move, method, c, tdim)
-            continue
-        # FIRE 2.0, semi-implicit Euler (Guénolé et al. 2020, Algorithm 2)
-        p = float(np.vdot(G, v))
-        if p > 0.0:
-            npos += 1
-            if npos > n_delay:
-                dt = min(dt * f_inc, dt_max)
-                a_mix *= f_alpha
-        else:
-            npos = 0
-            if it > n_delay:
-                dt = max(dt * f_dec, dt_min)
-                a_mix = alpha0
-            if half_step:
-                X[1:-1] -= 0.5 * dt * v
-            v[:] = 0.0
-        if image_reset:
-            # an image whose velocity points against its own force stops (per-image restart)
-            v[(G * v).sum(axis=1) < 0.0] = 0.0
-        v += dt * G
-        vn = math.sqrt(float(np.vdot(v, v)))
-        gn = math.sqrt(float(np.vdot(G, G)))
-        if gn > 0:
-            v = (1.0 - a_mix) * v + (a_mix * vn / gn) * G
-        dx = dt * v
-        _take_step(X, dx, float(_per_particle_max(dx, dim).max()), max_move, method, c, tdim)
-    if c is None:
-        c = int(np.argmax(E[1:-1])) + 1
-    return BandResult(X.reshape((m,) + shape), E.copy(), c if climb else None, bool(converged), it,
+            lbfgs_on = float(_per_particle_max(b.G, b.dim).max()) <= lbfgs_after
+            if lbfgs_on:
+                opt = LBFGS(memory=memory, max_move=max_move, line_search=False, alpha=alpha)
+        opt.step(b)
+    c = b.c if b.c is not None else int(np.argmax(b.E[1:-1])) + 1
+    return BandResult(X.reshape((m,) + shape), b.E.copy(), c if climb else None, bool(converged), it,
                       ev.count, float(fperp_max), float(fclimb), method, float(spring), float(ftol),
-                      tau, history)
+                      b.tau, history)
 
 
-def _lbfgs_step(X, G, X_prev, G_prev, c, c_prev, S, Y, R, memory: int, alpha: float) -> np.ndarray:
-    """Force-only L-BFGS step on the band force G (K, D), as ASE's LBFGS (no line search).
+def coarse_to_fine(pot, band, coarse: int = 16, coarse_ftol: float | None = None, **kw) -> BandResult:
+    """Relax a coarse band of ``coarse`` images first, then the full band started on it.
 
-    Nocedal & Wright, Numerical Optimization (2006), Algorithm 7.4 (two-loop recursion) with the
-    gradient -G and the initial inverse Hessian 1/alpha (ASE's H0 = 1/alpha, alpha = 70). The
-    pair (s, y) = (x - x_prev, G_prev - G) enters the memory only when y . s > 0 (curvature
-    condition; the NEB force is not a gradient). The memory is cleared when the climbing image
-    changes or switches on, and when the step would go against the force (G . step <= 0), in which
-    case the step is the steepest-descent one G / alpha. Returns the (uncapped) step (K, D).
+    The coarse band is resampled from ``band`` (its polyline, evenly in arc length) and relaxed
+    with the same keywords to ``coarse_ftol`` (default 10 x ftol); the fine band (as many images
+    as ``band``) is put evenly in arc length on the relaxed coarse polyline and relaxed to ftol.
+    ``force_evaluations`` and ``iterations`` of the result include the coarse stage's.
     """
-    if X_prev is not None and c == c_prev:
-        s_new = (X[1:-1] - X_prev).reshape(-1)
-        y_new = (G_prev - G).reshape(-1)
-        ys = float(np.dot(y_new, s_new))
-        if ys > 1e-300:
-            S.append(s_new)
-            Y.append(y_new)
-            R.append(1.0 / ys)
-            if len(S) > memory:
-                del S[0], Y[0], R[0]
-    elif X_prev is not None:
-        S.clear(), Y.clear(), R.clear()
-    q = -G.reshape(-1).copy()
-    a = np.empty(len(S))
-    for i in range(len(S) - 1, -1, -1):
-        a[i] = R[i] * np.dot(S[i], q)
-        q -= a[i] * Y[i]
-    z = q / alpha
-    for i in range(len(S)):
-        b = R[i] * np.dot(Y[i], z)
-        z += S[i] * (a[i] - b)
-    step = -z.reshape(G.shape)
-    if float(np.vdot(G, step)) <= 0.0 or bool(np.any((G * step).sum(axis=1) < 0.0)):
-        S.clear(), Y.clear(), R.clear()
-        step = G / alpha
-    return step
+    band = np.asarray(band, dtype=np.float64)
+    m = band.shape[0]
+    if not (3 <= coarse < m):
+        raise InputError(f"coarse band needs 3 <= coarse < images ({m}), got {coarse}")
+    ftol = kw.get("ftol", DEFAULT_FTOL)
+    ckw = dict(kw, ftol=coarse_ftol if coarse_ftol is not None else 10.0 * ftol)
+    ckw.pop("climb_ftol", None)
+    flat = band.reshape(m, -1)
+    rc = optimize_band(pot, _resample_polyline(flat, coarse).reshape((coarse,) + band.shape[1:]), **ckw)
+    fine = _resample_polyline(rc.images.reshape(coarse, -1), m).reshape(band.shape)
+    kw = dict(kw)
+    if rc.energies is not None and kw.get("energies_ends") is None:
+        kw["energies_ends"] = (float(rc.energies[0]), float(rc.energies[-1]))
+    rf = optimize_band(pot, fine, **kw)
+    rf.force_evaluations += rc.force_evaluations
+    rf.iterations += rc.iterations
+    return rf
 
 
 def neb(pot, x_a, x_b, images: int = DEFAULT_IMAGES, spring: float = DEFAULT_SPRING, via=None,

@@ -132,7 +132,7 @@ class PathsParams(_Section):
     method: Literal["neb", "string"] = Field("neb", description="Climbing-image NEB (001) or the string method (002).")
     spring: float = Field(_paths.DEFAULT_SPRING, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
     ftol: float = Field(_paths.DEFAULT_FTOL, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
-    scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10 (2.25x fewer evaluations than ASE, docs/paths.md).")
+    scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10 (not cheaper than fire2 on the benchmark set at this tolerance, docs/paths.md).")
     max_steps: int = Field(_paths.DEFAULT_MAX_STEPS, ge=1, description="Step limit of the band optimisation (FIRE).")
     split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
     max_depth: int = Field(4, ge=0, description="Recursion depth of the splitting.")
