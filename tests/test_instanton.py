@@ -146,3 +146,28 @@ def test_bad_input():
         instanton(model, np.zeros(2), np.zeros(3), 10.0)
     with pytest.raises(InputError):
         Coupled2D("quadratic")
+
+
+def test_failed_instanton_keeps_1d_result():
+    from twolevel.instanton.stage import best_estimate
+
+    rec = {"E_1d": 2e-3, "Delta_0_1d": 1e-4, "E_inst": float("nan"), "Delta_0_inst": float("nan"),
+           "status_inst": "not_converged"}
+    b = best_estimate(rec)
+    assert b["E_best"] == 2e-3 and b["E_source"] == "1d"
+    rec.update(E_inst=1.5e-3, Delta_0_inst=2e-4, status_inst="ok")
+    b = best_estimate(rec)
+    assert b["E_best"] == 1.5e-3 and b["ratio_D0_inst_1d"] == pytest.approx(2.0)
+
+
+def test_instanton_section_is_optional():
+    from twolevel.pipeline import config as C
+    from twolevel.pipeline.stages import default_stages
+
+    st = {s.name: s for s in default_stages()}["instanton"]
+    assert st.requires == ("quantum",)
+    assert C.StudyConfig.model_fields["instanton"].default is None
+    p = C.InstantonParams(n_beads=32, limit=5)
+    assert p.tau_factor == 30.0 and p.adiabatic
+    with pytest.raises(Exception):
+        C.InstantonParams(n_beads=2)

@@ -5,4 +5,4 @@ catalogue-level stage (stage). See docs/instanton.md."""
 from .models2d import Coupled2D, Quartic1D, dvr_levels
 from .rpi import InstantonResult, instanton
 
-__all__ = ["Coupled2D", "Quartic1D", "dvr_levels", "InstantonResult", "instanton"]
+__all__ = ["Coupled2D", "InstantonResult", "Quartic1D", "dvr_levels", "instanton"]

@@ -274,15 +274,18 @@ def _initial_path(chain: _Chain, path0, omega_t: float) -> np.ndarray:
 
 
 def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: float | None = None,
-              path0=None, gtol: float = 1e-7, max_iter: int = 20000, newton_steps: int = 6,
-              dim: int | None = None) -> InstantonResult:
+              path0=None, gtol: float = 1e-7, max_iter: int = 5000, newton_steps: int = 10,
+              lbfgs_gtol: float = 1e-4,
+              dim: int | None = None, tau_factor: float = TAU_FACTOR) -> InstantonResult:
     """Tunnelling matrix element Delta_0 (and Delta, E) between minima x_a and x_b of ``pot``.
 
     ``pot``: any object with ``energy_forces(x)`` and ``distance(x, y)`` (Hessian: ``pot.hessian``
     or finite differences of the forces); a :class:`~twolevel.engine.ParticleSystem` uses its
     compiled band forces and sparse Hessian. ``m_tilde``: mass in reduced units (hbar = 1).
-    ``tau``: imaginary time of the chain (default ``TAU_FACTOR / omega_t``); ``path0``: initial
+    ``tau``: imaginary time of the chain (default ``tau_factor / omega_t``); ``path0``: initial
     path (e.g. the MEP images, ends = x_a, x_b); ``gtol``: largest |dS/dq| component accepted.
+    L-BFGS runs to ``lbfgs_gtol``, then Newton steps with the exact Hessian (kink translation
+    projected out) take it to ``gtol``.
     A chain that does not converge returns ``status = "not_converged"`` (Delta_0 NaN); it never
     raises for a physics failure.
     """
@@ -311,7 +314,7 @@ def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: 
     omega_max = float(np.sqrt(max(phys_a.max(), phys_b.max())))
     zpe_a, zpe_b = 0.5 * float(np.sqrt(phys_a).sum()), 0.5 * float(np.sqrt(phys_b).sum())
     if tau is None:
-        tau = TAU_FACTOR / omega_t
+        tau = tau_factor / omega_t
     if not (np.isfinite(tau) and tau > 0):
         raise InputError(f"tau must be positive, got {tau!r}")
     ch = _Chain(pot, x_a, x_b, m_tilde, n_beads, float(tau), dim)
@@ -320,7 +323,7 @@ def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: 
     w2b, _ = ch.well_frequencies2(x_b)
     q0 = _initial_path(ch, path0, omega_t).reshape(-1)
     res = so.minimize(ch.action, q0, jac=True, method="L-BFGS-B",
-                      options={"maxiter": max_iter, "maxcor": 30, "gtol": gtol * 1e-2,
+                      options={"maxiter": max_iter, "maxcor": 30, "gtol": max(lbfgs_gtol, gtol),
                                "ftol": 1e-16, "maxfun": 2 * max_iter})
     q = res.x.reshape(ch.N, ch.f)
     n_iter = int(res.nit)

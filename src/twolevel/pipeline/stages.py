@@ -252,6 +252,21 @@ def quantum_stage(a: dict) -> dict:
     return {"info": {"double_wells": int(len(df)), "rows": int(len(res)), "tls": n_tls}}
 
 
+def instanton_stage(a: dict) -> dict:
+    """instanton (optional): adiabatic and ring-polymer instanton estimates for the TLS of a sample
+    (twolevel.instanton.stage.run_tables); writes instanton.parquet."""
+    from ..instanton.stage import run_tables
+
+    p = dict(a["params"])
+    units = p.pop("units", None) or (a["units"][0] if a.get("units") else None)
+    qdir = Path(a["inputs"]["quantum"])
+    out = Path(a["out_dir"]) / "instanton.parquet"
+    Path(a["out_dir"]).mkdir(parents=True, exist_ok=True)
+    df = run_tables(qdir / TLS, a["inputs"]["paths"], Path(a["inputs"]["prepare"]) / GLASS, units=units, out=out, **p)
+    n_ok = int((df["status_inst"] == "ok").sum()) if len(df) else 0
+    return {"info": {"double_wells": int(len(df)), "instanton_ok": n_ok}}
+
+
 def stats_stage(a: dict) -> dict:
     """stats: n(E), n0 with bootstrap errors, the Eq. (3) decomposition (twolevel.stats.study_stats).
 
@@ -333,6 +348,9 @@ def default_stages() -> list[Stage]:
               description="minimum-energy paths between the candidate pairs; double-well catalogue"),
         Stage("quantum", f"{here}:quantum_stage", (TLS,), requires=("paths",),
               description="1D Schrödinger equation along each path: E, Delta, Delta_0, Gamma"),
+        Stage("instanton", f"{here}:instanton_stage", ("instanton.parquet",), requires=("quantum",),
+              enabled=lambda cfg: getattr(cfg, "instanton", None) is not None,
+              description="optional: ring-polymer instanton and adiabatic splittings of the TLS"),
         Stage("stats", f"{here}:stats_stage", ("stats.json",), requires=("quantum",), scope="study",
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
         Stage("report", f"{here}:report_stage", ("index.html", "summary.json"), requires=("stats",), scope="study",
