@@ -169,5 +169,7 @@ def test_instanton_section_is_optional():
     assert C.StudyConfig.model_fields["instanton"].default is None
     p = C.InstantonParams(n_beads=32, limit=5)
     assert p.tau_factor == 30.0 and p.adiabatic
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
         C.InstantonParams(n_beads=2)

@@ -17,7 +17,12 @@ import time
 import numpy as np
 
 from twolevel.instanton import Coupled2D, dvr_levels, instanton
-from twolevel.instanton.adiabatic import adiabatic_profile, profile, resample, tunnelling_1d
+from twolevel.instanton.adiabatic import (
+    adiabatic_profile,
+    profile,
+    resample,
+    tunnelling_1d,
+)
 
 
 def estimates(model, m, n_beads=128, grid=(56, 36)):
