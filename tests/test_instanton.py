@@ -173,3 +173,24 @@ def test_instanton_section_is_optional():
 
     with pytest.raises(ValidationError):
         C.InstantonParams(n_beads=2)
+
+
+def test_report_summary_counts_n0_each_way(tmp_path):
+    """n0 = count in the window / (N width), per estimate; failed instantons fall back to 1D."""
+    import pandas as pd
+
+    from twolevel.instanton.stage import best_estimate
+    from twolevel.report.instanton_figs import ratio_figure, summary
+
+    rows = []
+    for e1, ei, st in [(1e-3, 2e-3, "ok"), (1.5e-3, float("nan"), "not_converged"), (5e-3, 1e-3, "ok")]:
+        r = {"E_1d": e1, "E_ad": e1, "Delta_0_1d": 1e-4, "E_inst": ei, "Delta_0_inst": 2e-4, "status_inst": st}
+        r.update(best_estimate(r))
+        rows.append(r)
+    df = pd.DataFrame(rows)
+    s = summary(df, n_particles=100, e_window=(0.0, 4e-3))
+    assert s["status"] == {"ok": 2, "not_converged": 1}
+    assert s["n0"]["E_1d"] == pytest.approx(2 / (100 * 4e-3))
+    assert s["n0"]["E_best"] == pytest.approx(3 / (100 * 4e-3))
+    assert s["ratio_E_inst_1d"]["q50"] == pytest.approx((2.0 + 0.2) / 2)  # median of the two converged
+    assert ratio_figure(df, tmp_path / "r.png").exists()
