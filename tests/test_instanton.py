@@ -194,3 +194,9 @@ def test_report_summary_counts_n0_each_way(tmp_path):
     assert s["n0"]["E_best"] == pytest.approx(3 / (100 * 4e-3))
     assert s["ratio_E_inst_1d"]["q50"] == pytest.approx((2.0 + 0.2) / 2)  # median of the two converged
     assert ratio_figure(df, tmp_path / "r.png").exists()
+
+
+def test_shallow_well_is_not_given_a_semiclassical_splitting():
+    """Vb / hbar omega = 0.35 (m = 1): S < 3, outside the deep-tunnelling regime."""
+    r = instanton(Quartic1D(1.0), A1, B1, 1.0, n_beads=32)
+    assert r.S < 3 and r.status == "shallow" and np.isnan(r.E)

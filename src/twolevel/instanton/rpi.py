@@ -53,7 +53,8 @@ from ..errors import InputError
 
 TAU_FACTOR = 30.0     # tau = TAU_FACTOR / omega_t, omega_t the frequency along q_b - q_a at the minima
 DEFAULT_BEADS = 128
-STATUSES = ("ok", "not_converged", "bad_minimum", "no_soft_mode")
+STATUSES = ("ok", "not_converged", "bad_minimum", "no_soft_mode", "shallow")
+S_MIN = 3.0           # below this kink action (hbar) the semiclassical formula is not used: "shallow"
 
 
 @dataclass
@@ -374,6 +375,9 @@ def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: 
     elif not np.isfinite(lam) or abs(lam) > 0.1 * ch.b * omega_t ** 2:
         status, msg = "no_soft_mode", (f"no near-zero kink-translation mode (lambda = {lam:.3g}); "
                                        "tau too short or not a kink")
+    if status == "ok" and S < S_MIN:
+        status, msg = "shallow", (f"kink action S = {S:.3g} < {S_MIN:g} hbar: not deep tunnelling, the "
+                                  "semiclassical splitting does not apply")
     logdet_p = A.logdet - np.log(abs(lam)) if np.isfinite(lam) else nan
     log_d0 = (np.log(2.0) + 0.5 * np.log(s_kin / ch.b / (2 * np.pi)) + 0.5 * (ld0 - logdet_p) - S)
     Delta = (ch.Vb + zpe_b) - (ch.Va + zpe_a)
