@@ -200,3 +200,17 @@ def test_shallow_well_is_not_given_a_semiclassical_splitting():
     """Vb / hbar omega = 0.35 (m = 1): S < 3, outside the deep-tunnelling regime."""
     r = instanton(Quartic1D(1.0), A1, B1, 1.0, n_beads=32)
     assert r.S < 3 and r.status == "shallow" and np.isnan(r.E)
+
+
+def test_select_takes_doublets_below_e_max_lowest_first():
+    import pandas as pd
+
+    from twolevel.instanton.stage import select
+
+    df = pd.DataFrame({"dw_id": [0, 1, 2, 3], "units": ["pss-ar"] * 4, "is_tls": [False, True, False, False],
+                       "tls_class": ["single_well", "doublet", "doublet", "doublet"],
+                       "E": [1e-3, 2e-3, 5e-4, float("nan")]})
+    assert select(df, "ar", e_max=1.0)["dw_id"].tolist() == [2, 1]
+    assert select(df, "pss-ar")["dw_id"].tolist() == [1]
+    with pytest.raises(InputError):
+        select(df, "nip")

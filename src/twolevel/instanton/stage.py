@@ -61,7 +61,7 @@ def select(tls, units: str | None = None, e_max: float | None = None, limit: int
     if e_max is None:
         df = df[df["is_tls"]]
     else:
-        df = df[np.isfinite(df["E"]) & (df["E"] < e_max)]
+        df = df[(df["tls_class"] == "doublet") & np.isfinite(df["E"]) & (df["E"] < e_max)]
     df = df.sort_values("E")
     return df.head(limit) if limit else df
 
