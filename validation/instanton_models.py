@@ -64,7 +64,7 @@ def main(quick: bool = False) -> None:
                   f"{ei / ex:6.3f}   {r.E / ex:6.3f}  {r.S:5.2f} {r.status} ({time.time() - t0:.0f} s)",
                   flush=True)
     # asymmetric variant
-    for asym in (0.0005, 0.002):
+    for asym in (1e-6, 3e-6, 0.0005, 0.002):
         m = 64.0
         wx = np.sqrt(8.0 / m)
         model = Coupled2D("curved", Vb=1.0, omega=2 * wx, c=0.2, asym=asym)
