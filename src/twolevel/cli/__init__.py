@@ -47,6 +47,7 @@ from . import paths_cmd  # noqa: E402,F401
 from . import run_cmd  # noqa: E402,F401
 from . import vibrations_cmd  # noqa: E402,F401
 from . import search_cmd  # noqa: E402,F401
+from . import instanton_cmd  # noqa: E402,F401
 # (command modules are imported here as they land)
 from . import inspect_cmd  # noqa: E402,F401
 from . import convert_cmd  # noqa: E402,F401

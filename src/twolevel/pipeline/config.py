@@ -167,6 +167,18 @@ class SearchSection(_Section):
     max_iter: int = Field(200, ge=1, description="Boosting iterations of the classifier and the regressor.")
 
 
+class InstantonParams(_Section):
+    """``[instanton]`` (optional, off by default): multidimensional tunnelling splittings of the TLS
+    by ring-polymer instantons and the vibrationally adiabatic 1D correction (docs/instanton.md)."""
+
+    units: str | None = Field(None, description="Unit-system label of the quantum table to use (e.g. pss-ar); default the first of the model.")
+    e_max: float | None = Field(None, gt=0, description="Run every doublet with 1D E below this (epsilon) instead of the TLS only.")
+    limit: int | None = Field(20, ge=1, description="At most this many double wells per sample, lowest 1D E first.")
+    n_beads: int = Field(64, ge=8, description="Beads of the open-chain instanton (half ring polymer).")
+    tau_factor: float = Field(30.0, gt=0, description="Imaginary time of the chain in units of 1/omega_t (omega_t: frequency along the end-to-end direction).")
+    adiabatic: bool = Field(True, description="Also the 1D problem on the vibrationally adiabatic potential.")
+
+
 class StatsParams(_Section):
     """``[stats]``: n(E), the plateau n0 with bootstrap error, the Eq. (3) decomposition (002)."""
 
@@ -310,6 +322,7 @@ class StudyConfig(_Section):
     lattice: LatticeParams | None = Field(None, description="The lattice route (DPLM, 000): the tables of a `twolevel lattice cool` config ([lattice.lattice], [lattice.g], [lattice.start], [lattice.cooling], [lattice.measure], [lattice.run]); run.output is ignored (RUN/lattice/).")  # type: ignore[valid-type]
     harmonic: HarmonicParams | None = None
     search: SearchSection | None = Field(None, description="The learned search stage (twolevel.ml, docs/ml.md); off unless the table is given.")
+    instanton: InstantonParams | None = None
 
     @model_validator(mode="after")
     def _unique(self):
@@ -546,6 +559,7 @@ def render_markdown() -> str:
         ("execution", ExecutionParams, "[execution]"),
         ("harmonic", HarmonicParams, "[harmonic] (optional)"),
         ("search", SearchSection, "[search] (optional)"),
+        ("instanton", InstantonParams, "[instanton] (optional)"),
     ]
     out = []
     for _, cls, title in sections:

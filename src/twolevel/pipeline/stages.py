@@ -277,6 +277,21 @@ def search_stage(a: dict) -> dict:
             "info": {k: s[k] for k in ("pairs_total", "pairs_computed", "tls_found", "double_wells", "cpu_total_s")}}
 
 
+def instanton_stage(a: dict) -> dict:
+    """instanton (optional): adiabatic and ring-polymer instanton estimates for the TLS of a sample
+    (twolevel.instanton.stage.run_tables); writes instanton.parquet."""
+    from ..instanton.stage import run_tables
+
+    p = dict(a["params"])
+    units = p.pop("units", None) or (a["units"][0] if a.get("units") else None)
+    qdir = Path(a["inputs"]["quantum"])
+    out = Path(a["out_dir"]) / "instanton.parquet"
+    Path(a["out_dir"]).mkdir(parents=True, exist_ok=True)
+    df = run_tables(qdir / TLS, a["inputs"]["paths"], Path(a["inputs"]["prepare"]) / GLASS, units=units, out=out, **p)
+    n_ok = int((df["status_inst"] == "ok").sum()) if len(df) else 0
+    return {"info": {"double_wells": int(len(df)), "instanton_ok": n_ok}}
+
+
 def stats_stage(a: dict) -> dict:
     """stats: n(E), n0 with bootstrap errors, the Eq. (3) decomposition (twolevel.stats.study_stats).
 
@@ -361,6 +376,9 @@ def default_stages() -> list[Stage]:
         Stage("search", f"{here}:search_stage", ("search.json", "batches.parquet", "tls_found.parquet"),
               requires=("explore",), enabled=lambda cfg: getattr(cfg, "search", None) is not None,
               description="learned pair selection: paths + quantum on the most promising IS pairs, retrain, repeat"),
+        Stage("instanton", f"{here}:instanton_stage", ("instanton.parquet",), requires=("quantum",),
+              enabled=lambda cfg: getattr(cfg, "instanton", None) is not None,
+              description="optional: ring-polymer instanton and adiabatic splittings of the TLS"),
         Stage("stats", f"{here}:stats_stage", ("stats.json",), requires=("quantum",), scope="study",
               description="n(E), n0 with bootstrap error, Eq. (3) decomposition"),
         Stage("harmonic", f"{here}:harmonic_stage", ("harmonic.json",), requires=("prepare",), scope="study",

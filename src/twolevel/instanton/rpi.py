@@ -1,0 +1,392 @@
+"""Ring-polymer instanton tunnelling matrix elements in all dimensions.
+
+Theory: J. O. Richardson and S. C. Althorpe, J. Chem. Phys. 134, 054109 (2011) ("RA2011",
+ring-polymer instanton method for tunnelling splittings), and J. O. Richardson, Int. Rev. Phys.
+Chem. 37, 171 (2018) (review, Sec. 4). We use the open-chain form of the half-ring ("kink") of
+RA2011 Sec. II: reduced units, hbar = 1, mass-weighted coordinates q = sqrt(m~) x (m~ of
+002_b660eabf4d6c7be7.txt Eq. (11), one mass per particle), N beads between the two minima q_a,
+q_b held fixed, imaginary-time step b = tau / (N + 1):
+
+    S[q] = sum_{i=0}^{N} |q_{i+1} - q_i|^2 / (2 b) + b sum_{i=1}^{N} (V(q_i) - V_a)       (RA2011 Eq. (9))
+
+The instanton is the stationary point of S (found by L-BFGS from the MEP, polished by Newton
+steps with the exact block-tridiagonal Hessian A = d^2 S / dq^2). In the two-state picture
+<q_b| e^{-tau H} |q_a> / <q_a| e^{-tau H} |q_a> = tanh(tau Delta_0 / 2) ~ tau Delta_0 / 2
+(hbar omega tau >> 1 >> Delta_0 tau); evaluating both propagators by steepest descent, with the
+exact integral over the kink's position in time (the zero mode) in place of its Gaussian, gives
+
+    Delta_0 = 2 sqrt(||dq/dt||^2 / (2 pi)) sqrt(det A_0 / det' A) exp(-S)                (RA2011 Eqs. (24)-(27))
+
+det' A: the determinant without the near-zero (kink translation) eigenvalue; A_0 the same
+matrix for the chain resting in the well (analytic: eigenvalues (2 - 2 cos(pi k/(N+1)))/b
++ b omega_j^2); ||dq/dt||^2 = S_kin / b with S_kin = sum |q_{i+1} - q_i|^2 / b (= S for an
+exact instanton, the virial theorem at zero energy). For a periodic box the d uniform
+translations are zero modes of V at every bead: a term c P_T (P_T the projector on them) is
+added to every bead's Hessian and to the reference; the translation subspace is invariant, so
+its factor cancels exactly from the ratio.
+
+**Asymmetric wells (our approximation, stated).** With V_b != V_a there is no zero-energy kink.
+We compute Delta_0 on the symmetrised surface V_s(q) = V(q) - (V_b - V_a) s(u), u the
+projection of q - q_a on q_b - q_a (in [0, 1], clipped) and s(u) = 10u^3 - 15u^4 + 6u^5
+(s, s', s'' vanish or are 1 at the ends: the two minima, their Hessians and zero-point energies
+are unchanged), and take det A_0 as the geometric mean of the two wells' (the two-state matrix
+element between the localised states, K_ab / sqrt(K_aa K_bb)). The asymmetry is
+Delta = (V_b + ZPE_b) - (V_a + ZPE_a) with the harmonic zero-point energies of both minima in
+all dimensions (ZPE = sum_j omega_j / 2, translations excluded), and E = sqrt(Delta^2 +
+Delta_0^2) (002 Eq. (12)). Valid for |V_b - V_a| << barrier and |ZPE_b - ZPE_a| << hbar omega;
+for most glass TLS Delta >> Delta_0 and E ~ |Delta|, insensitive to this choice.
+
+Cost: one gradient = N force evaluations (O(N_particles) each, compiled); one Hessian
+factorisation = N dense (f x f) inversions, f = d N_particles: O(N f^3) time and O(N f^2)
+memory. Fine for f <= ~1000 (N ~ 300 particles in 3D); an N = 1500 glass (f = 4500) needs a
+sparse or iterative determinant, which this module does not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize as so
+
+from ..errors import InputError
+
+TAU_FACTOR = 30.0     # tau = TAU_FACTOR / omega_t, omega_t the frequency along q_b - q_a at the minima
+DEFAULT_BEADS = 128
+STATUSES = ("ok", "not_converged", "bad_minimum", "no_soft_mode", "shallow")
+S_MIN = 3.0           # below this kink action (hbar) the semiclassical formula is not used: "shallow"
+
+
+@dataclass
+class InstantonResult:
+    """One instanton (energies in epsilon, reduced units hbar = 1)."""
+
+    Delta_0: float
+    log_Delta_0: float
+    Delta: float
+    E: float
+    S: float
+    S_kin: float
+    dV: float
+    zpe_a: float
+    zpe_b: float
+    tau: float
+    n_beads: int
+    step: float
+    omega_t: float
+    omega_max: float
+    soft_eigenvalue: float
+    grad_max: float
+    n_iter: int
+    status: str
+    message: str = ""
+    path: np.ndarray = field(default=None, repr=False)   # (N + 2, *shape) Cartesian, ends included
+    V_path: np.ndarray = field(default=None, repr=False)  # V (unsymmetrised) at the beads, from V_a
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "ok"
+
+
+def _smoothstep(u):
+    """s(u) = 10u^3 - 15u^4 + 6u^5 on [0, 1] (clipped) with s' and s''."""
+    u = np.clip(u, 0.0, 1.0)
+    s = u ** 3 * (10 - 15 * u + 6 * u * u)
+    ds = 30 * u * u * (1 - u) ** 2
+    d2s = 60 * u * (1 - u) * (1 - 2 * u)
+    return s, ds, d2s
+
+
+def _translation_basis(f: int, dim: int | None) -> np.ndarray | None:
+    """Orthonormal columns spanning the uniform translations of N = f / dim particles."""
+    if not dim:
+        return None
+    n = f // dim
+    T = np.zeros((f, dim))
+    for a in range(dim):
+        T[a::dim, a] = 1.0 / np.sqrt(n)
+    return T
+
+
+def _hessian(pot, x) -> np.ndarray:
+    from ..paths import _hessian_matrix
+
+    H = _hessian_matrix(pot, x)
+    return H.toarray() if hasattr(H, "toarray") else np.asarray(H, dtype=float)
+
+
+class _Chain:
+    """The discretised action of the open chain and its derivatives (mass-weighted)."""
+
+    def __init__(self, pot, x_a, x_b, m, n_beads, tau, dim):
+        from ..paths import _translation_dim
+
+        self.pot = pot
+        self.shape = np.shape(x_a)
+        self.sm = np.sqrt(m)
+        self.m = m
+        self.qa = np.asarray(x_a, float).reshape(-1) * self.sm
+        self.qb = np.asarray(x_b, float).reshape(-1) * self.sm
+        self.f = self.qa.size
+        self.N = int(n_beads)
+        self.b = tau / (self.N + 1)
+        self.dim = _translation_dim(pot) if dim is None else dim
+        self.T = _translation_basis(self.f, self.dim)
+        e = self.qb - self.qa
+        if self.T is not None:
+            e = e - self.T @ (self.T.T @ e)
+        self.L = float(np.linalg.norm(e))
+        self.e = e / self.L
+        self.Va = float(pot.energy_forces(np.asarray(x_a, float))[0])
+        self.Vb = float(pot.energy_forces(np.asarray(x_b, float))[0])
+        self.dV = self.Vb - self.Va
+        self.c_tr = 1.0 / self.b ** 2
+
+    def _u(self, Q):
+        return ((Q - self.qa) @ self.e) / self.L
+
+    def potential(self, Q):
+        """V_s - V_a at every bead (N,), its mass-weighted gradient (N, f), and V - V_a."""
+        from ..paths import band_energies_forces
+
+        X = (Q / self.sm).reshape((Q.shape[0],) + self.shape)
+        E, F = band_energies_forces(self.pot, X)
+        s, ds, _ = _smoothstep(self._u(Q))
+        v = E - self.Va - self.dV * s
+        g = -F.reshape(Q.shape[0], -1) / self.sm - np.outer(self.dV * ds / self.L, self.e)
+        return v, g, E - self.Va
+
+    def full(self, Q):
+        return np.vstack([self.qa, Q, self.qb])
+
+    def action(self, qflat):
+        Q = qflat.reshape(self.N, self.f)
+        P = self.full(Q)
+        d = np.diff(P, axis=0)
+        v, g, _ = self.potential(Q)
+        S = 0.5 * float((d * d).sum()) / self.b + self.b * float(v.sum())
+        G = (2 * Q - P[:-2] - P[2:]) / self.b + self.b * g
+        return S, G.reshape(-1)
+
+    def s_kin(self, Q):
+        d = np.diff(self.full(Q), axis=0)
+        return float((d * d).sum()) / self.b
+
+    def bead_hessians(self, Q):
+        """Mass-weighted Hessians of V_s (+ c P_T) at every bead, (N, f, f)."""
+        _, _, d2s = _smoothstep(self._u(Q))
+        out = np.empty((self.N, self.f, self.f))
+        for i in range(self.N):
+            H = _hessian(self.pot, (Q[i] / self.sm).reshape(self.shape)) / self.m
+            H -= (self.dV * d2s[i] / self.L ** 2) * np.outer(self.e, self.e)
+            if self.T is not None:
+                H += self.c_tr * (self.T @ self.T.T)
+            out[i] = 0.5 * (H + H.T)
+        return out
+
+    def well_frequencies2(self, x):
+        """omega_j^2 of the well at x with c on the translations, and the ZPE without them."""
+        H = _hessian(self.pot, np.asarray(x, float)) / self.m
+        if self.T is not None:
+            P = np.eye(self.f) - self.T @ self.T.T
+            H = P @ H @ P
+            w2 = np.linalg.eigvalsh(0.5 * (H + H.T))
+            # the d translation eigenvalues (numerically ~0) are replaced by c
+            o = np.argsort(np.abs(w2))
+            w2[o[: self.dim]] = self.c_tr
+            phys = np.delete(w2, o[: self.dim])
+        else:
+            w2 = np.linalg.eigvalsh(0.5 * (H + H.T))
+            phys = w2
+        return w2, phys
+
+
+class _BlockTridiag:
+    """A = blockdiag(2/b + b H_i) - (1/b) offdiag(I): block LU (Thomas), log|det|, solves."""
+
+    def __init__(self, Hs, b):
+        self.b = b
+        n, f, _ = Hs.shape
+        self.Dinv = np.empty_like(Hs)
+        self.logdet = 0.0
+        self.sign = 1.0
+        eye = np.eye(f)
+        prev = None
+        for i in range(n):
+            D = (2.0 / b) * eye + b * Hs[i]
+            if prev is not None:
+                D -= prev / (b * b)
+            sgn, ld = np.linalg.slogdet(D)
+            self.sign *= sgn
+            self.logdet += ld
+            prev = np.linalg.inv(D)
+            self.Dinv[i] = prev
+        self.Hs = Hs
+
+    def solve(self, r):
+        n = r.shape[0]
+        z = np.empty_like(r)
+        z[0] = r[0]
+        for i in range(1, n):
+            z[i] = r[i] + self.Dinv[i - 1] @ z[i - 1] / self.b
+        x = np.empty_like(r)
+        x[-1] = self.Dinv[-1] @ z[-1]
+        for i in range(n - 2, -1, -1):
+            x[i] = self.Dinv[i] @ (z[i] + x[i + 1] / self.b)
+        return x
+
+    def matvec(self, x):
+        y = (2.0 / self.b) * x + self.b * np.einsum("nij,nj->ni", self.Hs, x)
+        y[1:] -= x[:-1] / self.b
+        y[:-1] -= x[1:] / self.b
+        return y
+
+
+def _soft_mode(A: _BlockTridiag, v0: np.ndarray, iters: int = 8):
+    """Eigenvalue of A nearest 0 and its vector, by inverse iteration from v0."""
+    v = v0 / np.linalg.norm(v0)
+    lam = np.nan
+    for _ in range(iters):
+        w = A.solve(v)
+        nw = np.linalg.norm(w)
+        lam_new = float((v * w).sum()) / nw ** 2
+        v = w / nw
+        if np.isfinite(lam) and abs(lam_new - lam) <= 1e-10 * abs(lam_new):
+            lam = lam_new
+            break
+        lam = lam_new
+    return lam, v
+
+
+def _initial_path(chain: _Chain, path0, omega_t: float) -> np.ndarray:
+    """Beads on the polyline path0 (Cartesian, ends = minima) at the mass-weighted arc length of
+    the 1D quartic kink s(t) = L (1 + tanh(omega_t (t - tau/2) / 2)) / 2."""
+    if path0 is None:
+        P = np.vstack([chain.qa, chain.qb])
+    else:
+        P = np.asarray(path0, float).reshape(len(path0), -1) * chain.sm
+        P[0], P[-1] = chain.qa, chain.qb
+    seg = np.linalg.norm(np.diff(P, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    tau = chain.b * (chain.N + 1)
+    t = chain.b * np.arange(1, chain.N + 1)
+    s = 0.5 * arc[-1] * (1 + np.tanh(0.5 * omega_t * (t - 0.5 * tau)))
+    return np.column_stack([np.interp(s, arc, P[:, j]) for j in range(P.shape[1])])
+
+
+def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: float | None = None,
+              path0=None, gtol: float = 1e-7, max_iter: int = 5000, newton_steps: int = 10,
+              lbfgs_gtol: float = 1e-4,
+              dim: int | None = None, tau_factor: float = TAU_FACTOR) -> InstantonResult:
+    """Tunnelling matrix element Delta_0 (and Delta, E) between minima x_a and x_b of ``pot``.
+
+    ``pot``: any object with ``energy_forces(x)`` and ``distance(x, y)`` (Hessian: ``pot.hessian``
+    or finite differences of the forces); a :class:`~twolevel.engine.ParticleSystem` uses its
+    compiled band forces and sparse Hessian. ``m_tilde``: mass in reduced units (hbar = 1).
+    ``tau``: imaginary time of the chain (default ``tau_factor / omega_t``); ``path0``: initial
+    path (e.g. the MEP images, ends = x_a, x_b); ``gtol``: largest |dS/dq| component accepted.
+    L-BFGS runs to ``lbfgs_gtol``, then Newton steps with the exact Hessian (kink translation
+    projected out) take it to ``gtol``.
+    A chain that does not converge returns ``status = "not_converged"`` (Delta_0 NaN); it never
+    raises for a physics failure.
+    """
+    if not (np.isfinite(m_tilde) and m_tilde > 0):
+        raise InputError(f"m~ must be positive, got {m_tilde!r}")
+    if int(n_beads) < 4:
+        raise InputError(f"n_beads must be at least 4, got {n_beads!r}")
+    x_a = np.asarray(x_a, float)
+    x_b = np.asarray(x_b, float)
+    if x_a.shape != x_b.shape:
+        raise InputError(f"the two minima have different shapes {x_a.shape} and {x_b.shape}")
+    # x_b as the image nearest x_a, translation-free relative to it (periodic boxes)
+    from ..paths import _align
+
+    x_b = _align(pot, x_a, x_b)
+    probe = _Chain(pot, x_a, x_b, m_tilde, n_beads, 1.0, dim)
+    w2a, phys_a = probe.well_frequencies2(x_a)
+    w2b, phys_b = probe.well_frequencies2(x_b)
+    nan = float("nan")
+    if min(phys_a.min(), phys_b.min()) <= 0:
+        return InstantonResult(nan, nan, nan, nan, nan, nan, probe.dV, nan, nan, nan, int(n_beads), nan,
+                               nan, nan, nan, nan, 0, "bad_minimum",
+                               "an end point is not a minimum (Hessian eigenvalue <= 0)")
+    Ha = _hessian(pot, x_a) / m_tilde
+    omega_t = float(np.sqrt(max(probe.e @ Ha @ probe.e, 1e-300)))
+    omega_max = float(np.sqrt(max(phys_a.max(), phys_b.max())))
+    zpe_a, zpe_b = 0.5 * float(np.sqrt(phys_a).sum()), 0.5 * float(np.sqrt(phys_b).sum())
+    if tau is None:
+        tau = tau_factor / omega_t
+    if not (np.isfinite(tau) and tau > 0):
+        raise InputError(f"tau must be positive, got {tau!r}")
+    ch = _Chain(pot, x_a, x_b, m_tilde, n_beads, float(tau), dim)
+    # reference (well) eigenvalues use the chain's c on the translations
+    w2a, _ = ch.well_frequencies2(x_a)
+    w2b, _ = ch.well_frequencies2(x_b)
+    q0 = _initial_path(ch, path0, omega_t).reshape(-1)
+    res = so.minimize(ch.action, q0, jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iter, "maxcor": 30, "gtol": max(lbfgs_gtol, gtol),
+                               "ftol": 1e-16, "maxfun": 2 * max_iter})
+    q = res.x.reshape(ch.N, ch.f)
+    n_iter = int(res.nit)
+    S, G = ch.action(q.reshape(-1))
+    A = None
+    lam, u = nan, None
+    def _perp(G, u):
+        # the stationarity condition holds modulo the kink-translation (zero) mode: S is flat
+        # along it to exponential accuracy, and its position is integrated over exactly
+        g = G.reshape(ch.N, ch.f)
+        return g - (g * u).sum() * u
+
+    for _ in range(newton_steps + 1):
+        A = _BlockTridiag(ch.bead_hessians(q), ch.b)
+        P = ch.full(q)
+        v0 = (P[2:] - P[:-2]) / (2 * ch.b)
+        lam, u = _soft_mode(A, v0)
+        g = _perp(G, u)
+        if np.abs(g).max() <= gtol * 1e-3:
+            break
+        dq = -A.solve(g)
+        dq -= (dq * u).sum() * u
+        step, improved = 1.0, False
+        for _ls in range(8):
+            S_new, G_new = ch.action((q + step * dq).reshape(-1))
+            if np.abs(_perp(G_new, u)).max() < np.abs(g).max():
+                q, S, G, improved = q + step * dq, S_new, G_new, True
+                break
+            step *= 0.5
+        n_iter += 1
+        if not improved:
+            break
+    A = _BlockTridiag(ch.bead_hessians(q), ch.b)
+    P = ch.full(q)
+    lam, u = _soft_mode(A, (P[2:] - P[:-2]) / (2 * ch.b))
+    gmax = float(np.abs(_perp(G, u)).max())
+    s_kin = ch.s_kin(q)
+    _, _, v_raw = ch.potential(q)
+    path = (P / ch.sm).reshape((ch.N + 2,) + ch.shape)
+    V_path = np.concatenate([[0.0], v_raw, [ch.dV]])
+    # reference determinant: eigenvalues (2 - 2 cos(pi k/(N+1)))/b + b omega_j^2, geometric mean
+    mu = (2 - 2 * np.cos(np.pi * np.arange(1, ch.N + 1) / (ch.N + 1))) / ch.b
+    ld0 = 0.5 * (np.log(mu[:, None] + ch.b * w2a[None, :]).sum() + np.log(mu[:, None] + ch.b * w2b[None, :]).sum())
+    # the soft mode must be well separated from the rest (second-smallest |eigenvalue| of A >~ b omega^2)
+    status, msg = "ok", ""
+    if gmax > gtol:
+        status, msg = "not_converged", f"largest |dS/dq| {gmax:.3g} > gtol {gtol:.3g} after {n_iter} iterations"
+    elif not np.isfinite(lam) or abs(lam) > 0.1 * ch.b * omega_t ** 2:
+        status, msg = "no_soft_mode", (f"no near-zero kink-translation mode (lambda = {lam:.3g}); "
+                                       "tau too short or not a kink")
+    if status == "ok" and S < S_MIN:
+        status, msg = "shallow", (f"kink action S = {S:.3g} < {S_MIN:g} hbar: not deep tunnelling, the "
+                                  "semiclassical splitting does not apply")
+    logdet_p = A.logdet - np.log(abs(lam)) if np.isfinite(lam) else nan
+    log_d0 = (np.log(2.0) + 0.5 * np.log(s_kin / ch.b / (2 * np.pi)) + 0.5 * (ld0 - logdet_p) - S)
+    Delta = (ch.Vb + zpe_b) - (ch.Va + zpe_a)
+    if status != "ok":
+        d0 = E = nan
+    else:
+        d0 = float(np.exp(log_d0))
+        E = float(np.hypot(Delta, d0))
+    return InstantonResult(Delta_0=d0, log_Delta_0=float(log_d0), Delta=float(abs(Delta)), E=E, S=float(S),
+                           S_kin=s_kin, dV=ch.dV, zpe_a=zpe_a, zpe_b=zpe_b, tau=float(tau), n_beads=ch.N,
+                           step=ch.b, omega_t=omega_t, omega_max=omega_max, soft_eigenvalue=float(lam),
+                           grad_max=gmax, n_iter=n_iter, status=status, message=msg, path=path, V_path=V_path)
