@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -418,24 +419,28 @@ def test_sigterm_stops_pool_workers_like_ctrl_c(tmp_path):
 
 
 # --------------------------------------------------------------------------- lattice checkpoint (13)
-def _lattice_cfg(out):
+def _lattice_cfg(out, maps=False):
     from twolevel.lattice.config import LatticeConfig
 
+    measure = {"fit_T_min": 0.012, "fit_T_max": 0.04}
+    if maps:  # void maps and TLS trajectories (000 Figs. 2, 3), as the demo draws them
+        measure.update(maps_T=[0.02], map_hops=2000, trace_voids=4)
     return LatticeConfig.model_validate({
         "lattice": {"L": 12, "phi_v": 0.05}, "start": {"T_I": 0.05, "void_sweeps": 2},
-        "cooling": {"nu": 0.5, "T_end": 0.01, "dT_rel": 0.05},
-        "measure": {"fit_T_min": 0.012, "fit_T_max": 0.04},
-        "run": {"samples": 3, "seed": 4, "output": str(out), "figures": False, "progress": False}})
+        "cooling": {"nu": 0.5, "T_end": 0.01, "dT_rel": 0.05}, "measure": measure,
+        "run": {"samples": 3, "seed": 4, "output": str(out), "figures": maps, "progress": False}})
 
 
-def test_lattice_run_resumes_from_its_finished_samples(tmp_path, monkeypatch):
-    """Item 13: a killed lattice task started again from zero. Now each finished sample is stored: after a
-    kill in sample 2, only sample 2 is cooled again, and the results equal an uninterrupted run's."""
+@pytest.mark.parametrize("maps", [False, True], ids=["plain", "with void maps"])
+def test_lattice_run_resumes_from_its_finished_samples(tmp_path, monkeypatch, maps):
+    """Item 13: a killed lattice task started again from zero. Now each finished sample is stored, its void
+    maps included: after a kill in sample 2, only sample 2 is cooled again, and the results (and the maps
+    the figures draw) equal an uninterrupted run's."""
     import pandas as pd
 
     import twolevel.lattice.runner as R
 
-    ref = R.run_cooling(_lattice_cfg(tmp_path / "ref"), tmp_path / "ref")
+    ref = R.run_cooling(_lattice_cfg(tmp_path / "ref", maps), tmp_path / "ref")
     real_cool, calls = R.cool, []
 
     def cool_then_die(*a, **kw):
@@ -447,12 +452,19 @@ def test_lattice_run_resumes_from_its_finished_samples(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "cool", cool_then_die)
     out = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
-        R.run_cooling(_lattice_cfg(out), out)
+        R.run_cooling(_lattice_cfg(out, maps), out)
     _flip(out / R.CHECKPOINT_DIR / "sample_1.npz", 0.3)  # and a damaged checkpoint is cooled again, not used
     calls.clear()
+    if maps:
+        (out / "maps_sample0.npz").unlink()  # rewritten from the checkpoint
     with pytest.warns(RuntimeWarning, match="unreadable sample checkpoint"):
-        res = R.run_cooling(_lattice_cfg(out), out)
+        res = R.run_cooling(_lattice_cfg(out, maps), out)
     assert len(calls) == 2  # samples 1 and 2; sample 0 came from its checkpoint
     pd.testing.assert_frame_equal(res["steps"], ref["steps"], check_exact=True)
     pd.testing.assert_frame_equal(res["summary"], ref["summary"], check_exact=True)
     assert (out / "results.json").read_text() == (tmp_path / "ref" / "results.json").read_text()
+    for k in range(3 if maps else 0):
+        with np.load(out / f"maps_sample{k}.npz") as a, np.load(tmp_path / "ref" / f"maps_sample{k}.npz") as b:
+            assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[f], b[f]) for f in a.files)
+    if maps:
+        assert (out / "fig_void_maps.png").is_file()

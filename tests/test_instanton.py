@@ -194,6 +194,17 @@ def test_report_summary_counts_n0_each_way(tmp_path):
     assert s["n0"]["E_best"] == pytest.approx(3 / (100 * 4e-3))
     assert s["ratio_E_inst_1d"]["q50"] == pytest.approx((2.0 + 0.2) / 2)  # median of the two converged
     assert ratio_figure(df, tmp_path / "r.png").exists()
+    # the report shows the stage when a sample holds instanton/instanton.parquet, and only then
+    from twolevel.report.html import _instanton_section
+
+    assert _instanton_section(tmp_path / "run", tmp_path / "report") is None
+    d = tmp_path / "run" / "pss" / "Tf_0.1" / "sample_0" / "instanton"
+    d.mkdir(parents=True)
+    ratios = df.assign(ratio_E_inst_1d=df["E_inst"] / df["E_1d"], ratio_D0_inst_1d=df["Delta_0_inst"] / df["Delta_0_1d"])
+    ratios.to_parquet(d / "instanton.parquet")
+    sec = _instanton_section(tmp_path / "run", tmp_path / "report")
+    assert sec is not None and sec.figures[0][0].exists()
+    assert "ok: 2" in sec.notes[0] and "not_converged: 1" in sec.notes[0]
 
 
 def test_shallow_well_is_not_given_a_semiclassical_splitting():

@@ -28,6 +28,7 @@ from ..seeds import task_seed
 from .analysis import cv_derivative, cv_fluctuation, fit_samples, glass_transition, sample_count_warnings
 from ..errors import InputError
 from .config import LatticeConfig
+from .geometry import make_geometry
 from .model import DPLM
 from .protocol import CoolingOptions, cool
 from . import theory
@@ -89,8 +90,13 @@ def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_pat
     ident = _checkpoint_ident(cfg)
     for k in range(cfg.run.samples):
         stored = _load_sample(out, k, ident)
-        if stored is not None:  # a finished sample of an interrupted run (no maps: those are not stored)
-            steps_k, diff_k, meta_k = stored
+        if stored is not None:  # a finished sample of an interrupted run, with its void maps if any
+            steps_k, diff_k, meta_k, maps_k = stored
+            if maps_k:
+                geom = make_geometry(cfg.lattice.kind, cfg.lattice.L)
+                if not (out / f"maps_sample{k}.npz").is_file():
+                    _save_maps(out / f"maps_sample{k}.npz", maps_k, geom.L)
+                maps_all.append((k, maps_k, geom))
             if bar is not None:
                 bar.update(nsteps)
         else:
@@ -103,10 +109,9 @@ def run_cooling(cfg: LatticeConfig, outdir: str | Path | None = None, config_pat
                       "void_contacts": setup.n_vv, "memory_bytes_arrays": model.memory_bytes(), **r.meta,
                       "phi_v": model.phi_v, "z": model.geom.z}
             if r.maps:
-                _save_maps(out / f"maps_sample{k}.npz", r.maps, model)
+                _save_maps(out / f"maps_sample{k}.npz", r.maps, model.geom.L)
                 maps_all.append((k, r.maps, model.geom))
-            else:
-                _save_sample(out, k, ident, steps_k, diff_k, meta_k)
+            _save_sample(out, k, ident, steps_k, diff_k, meta_k, r.maps)
         df = pd.DataFrame(steps_k)
         df.insert(0, "sample", k)
         frames.append(df)
@@ -205,8 +210,47 @@ def _checkpoint_ident(cfg: LatticeConfig) -> str:
     return json.dumps(d, sort_keys=True)
 
 
-def _save_sample(out: Path, k: int, ident: str, steps: dict, diffusion: dict, meta: dict) -> None:
-    """Store one finished sample (atomically) so that a killed run does not cool it again."""
+_LEAF_TYPES = {"ndarray": None, "list": list, "int": int, "float": float, "bool": bool, "float64": np.float64,
+               "int64": np.int64, "str": str}
+
+
+def _flatten_maps(maps: list) -> tuple[dict, dict]:
+    """The void maps of a sample (nested dicts of arrays, lists and scalars, lattice.protocol.cool) as
+    flat npz arrays plus the type of each leaf, so that they come back exactly."""
+    arrays, kinds = {}, {}
+
+    def walk(prefix, obj):
+        if isinstance(obj, dict):
+            for key, v in obj.items():
+                walk(f"{prefix}/{key}", v)
+            return
+        kind = type(obj).__name__ if not isinstance(obj, np.ndarray) else "ndarray"
+        if kind not in _LEAF_TYPES:
+            raise TypeError(f"cannot store {prefix} of type {kind} in a lattice checkpoint")
+        arrays[prefix] = np.asarray(obj)
+        kinds[prefix] = kind
+
+    for i, mp in enumerate(maps):
+        walk(f"maps/{i}", mp)
+    return arrays, kinds
+
+
+def _unflatten_maps(data: dict, kinds: dict) -> list:
+    maps: dict[int, dict] = {}
+    for key, kind in kinds.items():
+        parts = key.split("/")[1:]
+        node = maps.setdefault(int(parts[0]), {})
+        for p in parts[1:-1]:
+            node = node.setdefault(p, {})
+        v = data[key]
+        conv = _LEAF_TYPES[kind]
+        node[parts[-1]] = v if conv is None else (v.tolist() if conv is list else conv(v.item() if conv in (int, float, bool, str) else v))
+    return [maps[i] for i in sorted(maps)]
+
+
+def _save_sample(out: Path, k: int, ident: str, steps: dict, diffusion: dict, meta: dict, maps: list | None = None) -> None:
+    """Store one finished sample (atomically), its void maps included, so that a killed run does not
+    cool it again (issue #17 item 13)."""
     from ..io.atomic import atomic_write
 
     d = out / CHECKPOINT_DIR
@@ -215,10 +259,13 @@ def _save_sample(out: Path, k: int, ident: str, steps: dict, diffusion: dict, me
     arrays.update({f"diffusion/{c}": np.asarray(v) for c, v in diffusion.items()})
     arrays["ident"] = np.array(ident)
     arrays["meta"] = np.array(json.dumps(_clean(meta)))
+    m_arrays, kinds = _flatten_maps(maps or [])
+    arrays.update(m_arrays)
+    arrays["map_kinds"] = np.array(json.dumps(kinds))
     atomic_write(d / f"sample_{k}.npz", lambda tmp: np.savez(tmp, **arrays))
 
 
-def _load_sample(out: Path, k: int, ident: str) -> tuple[dict, dict, dict] | None:
+def _load_sample(out: Path, k: int, ident: str) -> tuple[dict, dict, dict, list] | None:
     """A stored sample, or None: missing, of another config, or damaged (zip CRC; warned and removed)."""
     import warnings
 
@@ -233,15 +280,16 @@ def _load_sample(out: Path, k: int, ident: str) -> tuple[dict, dict, dict] | Non
         meta = json.loads(str(data["meta"]))
         steps = {key.split("/", 1)[1]: v for key, v in data.items() if key.startswith("steps/")}
         diffusion = {key.split("/", 1)[1]: v for key, v in data.items() if key.startswith("diffusion/")}
+        maps = _unflatten_maps(data, json.loads(str(data["map_kinds"]))) if "map_kinds" in data else []
     except Exception as exc:  # noqa: BLE001 - a damaged checkpoint is discarded, never trusted
         warnings.warn(f"{p}: unreadable sample checkpoint ({' '.join(str(exc).split())}); cooling it again",
                       RuntimeWarning, stacklevel=3)
         p.unlink(missing_ok=True)
         return None
-    return steps, diffusion, meta
+    return steps, diffusion, meta, maps
 
 
-def _save_maps(path: Path, maps: list, model: DPLM) -> None:
+def _save_maps(path: Path, maps: list, L: int) -> None:
     arrs = {}
     for i, mp in enumerate(maps):
         w, tr, cl = mp["window"], mp["trace"], mp["classes"]
@@ -254,8 +302,10 @@ def _save_maps(path: Path, maps: list, model: DPLM) -> None:
         arrs[f"w{i}_trace_who"] = tr["who"]
         arrs[f"w{i}_trace_pos"] = tr["pos"]
         arrs[f"w{i}_trace_voids"] = np.array(tr["voids"], dtype=np.int64)
-    arrs["L"] = np.array([model.geom.L])
-    np.savez_compressed(path, **arrs)
+    arrs["L"] = np.array([L])
+    from ..io.atomic import atomic_write
+
+    atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrs))
 
 
 def _version() -> str:

@@ -507,7 +507,36 @@ def _optional_sections(run_dir: Path | None, out: Path) -> list[Section]:
                          "so there is no A<sub>4</sub>&omega;<sub>D</sub><sup>5</sup> against n<sub>0</sub> "
                          "(002 Fig. 10b): add <code>[harmonic]</code> (docs/harmonic.md) to compute it.")
         secs.append(sec)
+    inst = _instanton_section(run_dir, out)
+    if inst is not None:
+        secs.append(inst)
     return secs
+
+
+def _instanton_section(run_dir: Path, out: Path) -> Section | None:
+    """The optional instanton stage (docs/instanton.md): how far the 1D splittings are from the
+    multidimensional ones, over the converged rows of every sample's instanton.parquet."""
+    from .instanton_figs import collect, ratio_figure, summary
+
+    df = collect(run_dir)
+    if not len(df):
+        return None
+    sm = summary(df)
+    sec = Section("instanton", "Beyond the 1D approximation: instanton splittings",
+                  text="Ring-polymer instanton (Richardson and Althorpe 2011) and vibrationally adiabatic estimates "
+                       "of the splitting of the lowest double wells, against the 1D Schrödinger result along the "
+                       "minimum-energy path (docs/instanton.md). A row whose instanton did not converge keeps its "
+                       "1D result.")
+    sec.figures.append((ratio_figure(df, out / "instanton_ratios.png"),
+                        "log10 of E<sub>inst</sub>/E<sub>1D</sub> and &Delta;<sub>0,inst</sub>/&Delta;<sub>0,1D</sub>"))
+    status = ", ".join(f"{_esc(k)}: {v}" for k, v in sm.get("status", {}).items())
+    sec.notes.append(f"{sm['rows']} double wells; instanton status {status}.")
+    for col, lab in (("ratio_E_inst_1d", "E<sub>inst</sub>/E<sub>1D</sub>"),
+                     ("ratio_D0_inst_1d", "&Delta;<sub>0,inst</sub>/&Delta;<sub>0,1D</sub>")):
+        q = sm.get(col) or {}
+        if q:
+            sec.notes.append(f"{lab}: median {q['q50']:.3g} (5-95 %: {q['q5']:.3g} to {q['q95']:.3g}).")
+    return sec
 
 
 def _routes_comparison(run_dir: Path, out: Path) -> Path | None:
