@@ -46,14 +46,12 @@ def stage_file(base: str | os.PathLike, stage: str, name: str) -> Path:
     return Path(base) / stage / name
 
 
-__all__ = ["PREPARE", "EXPLORE", "PATHS", "QUANTUM", "STATS", "REPORT", "LATTICE", "HARMONIC", "STATS_JSON",
-           "REPORT_INDEX", "RUN_SUMMARY", "TABLES", "stage_file", "EQUILIBRIUM", "GLASS", "PREPARE_META",
-           "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS", "SERIES", "EXPLORE_META", "DOUBLE_WELLS",
-           "PATH_RESULTS", "BANDS", "PATHS_META", "TLS"]
-
 # the stats stage's tables next to stats.json (<name>.csv) and the other routes' result files, read by the report
 STATS_TABLES = ("table", "curves", "heat_capacity", "time", "decomposition", "samples", "exclusions")
 LATTICE_RESULTS = "results.json"     # RUN/lattice/: fits, exact theory (twolevel.lattice.runner)
 HARMONIC_INDEX = "harmonic.json"     # RUN/harmonic/: one entry per model and T_f
 
-__all__ += ["STATS_TABLES", "LATTICE_RESULTS", "HARMONIC_INDEX"]
+__all__ = ["PREPARE", "EXPLORE", "PATHS", "QUANTUM", "STATS", "REPORT", "LATTICE", "HARMONIC", "STATS_JSON",
+           "REPORT_INDEX", "RUN_SUMMARY", "TABLES", "stage_file", "EQUILIBRIUM", "GLASS", "PREPARE_META",
+           "INHERENT_STRUCTURES", "IS_CONFIGS", "TRANSITIONS", "PAIRS", "SERIES", "EXPLORE_META", "DOUBLE_WELLS",
+           "PATH_RESULTS", "BANDS", "PATHS_META", "TLS", "STATS_TABLES", "LATTICE_RESULTS", "HARMONIC_INDEX"]

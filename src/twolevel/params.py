@@ -42,10 +42,6 @@ class Params(BaseModel):
         except ValidationError as exc:
             raise config_error(exc, where, cls) from None
 
-    def replace(self, **kw: Any):
-        """A validated copy with some fields changed."""
-        return type(self).build(type(self).__name__, **{**self.model_dump(), **kw})
-
 
 def _loc(loc: tuple) -> str:
     out = ""
