@@ -333,11 +333,27 @@ def test_stage_catalogue_resumable_and_read_by_quantum(glass, tmp_path):
     again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
     assert again["pairs_computed_this_run"] == 0 and again["double_wells"] == summ["double_wells"]
     # a pair file written before bands were translation-free (no format attribute) is recomputed
-    with h5py.File(out / "pairs" / "pair_0_1.h5", "a") as f:
+    pf = out / "pairs" / "pair_0_1.h5"
+    with h5py.File(pf, "a") as f:
         del f.attrs["format"]
     (out / "paths.json").unlink()
-    again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
+    with pytest.warns(RuntimeWarning, match="recorded SHA-256"):
+        again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
     assert again["pairs_computed_this_run"] == 1 and again["double_wells"] == summ["double_wells"]
+    # issue #17: a flipped byte in the stored pair (partial state) is found and the pair computed again
+    raw = bytearray(pf.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    pf.write_bytes(bytes(raw))
+    (out / "paths.json").unlink()
+    with pytest.warns(RuntimeWarning, match="recorded SHA-256"):
+        again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
+    assert again["pairs_computed_this_run"] == 1 and again["double_wells"] == summ["double_wells"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "double_wells.parquet"), cat)
+    # a pair file without its record (a kill between the two writes) is computed again, silently
+    (out / "pairs" / "pair_0_1.h5.sha256").unlink()
+    (out / "paths.json").unlink()
+    again = paths_for_library(ex, out, images=16, ftol=1e-4, progress=False, hessian=False)
+    assert again["pairs_computed_this_run"] == 1
 
 
 def test_stage_refuses_bad_libraries(glass, tmp_path):

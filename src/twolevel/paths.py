@@ -1233,6 +1233,32 @@ def _read_pairs(path: Path):
     return df.assign(is_a=a, is_b=b)
 
 
+def _pair_sum(path: Path) -> Path:
+    """The SHA-256 sidecar of a stored pair file (pairs/pair_<a>_<b>.h5.sha256)."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _pair_reusable(path: Path) -> bool:
+    """Whether a stored pair file may be reused: present, of the current format, and equal to the
+    SHA-256 recorded when it was written (issue #17: partial state is verified before it is read).
+    A damaged or unverifiable file is removed with a warning and the pair is computed again."""
+    import warnings
+
+    from .io.atomic import sha256_file
+
+    if not path.is_file():
+        return False
+    side = _pair_sum(path)
+    ok = side.is_file() and side.read_text().strip() == sha256_file(path) and _pair_format(path) >= PAIR_FORMAT
+    if not ok:
+        if side.is_file():  # a file with a record that no longer matches: damaged
+            warnings.warn(f"{path}: does not match its recorded SHA-256 (damaged or changed); computing the "
+                          f"pair again", RuntimeWarning, stacklevel=3)
+        path.unlink(missing_ok=True)
+        side.unlink(missing_ok=True)
+    return ok
+
+
 def _pair_format(path: Path) -> int:
     """The format version of a stored pair file (0 when unreadable or written before versions)."""
     import h5py
@@ -1245,7 +1271,16 @@ def _pair_format(path: Path) -> int:
 
 
 def _write_pair_file(path: Path, result: PathResult | None, a: int, b: int, error: str | None, shape) -> None:
-    """One pair's result (atomically): JSON records + arrays per elementary path."""
+    """One pair's result (atomically): JSON records + arrays per elementary path, then its SHA-256
+    sidecar (a kill between the two leaves a file without a record: computed again)."""
+    from .io.atomic import atomic_open, sha256_file
+
+    _write_pair_h5(path, result, a, b, error)
+    with atomic_open(_pair_sum(path), "w") as fh:
+        fh.write(sha256_file(path) + "\n")
+
+
+def _write_pair_h5(path: Path, result: PathResult | None, a: int, b: int, error: str | None) -> None:
     import h5py
 
     from .io.atomic import atomic_path
@@ -1354,7 +1389,7 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
     try:
         for a, b in it:
             fpath = pair_dir / f"pair_{a}_{b}.h5"
-            if fpath.is_file() and _pair_format(fpath) >= PAIR_FORMAT:
+            if _pair_reusable(fpath):
                 continue
             ca = store.configuration(a)
             cb = store.configuration(b)
