@@ -285,8 +285,8 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     terms there in a branch-free loop that LLVM vectorises (:func:`_row_forces`), scatter the
     pair forces to the neighbours. Evaluating the pair terms inline, in the gather loop, kept
     the loop scalar (indirect loads) and cost 1.6-1.9x more per pair for TLJ (docs/benchmarks.md).
-    Type models run with unit diameters and the sigma table; PSS with one type and the
-    diameter rule (see :func:`pair_se`).
+    Type models run with unit diameters and the sigma table (s_ij = :func:`mix_sigma` of the
+    table entry, precomputed as 1/s_ij^2 per type pair).
 
     PSS (per-particle diameters) goes to :func:`energy_forces_scalar`: with ~7 pairs per row the
     buffers do not pay, and the scalar loop was 1.14x faster for N = 1500 (interleaved A/B at load
@@ -305,9 +305,6 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     for k in range(d):
         box3[k] = box[k]
     binv3 = 1.0 / box3
-    poly = mp[0] == 1
-    na = mp[3]
-    e0 = mp[2][0, 0]
     nt = mp[1].shape[0]
     eps_flat = mp[2].ravel().copy()
     s2inv_flat = (1.0 / (mp[1] * mp[1])).ravel().copy()
@@ -329,30 +326,18 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     for i in range(n):
         s0 = start[i]
         m = start[i + 1] - s0
-        di = diam[i]
         xi0 = p[i, 0]
         xi1 = p[i, 1]
         xi2 = p[i, 2]
         row = types[i] * nt
-        if poly:
-            for q in range(m):
-                j = idx[s0 + q]
-                bx[q] = xi0 - p[j, 0]
-                by[q] = xi1 - p[j, 1]
-                bz[q] = xi2 - p[j, 2]
-                dj = diam[j]
-                s = mix_sigma(1.0, di, dj, na)
-                bs[q] = 1.0 / (s * s)
-                bw[q] = e0
-        else:
-            for q in range(m):
-                j = idx[s0 + q]
-                bx[q] = xi0 - p[j, 0]
-                by[q] = xi1 - p[j, 1]
-                bz[q] = xi2 - p[j, 2]
-                tj = types[j]
-                bs[q] = s2inv_flat[row + tj]
-                bw[q] = eps_flat[row + tj]
+        for q in range(m):  # type models: s_ij and e_ij from the tables (PSS took the scalar loop)
+            j = idx[s0 + q]
+            bx[q] = xi0 - p[j, 0]
+            by[q] = xi1 - p[j, 1]
+            bz[q] = xi2 - p[j, 2]
+            tj = types[j]
+            bs[q] = s2inv_flat[row + tj]
+            bw[q] = eps_flat[row + tj]
         ei, wi, fx, fy, fz = _row_forces(m, bx, by, bz, bs, bw, box3, binv3, xc2, a12, a6, c0, c2, c4)
         for q in range(m):
             j = idx[s0 + q]
