@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import InputError
-from . import kernels
+from . import kernels, neighbors
 
 
 @njit(cache=True)
@@ -64,11 +64,11 @@ class BandEvaluator:
         s = self.system
         changed = False
         for k in (range(self.k) if which is None else which):
-            if self.lists[k] is None or kernels.needs_rebuild(pos[k], self.refs[k], s.skin):
+            if self.lists[k] is None or neighbors.needs_rebuild(pos[k], self.refs[k], s.skin):
                 if not np.all(np.isfinite(pos[k])):
                     from ..errors import PhysicsError
                     raise PhysicsError(f"band image {k}: positions are not finite (NaN or inf)")
-                start, idx = kernels.build_neighbors(pos[k], s.box, s.types, s.diam, s.mp, s.skin)
+                start, idx = neighbors.build_neighbors(pos[k], s.box, s.types, s.diam, s.mp, s.skin)
                 self.lists[k] = (start, idx)
                 self.refs[k] = pos[k]
                 self.starts[k] = start

@@ -1,4 +1,4 @@
-"""Compiled kernels: neighbour lists, energy/forces/virial, Hessian, third derivatives.
+"""Compiled kernels: the pair potential, energy/forces/virial, Hessian, third derivatives.
 
 All models share the polynomial form of :mod:`twolevel.models.base`,
 ``v(r) = e_ij f(r / s_ij)`` with ``f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4``
@@ -6,9 +6,9 @@ for ``u < x_c``. The model parameters arrive as the tuple ``mp`` of
 :meth:`PairModel.kernel_params`:
 ``(mode, sigma_tab, eps_tab, nonadditivity, xc, a12, a6, c0, c2, c4)``.
 
-Neighbour lists are half lists (j > i) in CSR form ``(start, idx)``; a pair is
-listed when r < x_c s_ij + skin. Positions are kept unwrapped; distances use
-the minimum-image convention of the orthorhombic periodic box.
+The kernels take half neighbour lists (j > i) in CSR form ``(start, idx)`` from
+:mod:`twolevel.engine.neighbors` (a pair is listed when r < x_c s_ij + skin). Positions
+are kept unwrapped; distances use the minimum-image convention of the orthorhombic box.
 """
 
 from __future__ import annotations
@@ -94,144 +94,6 @@ def max_cutoff_diam(diam, mp):
     dmin = diam.min()
     factor = max(dmax, mix_sigma(1.0, dmin, dmax, mp[3]))
     return mp[4] * mp[1].max() * factor
-
-
-@njit(cache=True, error_model="numpy")
-def _grow(idx, m, need):
-    if m + need <= idx.shape[0]:
-        return idx
-    cap = max(2 * idx.shape[0], m + need)
-    new = np.empty(cap, np.int64)
-    new[:m] = idx[:m]
-    return new
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def build_neighbors(pos, box, types, diam, mp, skin):
-    """Half neighbour list (CSR) of pairs with r < x_c s_ij + skin.
-
-    Uses a cell list when every box side holds at least three cells of size
-    max cutoff + skin, and an all-pairs loop otherwise (small boxes). Entries
-    are appended branch-free (write always, advance the end when inside).
-    """
-    n, d = pos.shape
-    rl_max = max_cutoff_diam(diam, mp) + skin
-    xc = mp[4]
-    sig = mp[1]
-    na = mp[3]
-    poly = mp[0] == 1
-    rl2_tab = (xc * sig + skin) ** 2
-    ncell = np.empty(d, np.int64)
-    use_cells = True
-    for k in range(d):
-        ncell[k] = int(box[k] // rl_max)
-        if ncell[k] < 3:
-            use_cells = False
-    idx = np.empty(64 * n + 1024, np.int64)
-    start = np.zeros(n + 1, np.int64)
-    m = 0
-    w = np.empty((n, 3))
-    w[:, 2] = 0.0
-    for i in range(n):
-        for k in range(d):
-            x = pos[i, k] - box[k] * np.floor(pos[i, k] / box[k])
-            if x >= box[k]:
-                x = 0.0
-            w[i, k] = x
-    b0 = box[0]
-    b1 = box[1]
-    b2 = box[2] if d == 3 else 1e300
-    i0 = 1.0 / b0
-    i1 = 1.0 / b1
-    i2 = 1.0 / b2
-    if use_cells:
-        ntot = 1
-        for k in range(d):
-            ntot *= ncell[k]
-        cell_of = np.empty(n, np.int64)
-        head = -np.ones(ntot, np.int64)
-        nxt = -np.ones(n, np.int64)
-        for i in range(n):
-            c = 0
-            for k in range(d):
-                ck = int(w[i, k] / box[k] * ncell[k])
-                if ck >= ncell[k]:
-                    ck = ncell[k] - 1
-                c = c * ncell[k] + ck
-            cell_of[i] = c
-        # insert in reverse so that each cell's chain is in increasing particle order
-        for i in range(n - 1, -1, -1):
-            nxt[i] = head[cell_of[i]]
-            head[cell_of[i]] = i
-        noff = 3 ** d
-        ci = np.empty(d, np.int64)
-        for i in range(n):
-            idx = _grow(idx, m, n)
-            start[i] = m
-            c = cell_of[i]
-            rem = c
-            for k in range(d - 1, -1, -1):
-                ci[k] = rem % ncell[k]
-                rem //= ncell[k]
-            ti = types[i]
-            di = diam[i]
-            for o in range(noff):
-                oo = o
-                cc = 0
-                for k in range(d):
-                    dk = oo % 3 - 1
-                    oo //= 3
-                    ck = (ci[k] + dk) % ncell[k]
-                    cc = cc * ncell[k] + ck
-                j = head[cc]
-                while j >= 0:
-                    dx0 = min_image(w[i, 0] - w[j, 0], b0, i0)
-                    dx1 = min_image(w[i, 1] - w[j, 1], b1, i1)
-                    dx2 = min_image(w[i, 2] - w[j, 2], b2, i2)
-                    r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
-                    dj = diam[j]
-                    rl = xc * mix_sigma(sig[ti, types[j]], di, dj, na) + skin
-                    idx[m] = j
-                    m += 1 if (j > i and r2 < rl * rl) else 0
-                    j = nxt[j]
-            # keep each particle's neighbours sorted (deterministic order of summation)
-            idx[start[i]:m].sort()
-    else:
-        for i in range(n):
-            idx = _grow(idx, m, n)
-            start[i] = m
-            ti = types[i]
-            di = diam[i]
-            for j in range(i + 1, n):
-                dx0 = min_image(w[i, 0] - w[j, 0], b0, i0)
-                dx1 = min_image(w[i, 1] - w[j, 1], b1, i1)
-                dx2 = min_image(w[i, 2] - w[j, 2], b2, i2)
-                r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
-                if poly:
-                    dj = diam[j]
-                    rl = xc * mix_sigma(1.0, di, dj, na) + skin
-                    rl2 = rl * rl
-                else:
-                    rl2 = rl2_tab[ti, types[j]]
-                idx[m] = j
-                m += 1 if r2 < rl2 else 0
-    start[n] = m
-    return start, idx[:m].copy()
-
-
-@njit(cache=True, error_model="numpy")
-def needs_rebuild(pos, ref, skin):
-    """True when any particle moved more than skin/2 since the list was built."""
-    n, d = pos.shape
-    lim = 0.25 * skin * skin
-    for i in range(n):
-        r2 = 0.0
-        for k in range(d):
-            dx = pos[i, k] - ref[i, k]
-            r2 += dx * dx
-        if r2 > lim:
-            return True
-    return False
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import build_neighbors, energy_forces, needs_rebuild
+from .kernels import energy_forces
+from .neighbors import build_neighbors, needs_rebuild
 
 NVE = 0
 BERENDSEN = 1

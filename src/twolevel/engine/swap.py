@@ -39,7 +39,8 @@ from numba import njit
 from ..config import Configuration
 from ..errors import InputError
 from ..models import PairModel, get_model
-from .kernels import build_neighbors, energy_forces, f_u, max_cutoff_diam, min_image, mix_sigma, needs_rebuild
+from .kernels import energy_forces, f_u, max_cutoff_diam, min_image, mix_sigma
+from .neighbors import build_neighbors, cell_grid, cell_index, needs_rebuild
 
 SWAP_NONE = 0
 SWAP_DIAMETERS = 1
@@ -271,21 +272,6 @@ def _row_remove_at(nbr, nn, nnear, nmid, k, p):
     nn[k] = m - 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _cell_of(x, i, box, binv, ncell):
-    d = x.shape[1]
-    c = 0
-    for a in range(d):
-        y = x[i, a] - box[a] * np.floor(x[i, a] * binv[a])
-        ca = int(y * binv[a] * ncell[a])
-        if ca >= ncell[a]:
-            ca = ncell[a] - 1
-        if ca < 0:
-            ca = 0
-        c = c * ncell[a] + ca
-    return c
-
-
 @njit(cache=True, error_model="numpy")
 def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, cell_of,
               nbr, nn, nnear, nmid, smax, mirror):
@@ -355,7 +341,7 @@ def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, s
     ccnt[:] = 0
     if ncell[0] > 0:
         for i in range(n):
-            c = _cell_of(ref, i, box, binv, ncell)
+            c = cell_index(ref, i, box, binv, 0.0, ncell)
             cell_of[i] = c
             if ccnt[c] >= cmem.shape[1]:
                 return False
@@ -389,7 +375,7 @@ def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn
     for a in range(pos.shape[1]):
         ref[i, a] = pos[i, a]
     if ncell[0] > 0:
-        c = _cell_of(ref, i, box, binv, ncell)
+        c = cell_index(ref, i, box, binv, 0.0, ncell)
         old = cell_of[i]
         if c != old:
             # swap-remove from the old cell, append to the new one
@@ -793,20 +779,15 @@ class SwapMC:
         self._cells()
 
     def _cells(self) -> None:
-        # cells at least rl/2 wide with >= 5 per side (5^d stencil: ~2.4x fewer candidates than
-        # the 3^d stencil of rl-wide cells when a single row is rebuilt), else rl wide with >= 3
-        # per side, else (small boxes) all pairs: ncell = 0. ncell[d] = cells per rl (stencil
-        # half-width); the stencil never wraps onto itself because it is no wider than the box.
-        nc = np.zeros(self.dim, np.int64)
-        ns = 1
+        # the engine's cell grid (twolevel.engine.neighbors.cell_grid): cells rl/2 wide with >= 5
+        # per side (5^d stencil: ~2.4x fewer candidates than the 3^d stencil of rl-wide cells when
+        # a single row is rebuilt), else rl wide with >= 3 per side, else (small boxes) all pairs:
+        # ncell = 0. ncell[d] = cells per rl (stencil half-width).
         if hasattr(self, "rl"):
-            nc2 = np.floor(2.0 * self.box / self.rl).astype(np.int64)
-            nc1 = np.floor(self.box / self.rl).astype(np.int64)
-            if np.all(nc2 >= 5):
-                nc, ns = nc2, 2
-            elif np.all(nc1 >= 3):
-                nc = nc1
-        self.ncell = np.append(nc, ns).astype(np.int64)
+            self.ncell = cell_grid(np.asarray(self.box, dtype=np.float64), 0.0, float(self.rl))
+        else:
+            self.ncell = np.append(np.zeros(self.dim, np.int64), 1).astype(np.int64)
+        nc = self.ncell[:self.dim]
         ntot = int(np.prod(nc)) if nc[0] > 0 else 1
         if nc[0] > 0:
             per = self.n / ntot

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from ..config import Configuration
 from ..errors import InputError, PhysicsError
 from ..models import PairModel, get_model
-from . import kernels
+from . import kernels, neighbors
 from .md import BERENDSEN, LANGEVIN, NOSE_HOOVER, NVE, md_run
 
 # Energy per particle above which we call the configuration overlapping.
@@ -86,10 +86,10 @@ class ParticleSystem:
         return np.ascontiguousarray(x.reshape(self.n, self.dim))
 
     def neighbors(self, pos: np.ndarray):
-        if self._ref is None or kernels.needs_rebuild(pos, self._ref, self.skin):
+        if self._ref is None or neighbors.needs_rebuild(pos, self._ref, self.skin):
             if not np.all(np.isfinite(pos)):
                 raise PhysicsError("positions are not finite (NaN or inf)")
-            self._start, self._idx = kernels.build_neighbors(pos, self.box, self.types, self.diam,
+            self._start, self._idx = neighbors.build_neighbors(pos, self.box, self.types, self.diam,
                                                              self.mp, self.skin)
             self._ref = pos.copy()
             self.list_builds += 1

@@ -14,9 +14,9 @@ return the shear stress and the affine ("Born") second derivative with
 respect to the strain and the mixed derivative Xi = d^2 U / dr dgamma used
 in the non-affine correction of the shear modulus.
 
-Neighbour lists are Verlet lists built by an all-pairs pass (O(N^2), fine up
-to ~2e4 particles); they are rebuilt when a particle moved, or the tilt
-changed, by more than half the skin.
+Neighbour lists are the engine's (:func:`twolevel.engine.neighbors.build_neighbors_tilted`:
+cells in fractional coordinates of the tilted cell); they are rebuilt when a particle moved, or
+the tilt changed, by more than half the skin.
 """
 
 from __future__ import annotations
@@ -26,52 +26,32 @@ from numba import njit
 
 from ..config import Configuration
 from ..engine import ParticleSystem
-from ..engine.kernels import needs_rebuild, pair_se, pair_terms
+from ..engine.kernels import pair_se, pair_terms
+from ..engine.neighbors import build_neighbors_tilted, image, needs_rebuild
 from ..errors import InputError, PhysicsError
 from ..models import PairModel
 
 
 @njit(cache=True, inline="always")
-def _le_image(dx, L, tilt, d):
-    """Minimum image of the separation ``dx`` (length d array, modified in place) in the tilted box."""
-    ny = np.rint(dx[1] / L[1])
-    dx[0] -= tilt * ny
-    dx[1] -= L[1] * ny
+def _box3(L):
+    """The box padded to three sides (d = 2: a third side that never wraps) and its inverse."""
+    box3 = np.full(3, 1e300)
+    for k in range(L.shape[0]):
+        box3[k] = L[k]
+    return box3, 1.0 / box3
+
+
+@njit(cache=True, inline="always")
+def _le_sep(pos, i, j, box3, binv3, tilt, dx):
+    """Minimum-image separation r_i - r_j in the tilted box (written into dx) and its square."""
+    d = pos.shape[1]
+    a0, a1, a2 = image(pos[i, 0] - pos[j, 0], pos[i, 1] - pos[j, 1],
+                       (pos[i, 2] - pos[j, 2]) if d == 3 else 0.0, box3, binv3, tilt)
+    dx[0] = a0
+    dx[1] = a1
     if d == 3:
-        dx[2] -= L[2] * np.rint(dx[2] / L[2])
-    dx[0] -= L[0] * np.rint(dx[0] / L[0])
-
-
-@njit(cache=True)
-def le_neighbors(pos, L, tilt, types, diam, mp, skin):
-    """Half Verlet list (CSR: start, idx) of pairs with r < x_c s_ij + skin, all-pairs pass."""
-    n, d = pos.shape
-    xc = mp[4]
-    cap = 64 * n + 1024
-    idx = np.empty(cap, np.int64)
-    start = np.zeros(n + 1, np.int64)
-    dx = np.empty(d)
-    m = 0
-    for i in range(n):
-        start[i] = m
-        if m + n > idx.shape[0]:
-            new = np.empty(max(2 * idx.shape[0], m + n), np.int64)
-            new[:m] = idx[:m]
-            idx = new
-        for j in range(i + 1, n):
-            for k in range(d):
-                dx[k] = pos[i, k] - pos[j, k]
-            _le_image(dx, L, tilt, d)
-            r2 = 0.0
-            for k in range(d):
-                r2 += dx[k] * dx[k]
-            s, e = pair_se(i, j, types, diam, mp)
-            rl = xc * s + skin
-            if r2 < rl * rl:
-                idx[m] = j
-                m += 1
-    start[n] = m
-    return start, idx[:m].copy()
+        dx[2] = a2
+    return a0 * a0 + a1 * a1 + a2 * a2
 
 
 @njit(cache=True)
@@ -83,6 +63,7 @@ def le_energy_forces(pos, L, tilt, types, diam, mp, start, idx, forces):
     """
     n, d = pos.shape
     xc2 = mp[4] * mp[4]
+    box3, binv3 = _box3(L)
     forces[:] = 0.0
     energy = 0.0
     sxy = 0.0
@@ -91,12 +72,7 @@ def le_energy_forces(pos, L, tilt, types, diam, mp, start, idx, forces):
     for i in range(n):
         for kk in range(start[i], start[i + 1]):
             j = idx[kk]
-            for k in range(d):
-                dx[k] = pos[i, k] - pos[j, k]
-            _le_image(dx, L, tilt, d)
-            r2 = 0.0
-            for k in range(d):
-                r2 += dx[k] * dx[k]
+            r2 = _le_sep(pos, i, j, box3, binv3, tilt, dx)
             s, e = pair_se(i, j, types, diam, mp)
             if r2 < xc2 * s * s:
                 v, v1r, v2, v3 = pair_terms(r2, s, e, mp)
@@ -122,18 +98,14 @@ def le_born_xi(pos, L, tilt, types, diam, mp, start, idx, xi):
     """
     n, d = pos.shape
     xc2 = mp[4] * mp[4]
+    box3, binv3 = _box3(L)
     xi[:] = 0.0
     born = 0.0
     dx = np.empty(d)
     for i in range(n):
         for kk in range(start[i], start[i + 1]):
             j = idx[kk]
-            for k in range(d):
-                dx[k] = pos[i, k] - pos[j, k]
-            _le_image(dx, L, tilt, d)
-            r2 = 0.0
-            for k in range(d):
-                r2 += dx[k] * dx[k]
+            r2 = _le_sep(pos, i, j, box3, binv3, tilt, dx)
             s, e = pair_se(i, j, types, diam, mp)
             if r2 < xc2 * s * s:
                 v, v1r, v2, v3 = pair_terms(r2, s, e, mp)
@@ -203,8 +175,8 @@ class ShearedSystem:
         if self._ref is None or lim <= 0 or needs_rebuild(pos, self._ref, lim):
             if not np.all(np.isfinite(pos)):
                 raise PhysicsError("positions are not finite (NaN or inf)")
-            self._start, self._idx = le_neighbors(pos, self.box, self._tilt, self.types, self.diam,
-                                                  self.mp, self.skin)
+            self._start, self._idx = build_neighbors_tilted(pos, self.box, self._tilt, self.types,
+                                                            self.diam, self.mp, self.skin)
             self._ref = pos.copy()
             self._ref_tilt = self._tilt
         return self._start, self._idx
