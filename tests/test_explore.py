@@ -210,6 +210,29 @@ def test_particle_system_resume_and_cli(small_glass, tmp_path):
     assert list(merged["is_id"][:res.n_is]) == list(read_library(out)["is_id"])
 
 
+@pytest.mark.filterwarnings("ignore:exploration not confined")
+def test_early_identification_finds_the_same_library(small_glass, tmp_path):
+    """Issue #19 item 3: stopping revisits at match_ftol (known IS taken from the library) gives the
+    same IS sequence and the same distinct minima as polishing every minimisation to ftol, with
+    fewer force evaluations. The trajectory is untouched (minimisations work on copies)."""
+    kw = dict(temperature=0.08, tau_cg=0.1, dt=0.0025, n_cg=40, runs=1, seed=4)
+    full = explore_glass(small_glass, tmp_path / "full", match_ftol=0.0, **kw)
+    fast = explore_glass(small_glass, tmp_path / "fast", **kw)
+    assert full.complete and fast.complete and full.n_is == fast.n_is
+    sf = pd.read_parquet(tmp_path / "full" / "series.parquet")
+    ss = pd.read_parquet(tmp_path / "fast" / "series.parquet")
+    assert list(sf["is_id"]) == list(ss["is_id"])
+    lf = pd.read_parquet(tmp_path / "full" / "inherent_structures.parquet")
+    ls = pd.read_parquet(tmp_path / "fast" / "inherent_structures.parquet")
+    assert 1 < len(lf) < len(sf)                    # several IS, and revisits to save on
+    np.testing.assert_allclose(ls["energy"], lf["energy"], rtol=0, atol=1e-9)
+    for i in lf["is_id"]:
+        assert np.abs(read_is(tmp_path / "full", i) - read_is(tmp_path / "fast", i)).max() < 1e-6
+    ef = json.loads((tmp_path / "full" / "explore.json").read_text())
+    es = json.loads((tmp_path / "fast" / "explore.json").read_text())
+    assert es["timing"]["force_evals"] < 0.9 * ef["timing"]["force_evals"]
+
+
 # --------------------------------------------------------------------------- IS identity
 @pytest.mark.skipif(len(REF) != 3, reason="reference PSS minima not available")
 def test_same_is_from_two_starts_and_hops_are_distinct():
