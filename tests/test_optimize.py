@@ -87,7 +87,28 @@ def test_lbfgs_forgets_pairs_when_the_force_changes_definition():
     opt.force_id = 0
     for _ in range(4):
         lb.step(opt)
-    assert len(lb.S) == 3
+    assert lb.k == 3                    # pairs held in the memory
     opt.force_id = 1  # a band's climbing image moved to another image
     lb.step(opt)
-    assert lb.S == []
+    assert lb.k == 0
+
+
+def test_two_loop_is_the_bfgs_inverse_update():
+    """The compiled two-loop recursion equals the dense BFGS inverse-Hessian update (Nocedal &
+    Wright 2006, Eq. (6.17)) applied pair by pair from H0 = (s.y / y.y) I of the newest pair."""
+    from twolevel.optimize.lbfgs import two_loop
+
+    rng = np.random.default_rng(0)
+    n = 12
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    A = q @ np.diag(rng.uniform(0.5, 5.0, n)) @ q.T
+    S = [rng.normal(size=n) for _ in range(5)]
+    Y = [A @ s for s in S]
+    R = [1.0 / float(s @ y) for s, y in zip(S, Y)]
+    g = rng.normal(size=n)
+    H = np.eye(n) * float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
+    for s, y, r in zip(S, Y, R):
+        V = np.eye(n) - r * np.outer(y, s)
+        H = V.T @ H @ V + r * np.outer(s, s)
+    np.testing.assert_allclose(two_loop(g, S, Y, R), H @ g, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(two_loop(g, [], [], [], alpha=70.0), g / 70.0)

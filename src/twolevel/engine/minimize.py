@@ -40,7 +40,7 @@ class MinimizeResult:
 
 def _measures(f, dim):
     """(largest per-particle force norm, 2-norm of the whole force vector)."""
-    return largest_particle_norm(f, dim), float(np.sqrt((f * f).sum()))
+    return largest_particle_norm(f, dim), float(np.sqrt(np.vdot(f, f)))
 
 
 def _check(criterion, fmax, fnorm, ftol):

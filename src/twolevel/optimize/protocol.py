@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _largest_row_norm(v, dim):
+    m = 0.0
+    for i in range(v.size // dim):
+        r2 = 0.0
+        for k in range(dim):
+            r2 += v[i * dim + k] * v[i * dim + k]
+        m = max(m, r2)
+    return np.sqrt(m)
 
 
 def largest_particle_norm(v: np.ndarray, dim: int | None) -> float:
     """Largest per-particle norm of ``v`` (any shape whose size is a multiple of dim: a system
-    (N, d), a flat vector, a band (K, N d)); the largest absolute component without ``dim``."""
-    v = np.asarray(v)
+    (N, d), a flat vector, a band (K, N d)); the largest absolute component without ``dim``.
+    Compiled: numpy's row sums cost ~90 us per call for N = 1500, called twice per minimiser step."""
+    v = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
     if dim and v.size % dim == 0:
-        vv = v.reshape(-1, dim)
-        return float(np.sqrt((vv * vv).sum(axis=1).max()))
-    vv = v.reshape(-1, 1)
-    return float(np.sqrt((vv * vv).sum(axis=1).max()))
+        return float(_largest_row_norm(v, int(dim)))
+    return float(np.abs(v).max()) if v.size else 0.0
 
 
 @runtime_checkable
