@@ -65,6 +65,7 @@ from .io.atomic import atomic_open, atomic_path, atomic_write, sha256_file
 from .measures import participation_ratio, particle_dim, per_particle_sq
 from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
 from .params import Params
+from .seeds import call_seed
 
 __all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "ISConfigs", "read_library",
            "merge_library", "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
@@ -261,7 +262,10 @@ class ISLibrary:
 
 # ============================================================================ dynamics
 def _seg_seed(seed: int, run: int, step: int) -> int:
-    return int(np.random.SeedSequence([seed, run, step]).generate_state(1)[0])
+    """Seed of the MD segment of ``run`` that starts at ``step`` (twolevel.seeds: collision-free;
+    the old seed sequence of the words (seed, run, step) split a 63-bit seed into two words, so a
+    large seed could meet another (seed, run, step))."""
+    return call_seed(seed, "explore/md", run, step)
 
 
 class _Dynamics:
