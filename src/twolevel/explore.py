@@ -164,8 +164,7 @@ def _explore_params(params, overrides: dict) -> ExploreParams:
                          "n_min) form was replaced by keywords temperature=, tau_cg= (an MD time, 002 Table I), n_cg=")
     if "n_min" in overrides:
         raise InputError("explore: n_min was renamed n_cg (minimisations per run, N_cg of 002 Table I)")
-    base = params.model_dump(exclude_unset=True) if params is not None else {}
-    return ExploreParams.build("explore", **{**base, **overrides})
+    return ExploreParams.merged("explore", params, **overrides)
 
 
 @dataclass
