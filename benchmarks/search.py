@@ -145,12 +145,12 @@ def main() -> None:
     for G in glasses:
         prior = pd.concat([H["ex"] for H in glasses if H is not G], ignore_index=True)
         prior = prior[prior[list(FEATURES)].notna().all(axis=1)]
-        sp = SearchParams(batch=args.batch, bootstrap=args.batch, min_hit_rate=args.min_hit_rate, e_max=e_max)
+        sp = SearchParams(batch=args.batch, bootstrap=args.batch, min_hit_rate=args.min_hit_rate)
         sdir = G["ed"].parent / "search"
         for f in (sdir / "search.json", sdir / "batches.parquet"):
             f.unlink(missing_ok=True)  # pair results are reused (cached); batches are replayed
         t0 = time.perf_counter()
-        s = search(G["feats"], G["ev"], sdir, sp, prior=prior if len(prior) else None)
+        s = search(G["feats"], G["ev"], sdir, sp, e_max=e_max, prior=prior if len(prior) else None)
         rec = pd.read_parquet(sdir / "batches.parquet")
         tls_s = set(pd.read_parquet(sdir / "tls_found.parquet").get("key", pd.Series([], dtype=str)))
         tls_x = {t["key"] for ts in G["ex"]["tls"] for t in ts}

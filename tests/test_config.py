@@ -230,16 +230,166 @@ def test_explore_defaults_are_the_same_through_every_entry_point():
         assert config.MODEL_DEFAULTS[name]["explore.dt"] == m.explore_dt
 
 
-def test_stage_api_defaults_match_the_study_file():
-    """The paths and quantum stage functions take the same defaults as [paths] and [quantum]."""
-    import inspect
+class _Stop(Exception):
+    """Raised by the spies below once the entry point has handed over its parameters."""
 
-    from twolevel import paths, quantum
+
+def _stage_classes():
+    from twolevel import paths, quantum, stats
+    from twolevel.instanton.stage import InstantonParams
+    from twolevel.ml import SearchParams
+
+    return {"paths": paths.PathsParams, "quantum": quantum.QuantumParams, "stats": stats.StatsParams,
+            "search": SearchParams, "instanton": InstantonParams}
+
+
+def _study_defaults(stage: str) -> dict:
+    """The stage's table as the study file gives it when the table is empty."""
+    cfg = parse_config({**BASE, stage: {}})
+    return getattr(cfg, stage).model_dump()
+
+
+def _api_params(monkeypatch, cls, call):
+    """The parameters an API call validates (its ``cls.merged``), caught before any work is done."""
+    got = {}
+    orig = cls.merged.__func__
+
+    def spy(c, where, params=None, /, **kw):
+        got["p"] = orig(c, where, params, **kw)
+        raise _Stop
+
+    monkeypatch.setattr(cls, "merged", classmethod(spy))
+    with pytest.raises(_Stop):
+        call()
+    monkeypatch.undo()
+    return got["p"].model_dump()
+
+
+def _cli_kwargs(monkeypatch, module, name, argv):
+    """The keyword arguments a `twolevel` command passes to its stage function ``module.name``."""
+    from typer.testing import CliRunner
+
+    from twolevel.cli import app
+
+    got = {}
+
+    def fake(*a, **kw):
+        got.update(kw)
+        raise _Stop
+
+    monkeypatch.setattr(module, name, fake)
+    r = CliRunner().invoke(app, argv)
+    assert isinstance(r.exception, _Stop), r.output
+    return got
+
+
+def test_stage_classes_are_owned_by_their_stages():
+    """paths, quantum, stats, search and instanton own their parameter classes (issue #16); the
+    study file composes exactly those classes, and ml.loop has no second hand-validated copy."""
     from twolevel.pipeline import config
 
-    for fn, cls in ((paths.paths_for_library, config.PathsParams), (quantum.run_catalogue, config.QuantumParams)):
-        sig = inspect.signature(fn).parameters
-        shared = [k for k, f in cls.model_fields.items() if k in sig and f.default_factory is None]
-        assert len(shared) >= 3, fn.__name__
-        for k in shared:
-            assert sig[k].default == cls.model_fields[k].default, (fn.__name__, k)
+    for stage, cls in _stage_classes().items():
+        assert getattr(config, cls.__name__) is cls, stage
+        ann = config.StudyConfig.model_fields[stage].annotation
+        assert cls is ann or cls in getattr(ann, "__args__", ()), stage
+        assert cls.__module__ != config.__name__
+
+
+def test_paths_defaults_are_the_same_through_every_entry_point(monkeypatch, tmp_path):
+    """twolevel paths, the study file's [paths] and paths.paths_for_library give one set of defaults."""
+    from twolevel import paths
+
+    want = paths.PathsParams().model_dump()
+    assert _study_defaults("paths") == want
+    assert _api_params(monkeypatch, paths.PathsParams,
+                       lambda: paths.paths_for_library(tmp_path, tmp_path / "o")) == want
+    kw = _cli_kwargs(monkeypatch, paths, "paths_for_library", ["paths", str(tmp_path), "--out", str(tmp_path / "o")])
+    kw.pop("progress")
+    assert paths.PathsParams.build("cli", **kw).model_dump() == want
+    assert set(kw) == set(want) - {"max_depth", "hessian_modes"}  # the CLI offers every other key
+
+
+def test_quantum_defaults_are_the_same_through_every_entry_point(monkeypatch, tmp_path):
+    """twolevel quantum, the study file's [quantum] and quantum.run_catalogue give one set of defaults."""
+    from twolevel import quantum
+
+    want = quantum.QuantumParams().model_dump()
+    assert _study_defaults("quantum") == want
+    assert _api_params(monkeypatch, quantum.QuantumParams, lambda: quantum.run_catalogue(None)) == want
+    monkeypatch.setattr(quantum, "read_catalogue", lambda path: None)
+    kw = _cli_kwargs(monkeypatch, quantum, "run_catalogue",
+                     ["quantum", str(tmp_path / "c.parquet"), "--units", "pss-ar", "--out", str(tmp_path / "t.parquet")])
+    for k in ("workers", "progress"):
+        kw.pop(k)
+    assert quantum.QuantumParams.build("cli", **kw).model_dump() == want  # masses: the CLI's --mass go into specs
+
+
+def test_stats_defaults_are_the_same_through_every_entry_point(monkeypatch, tmp_path):
+    """The study file's [stats] and stats.study_stats give one set of defaults (no `twolevel stats`
+    command exists: `twolevel run` is the CLI route)."""
+    from twolevel import stats
+
+    want = stats.StatsParams().model_dump()
+    assert _study_defaults("stats") == want
+    assert _api_params(monkeypatch, stats.StatsParams, lambda: stats.study_stats(run_dir=tmp_path)) == want
+
+
+def test_search_defaults_are_the_same_through_every_entry_point(monkeypatch, tmp_path):
+    """twolevel search, the study file's [search] and ml.search_glass / ml.search give one set of
+    defaults; the band options of `twolevel search` are the paths stage's defaults."""
+    from twolevel import paths
+    from twolevel.ml import SearchParams, loop
+
+    want = SearchParams().model_dump()
+    assert _study_defaults("search") == want
+    assert _api_params(monkeypatch, SearchParams, lambda: loop.search_glass(tmp_path, tmp_path / "o")) == want
+    assert _api_params(monkeypatch, SearchParams, lambda: loop.search(None, None, tmp_path, e_max=1.0)) == want
+    kw = _cli_kwargs(monkeypatch, loop, "search_glass", ["search", str(tmp_path), "--out", str(tmp_path / "o")])
+    path_kw = kw.pop("path_kw")
+    kw.pop("progress")
+    assert SearchParams.build("cli", **kw).model_dump() == want and set(kw) == set(want)
+    assert path_kw == {k: paths.PathsParams().model_dump()[k] for k in path_kw}
+
+
+def test_instanton_defaults_are_the_same_through_every_entry_point(monkeypatch, tmp_path):
+    """twolevel instanton, the study file's [instanton] and instanton.stage.run_tables / run_sample
+    give one set of defaults (run_tables used to take 128 beads and every double well while the
+    study file and the CLI took 64 beads and at most 20)."""
+    from twolevel.instanton import stage
+
+    want = stage.InstantonParams().model_dump()
+    assert _study_defaults("instanton") == want
+    assert _api_params(monkeypatch, stage.InstantonParams, lambda: stage.run_tables("t", "p", "g")) == want
+    assert _api_params(monkeypatch, stage.InstantonParams, lambda: stage.run_sample(tmp_path)) == want
+    kw = _cli_kwargs(monkeypatch, stage, "run_sample", ["instanton", str(tmp_path), "--out", str(tmp_path / "i.parquet")])
+    for k in ("out", "progress"):
+        kw.pop(k)
+    assert stage.InstantonParams.build("cli", **kw).model_dump() == want and set(kw) == set(want)
+
+
+def test_misspelt_keywords_to_each_stage_api_are_refused_in_one_line(tmp_path):
+    """A typo in a keyword of a stage API is an InputError naming the stage and the key, with a
+    suggestion, before any work is done (it used to be swallowed or a deep TypeError)."""
+    from twolevel import paths, quantum, stats
+    from twolevel.instanton import stage
+    from twolevel.ml import loop
+
+    calls = {
+        "paths: imgaes: unknown key; did you mean 'images'": lambda: paths.paths_for_library(
+            tmp_path, tmp_path / "o", imgaes=8),
+        "quantum: n_xii: unknown key; did you mean 'n_xi'": lambda: quantum.run_catalogue(None, n_xii=100),
+        "stats: bootstap: unknown key; did you mean 'bootstrap'": lambda: stats.study_stats(
+            run_dir=tmp_path, bootstap=10),
+        "search: bacth: unknown key; did you mean 'batch'": lambda: loop.search_glass(tmp_path, tmp_path / "o", bacth=5),
+        "search: min_hit_rte: unknown key; did you mean 'min_hit_rate'": lambda: loop.search(
+            None, None, tmp_path, e_max=1.0, min_hit_rte=0.1),
+        "instanton: n_bead: unknown key; did you mean 'n_beads'": lambda: stage.run_tables("t", "p", "g", n_bead=8),
+    }
+    for msg, call in calls.items():
+        with pytest.raises(InputError, match=msg) as exc:
+            call()
+        assert "\n" not in str(exc.value)
+    # a bad value reads the same as in the study file
+    with pytest.raises(InputError, match=r"paths: images: must be >= 3 \(got 2\)"):
+        paths.paths_for_library(tmp_path, tmp_path / "o", images=2)
+    assert not (tmp_path / "o").exists()  # refused before anything was written

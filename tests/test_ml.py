@@ -153,8 +153,8 @@ def test_loop_finds_every_known_tls_and_stops(tmp_path):
     assert 0 < len(tls_wells) < K  # the landscape has TLS and non-TLS double wells
     known = {f"{a}-{b}" for a in range(len(es)) for b in range(a + 1, len(es))
              if np.sum(spins[a] != spins[b]) == 1 and int(np.flatnonzero(spins[a] != spins[b])[0]) in tls_wells}
-    p = SearchParams(batch=10, bootstrap=30, window=2, min_batches=3, min_hit_rate=0.05, e_max=E_MAX, max_iter=50)
-    s = search(feats, evaluate, tmp_path / "s", p)
+    p = SearchParams(batch=10, bootstrap=30, window=2, min_batches=3, min_hit_rate=0.05, max_iter=50)
+    s = search(feats, evaluate, tmp_path / "s", p, e_max=E_MAX)
     found = set(pd.read_parquet(tmp_path / "s" / "tls_found.parquet")["key"])
     assert found == known
     assert s["stop"].startswith("hit rate")
@@ -168,8 +168,8 @@ def test_loop_resumes_after_kill_with_same_result(tmp_path):
     w, spins, xs, es = _landscape()
     feats = _features(spins, xs, es)
     evaluate, _ = _analytic(w, spins)
-    p = SearchParams(batch=10, bootstrap=30, window=2, min_batches=3, min_hit_rate=0.05, e_max=E_MAX, max_iter=50)
-    whole = search(feats, evaluate, tmp_path / "a", p)
+    p = SearchParams(batch=10, bootstrap=30, window=2, min_batches=3, min_hit_rate=0.05, max_iter=50)
+    whole = search(feats, evaluate, tmp_path / "a", p, e_max=E_MAX)
 
     calls = {"n": 0}
 
@@ -180,8 +180,8 @@ def test_loop_resumes_after_kill_with_same_result(tmp_path):
         return evaluate(a, b)
 
     with pytest.raises(KeyboardInterrupt):
-        search(feats, dies, tmp_path / "b", p)
-    again = search(feats, evaluate, tmp_path / "b", p)
+        search(feats, dies, tmp_path / "b", p, e_max=E_MAX)
+    again = search(feats, evaluate, tmp_path / "b", p, e_max=E_MAX)
     ra = pd.read_parquet(tmp_path / "a" / "batches.parquet")
     rb = pd.read_parquet(tmp_path / "b" / "batches.parquet")
     pd.testing.assert_frame_equal(ra, rb)
@@ -193,8 +193,8 @@ def test_too_few_pairs_falls_back_to_exhaustive_order(tmp_path):
     feats = pair_features(xs, es)
     evaluate, _ = _analytic(w, spins)
     msgs = []
-    p = SearchParams(batch=3, bootstrap=3, max_batches=2, e_max=E_MAX)
-    search(feats, evaluate, tmp_path, p, progress=msgs.append)
+    p = SearchParams(batch=3, bootstrap=3, max_batches=2)
+    search(feats, evaluate, tmp_path, p, e_max=E_MAX, progress=msgs.append)
     rec = pd.read_parquet(tmp_path / "batches.parquet")
     assert (rec["mode"] == "exhaustive").all()
     assert any("exhaustive order" in m and "need >=" in m for m in msgs)
@@ -221,8 +221,8 @@ def test_cpu_budget_stops_inside_a_batch(tmp_path):
     w, spins, xs, es = _landscape()
     feats = _features(spins, xs, es)
     evaluate, _ = _analytic(w, spins)  # 0.01 CPU-s per pair, as the evaluator reports
-    p = SearchParams(batch=10, bootstrap=30, e_max=E_MAX, cpu_budget_s=0.155, max_iter=20)
-    s = search(feats, evaluate, tmp_path, p)
+    p = SearchParams(batch=10, bootstrap=30, cpu_budget_s=0.155, max_iter=20)
+    s = search(feats, evaluate, tmp_path, p, e_max=E_MAX)
     assert s["stop"].startswith("CPU budget") and s["pairs_computed"] <= 16
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from twolevel import stats
+from twolevel.errors import InputError
 from twolevel.report.html import SUMMARY_KEYS, write_report
 
 KEYS = {"n0", "n0_err", "N_TLS", "N_IS_per_N_g", "N_DW_per_N_IS", "N_TLS_per_N_DW", "T_f", "units", "n0_SI"}
@@ -292,5 +293,6 @@ def test_misspelt_keyword_arguments_are_refused(tmp_path):
 
     with pytest.raises(TypeError, match="bootstrapp"):
         write_report(tmp_path / "nothing", tmp_path / "rep", bootstrapp=10)
-    with pytest.raises(TypeError, match="plateau_e_max"):
+    # the stats stage validates its keywords through stats.StatsParams: one line with a suggestion
+    with pytest.raises(InputError, match="stats: plateau_e_max: unknown key; did you mean 'plateau_emax'"):
         stats.study_stats(run_dir=tmp_path / "nothing", out_dir=tmp_path / "s", plateau_e_max=0.1)

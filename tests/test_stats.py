@@ -455,7 +455,7 @@ def test_exclusions_and_paths_not_ok_reach_stats_json(tmp_path):
         pd.DataFrame({"dw_id": ids, "status": "ok"}).to_parquet(d / "paths" / "double_wells.parquet")
         pd.DataFrame({"status": ["ok"] * len(ids) + ["not_converged", "duplicate"]}).to_parquet(
             d / "paths" / "path_results.parquet")
-    S = stats.study_stats(run_dir=tmp_path / "RUN", out_dir=tmp_path / "stats", bootstrap=0)
+    S = stats.study_stats(run_dir=tmp_path / "RUN", out_dir=tmp_path / "stats", bootstrap=10)
     js = json.loads((tmp_path / "stats" / "stats.json").read_text())
     g = next(g for g in js["groups"] if g["T_f"] == 0.09)
     assert g["exclusions"] == {"single_well": 2, "non_finite_E": 1, "not_converged": 1, "no_quantum_row": 3}

@@ -22,6 +22,7 @@ from scipy.special import j0
 
 from .config import Configuration
 from .errors import InputError
+from .seeds import call_seed
 
 def k_alpha(model: str | None) -> float:
     """|k| of F_s(k, t) for tau_alpha: the model's ``k_alpha`` (7.0 for an unnamed system)."""
@@ -178,7 +179,7 @@ def relax_md(conf: Configuration, temperature: float, *, t_max: float = 100.0, k
         if nsteps > 0:
             calls[0] += 1
             ps.run_md(pos, vel, nsteps, dt, thermostat=thermostat, temperature=temperature,
-                      gamma=gamma, tau=tau, seed=seed * 1000003 + calls[0], nhc=chain)
+                      gamma=gamma, tau=tau, seed=call_seed(seed, "relax_md", calls[0]), nhc=chain)
 
     if equilibrate > 0:
         advance(equilibrate)

@@ -24,9 +24,10 @@ Sec. II A steps 2-3 and Sec. II D):
 
 The exploration talks only to the :class:`~twolevel.engine.system.Potential`
 interface (``energy``, ``energy_forces``, ``distance``, ``dim``) plus an MD
-integrator: :meth:`ParticleSystem.run_md` for particle systems, a small Python
-velocity-Verlet (Berendsen or Langevin) for any other potential (synthetic
-landscapes, :mod:`twolevel.landscapes`).
+integrator of :mod:`twolevel.engine.md`: :meth:`ParticleSystem.run_md` (compiled) for
+particle systems, :func:`~twolevel.engine.md.run_md_generic` (the same velocity Verlet,
+Berendsen or Langevin, in Python) for any other potential (synthetic landscapes,
+:mod:`twolevel.landscapes`).
 
 Artefacts in ``out_dir`` (the ``explore/`` directory of a sample)::
 
@@ -64,6 +65,7 @@ from .io.atomic import atomic_open, atomic_path, atomic_write, sha256_file
 from .measures import participation_ratio, particle_dim, per_particle_sq
 from .layout import EXPLORE_META, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, SERIES, TRANSITIONS
 from .params import Params
+from .seeds import call_seed
 
 __all__ = ["ExploreParams", "ExploreResult", "explore", "explore_glass", "ISLibrary", "ISConfigs", "read_library",
            "merge_library", "read_is", "read_pairs", "read_series", "read_transitions", "is_configuration",
@@ -164,8 +166,7 @@ def _explore_params(params, overrides: dict) -> ExploreParams:
                          "n_min) form was replaced by keywords temperature=, tau_cg= (an MD time, 002 Table I), n_cg=")
     if "n_min" in overrides:
         raise InputError("explore: n_min was renamed n_cg (minimisations per run, N_cg of 002 Table I)")
-    base = params.model_dump(exclude_unset=True) if params is not None else {}
-    return ExploreParams.build("explore", **{**base, **overrides})
+    return ExploreParams.merged("explore", params, **overrides)
 
 
 @dataclass
@@ -262,7 +263,10 @@ class ISLibrary:
 
 # ============================================================================ dynamics
 def _seg_seed(seed: int, run: int, step: int) -> int:
-    return int(np.random.SeedSequence([seed, run, step]).generate_state(1)[0])
+    """Seed of the MD segment of ``run`` that starts at ``step`` (twolevel.seeds: collision-free;
+    the old seed sequence of the words (seed, run, step) split a 63-bit seed into two words, so a
+    large seed could meet another (seed, run, step))."""
+    return call_seed(seed, "explore/md", run, step)
 
 
 class _Dynamics:
@@ -305,8 +309,11 @@ class _Dynamics:
             self.md_sys._ref = None  # force a neighbour-list rebuild: trajectory depends on (pos, vel) only
             self.md_sys.run_md(pos, vel, nsteps, p.dt, thermostat=p.thermostat, temperature=p.temperature,
                                tau=p.tau_t, gamma=p.gamma, seed=seed)
-        else:
-            _verlet(self.md_sys, pos, vel, nsteps, p, seed)
+        else:  # the same integrators in Python, for any potential (one owner: twolevel.engine.md)
+            from .engine.md import run_md_generic
+
+            run_md_generic(self.md_sys, pos, vel, nsteps, p.dt, thermostat=p.thermostat, temperature=p.temperature,
+                           tau=p.tau_t, gamma=p.gamma, seed=seed)
         self.md_steps += nsteps
         self.md_cpu += time.process_time() - t0
 
@@ -340,41 +347,6 @@ class _Dynamics:
         self.min_force_evals += evals
         self.minimisations += 1
         return r
-
-
-def _verlet(pot, pos, vel, nsteps: int, p: _Protocol, seed: int) -> None:
-    """Velocity Verlet with a Berendsen thermostat, or BAOAB Langevin, for any potential
-    (unit masses; no momentum conservation assumed, so d.o.f. = number of coordinates)."""
-    dt = p.dt
-    hdt = 0.5 * dt
-    dof = pos.size
-    _, f = pot.energy_forces(pos)
-    if p.thermostat == "langevin":
-        rng = np.random.default_rng(seed)
-        c1 = math.exp(-p.gamma * dt)
-        c2 = math.sqrt((1 - c1 * c1) * p.temperature)
-        for _ in range(nsteps):
-            vel += hdt * f
-            pos += hdt * vel
-            vel *= c1
-            vel += c2 * rng.standard_normal(vel.shape)
-            pos += hdt * vel
-            _, f = pot.energy_forces(pos)
-            vel += hdt * f
-    else:
-        for _ in range(nsteps):
-            vel += hdt * f
-            pos += dt * vel
-            _, f = pot.energy_forces(pos)
-            vel += hdt * f
-            t = float(np.vdot(vel, vel)) / dof
-            if t > 0:
-                # Berendsen et al. 1984, as in 002 Sec. II D
-                vel *= math.sqrt(max(0.0, 1.0 + dt / p.tau_t * (p.temperature / t - 1.0)))
-    if not np.all(np.isfinite(pos)):
-        from .errors import PhysicsError
-
-        raise PhysicsError("MD blew up: positions are no longer finite (time step too large?)")
 
 
 # ============================================================================ analysis

@@ -42,6 +42,15 @@ class Params(BaseModel):
         except ValidationError as exc:
             raise config_error(exc, where, cls) from None
 
+    @classmethod
+    def merged(cls, where: str, params: Any = None, /, **overrides: Any):
+        """``params`` (an instance of this class or None) with keyword overrides, validated in one
+        place: the calling convention of every stage API (``fn(..., params=None, **overrides)``)."""
+        if params is not None and not isinstance(params, cls):
+            raise InputError(f"{where}: params must be a {cls.__name__} or None, got {type(params).__name__}")
+        base = params.model_dump(exclude_unset=True) if params is not None else {}
+        return cls.build(where, **{**base, **overrides})
+
 
 def _loc(loc: tuple) -> str:
     out = ""

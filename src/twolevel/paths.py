@@ -45,19 +45,22 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
+from pydantic import Field
 
 from .errors import ConvergenceError, InputError, PhysicsError
 from .layout import BANDS, DOUBLE_WELLS, INHERENT_STRUCTURES, IS_CONFIGS, PAIRS, PATHS_META, PATH_RESULTS
 from .measures import participation_ratio
 from .optimize import FIRE, FIRE2, LBFGS
+from .params import Params
 
 __all__ = [
     "BandResult",
     "DoubleWell",
     "PathResult",
+    "PathsParams",
     "interpolate",
     "band_energies_forces",
     "improved_tangents",
@@ -107,6 +110,26 @@ def band_scheme(scheme: str, ftol: float) -> dict:
         return dict(optimizer="fire-classic", dt=0.1, dt_max=1.0, alpha0=0.1, max_move=0.2,  # ASE's FIRE
                     freeze=1.0, climb_ftol=ftol / 10)
     raise InputError(f"unknown band scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+
+
+class PathsParams(Params):
+    """``[paths]``: minimum-energy paths between the candidate pairs (002 Sec. II D; twolevel.paths).
+
+    The one owner of the stage's parameters and defaults: the study file's ``[paths]``,
+    ``twolevel paths`` and :func:`paths_for_library` all validate through this class.
+    """
+
+    images: int = Field(DEFAULT_IMAGES, ge=3, description="Images of the band (002: N_images = 64).")
+    method: Literal["neb", "string"] = Field("neb", description="Climbing-image NEB (001) or the string method (002).")
+    spring: float = Field(DEFAULT_SPRING, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
+    ftol: float = Field(DEFAULT_FTOL, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
+    scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10 (not cheaper than fire2 on the benchmark set at this tolerance, docs/paths.md).")
+    max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, description="Step limit of the band optimisation (FIRE).")
+    split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
+    max_depth: int = Field(4, ge=0, description="Recursion depth of the splitting.")
+    hessian: bool = Field(True, description="Lowest Hessian modes along the path (002 App. C).")
+    hessian_modes: int = Field(4, ge=1, description="Number of those modes.")
+    limit: int | None = Field(None, ge=1, description="At most this many candidate pairs per sample (in the order of pairs.parquet); default all.")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -1319,12 +1342,13 @@ def _write_pair_h5(path: Path, result: PathResult | None, a: int, b: int, error:
                 g.attrs["energy"] = result.minima_energies[j]
 
 
-def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method: str = "neb",
-                      spring: float = DEFAULT_SPRING, ftol: float = DEFAULT_FTOL,
-                      max_steps: int = DEFAULT_MAX_STEPS, split: bool = True, max_depth: int = 4,
-                      hessian: bool = True, hessian_modes: int = 4, limit: int | None = None,
-                      progress: bool = True, **band_kw) -> dict:
+def paths_for_library(explore_dir, out_dir, params: PathsParams | None = None, *, progress: bool = True,
+                      **overrides) -> dict:
     """Stage function: converged paths for all candidate pairs of an exploration directory.
+
+    ``params``, ``**overrides``: a :class:`PathsParams` and/or its fields as keywords (images,
+    method, spring, ftol, scheme, max_steps, split, max_depth, hessian, hessian_modes, limit);
+    defaults those of the study file's ``[paths]``; a misspelt keyword is refused.
 
     Reads ``explore_dir/pairs.parquet`` (columns is_a, is_b, ...), ``explore_dir/is_configs.h5``
     (one entry per is_id) and, when present, ``inherent_structures.parquet`` (is_id, energy) to
@@ -1348,21 +1372,15 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
     from .engine import ParticleSystem
     from .io.atomic import atomic_open
 
+    p = PathsParams.merged("paths", params, **overrides)
     explore_dir = Path(explore_dir)
     out_dir = Path(out_dir)
-    if method not in METHODS:
-        raise InputError(f"unknown path method {method!r}; use one of {', '.join(METHODS)}")
-    if images < 3:
-        raise InputError(f"--images must be at least 3, got {images}")
     if not explore_dir.is_dir():
         raise InputError(f"{explore_dir}: exploration directory not found")
     pairs = _read_pairs(explore_dir / PAIRS)
-    if limit is not None:
-        pairs = pairs.iloc[:int(limit)]
-    params = dict(format=PAIR_FORMAT, images=int(images), method=method, spring=float(spring), ftol=float(ftol),
-                  max_steps=int(max_steps), split=bool(split), max_depth=int(max_depth),
-                  hessian=bool(hessian), hessian_modes=int(hessian_modes), limit=limit,
-                  **{k: v for k, v in band_kw.items()})
+    if p.limit is not None:
+        pairs = pairs.iloc[:p.limit]
+    params = dict(format=PAIR_FORMAT, **p.model_dump())
     summary_path = out_dir / PATHS_META
     if summary_path.is_file():
         try:
@@ -1403,9 +1421,10 @@ def paths_for_library(explore_dir, out_dir, images: int = DEFAULT_IMAGES, method
             err = None
             res = None
             try:
-                res = find_path(system, ca.positions, cb.positions, images=images, method=method, spring=spring,
-                                ftol=ftol, max_steps=max_steps, split=split, max_depth=max_depth,
-                                labels=(a, b), curvature=hessian, curvature_modes=hessian_modes, **band_kw)
+                res = find_path(system, ca.positions, cb.positions, images=p.images, method=p.method,
+                                spring=p.spring, ftol=p.ftol, max_steps=p.max_steps, split=p.split,
+                                max_depth=p.max_depth, labels=(a, b), curvature=p.hessian,
+                                curvature_modes=p.hessian_modes, scheme=p.scheme)
             except (PhysicsError, ConvergenceError, InputError) as exc:
                 err = f"{type(exc).__name__}: {exc}"
             _write_pair_file(fpath, res, a, b, err, ca.positions.shape)

@@ -69,12 +69,14 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numba as nb
 import numpy as np
+from pydantic import Field
 
 from .errors import InputError
+from .params import Params, PosFloat
 from .units import UnitSystem, get_units, kT_Q
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "tunnelling",
     "TunnellingResult",
     "MassSpec",
+    "QuantumParams",
     "mass_specs",
     "read_catalogue",
     "validate_catalogue",
@@ -101,6 +104,19 @@ __all__ = [
 DEFAULT_N_XI = 2000
 DEFAULT_MARGIN = 7.0  # initial extension, in units of the end well's zero-point length
 N_LEVELS = 5
+
+
+class QuantumParams(Params):
+    """``[quantum]``: 1D Schrödinger equation along each path (002 Sec. III C).
+
+    The one owner of the stage's parameters and defaults: the study file's ``[quantum]``,
+    ``twolevel quantum`` and :func:`run_catalogue` all validate through this class.
+    """
+
+    n_xi: int = Field(DEFAULT_N_XI, ge=50, description="Grid points along the path (002: N_xi = 2000).")
+    margin: float = Field(DEFAULT_MARGIN, gt=0, description="Harmonic extension beyond the end minima, in zero-point lengths of each end well.")
+    masses: list[PosFloat] = Field(default_factory=list, description="Extra dimensionless masses m~ besides those of the unit systems.")
+    end_curvature: Literal["catalogue", "profile"] = Field("catalogue", description="Curvature of the harmonic extension beyond the end minima: the end minimum's Hessian on the band tangent (paths' curv_low/curv_high, 002 App. C) or a fit to the sampled profile; a systematic of the 1D model (docs/quantum.md).")
 _MAX_INITIAL_MARGIN = 2.0  # the *initial* margin is at most 2 in xi; the domain then grows as needed
 _MAX_GROW = 8  # the domain may grow to _MAX_GROW * n_xi grid points (same spacing), else domain_not_converged
 _WALL_TOL_E = 1e-8  # wall shift of e1 + e2 must stay below _WALL_TOL_E * E + _WALL_TOL_ABS * e2
@@ -1375,21 +1391,34 @@ def _process_chunk(args):
     return recs
 
 
+def _quantum_params(params, overrides: dict) -> QuantumParams:
+    """``params`` with keyword overrides; ``masses`` may also be None (none) or one number."""
+    if "masses" in overrides:
+        m = overrides.pop("masses")
+        if isinstance(m, (int, float, tuple, np.ndarray, np.generic)):
+            m = np.atleast_1d(m).tolist()
+        if m is not None:
+            overrides["masses"] = m
+    return QuantumParams.merged("quantum", params, **overrides)
+
+
 def run_catalogue(
     catalogue,
     specs: Sequence[MassSpec] | None = None,
+    params: QuantumParams | None = None,
     *,
     units=None,
-    masses=None,
-    n_xi: int = DEFAULT_N_XI,
-    margin: float = DEFAULT_MARGIN,
     nev: int = N_LEVELS,
     workers: int = 1,
     chunk: int = 256,
     progress: bool = False,
-    end_curvature: str = "catalogue",
+    **overrides,
 ):
     """Add E, Delta, Delta_0, Gamma, statuses and the TLS flag to every double well.
+
+    ``params``, ``**overrides``: a :class:`QuantumParams` and/or its fields as keywords (n_xi,
+    margin, masses, end_curvature); defaults those of the study file's ``[quantum]``; a misspelt
+    keyword is refused.
 
     ``end_curvature``: "catalogue" uses the catalogue's ``curv_low`` / ``curv_high`` (the end
     minimum's Hessian on the band tangent, 002 App. C) where present; "profile" ignores them
@@ -1405,12 +1434,16 @@ def run_catalogue(
     """
     import pandas as pd
 
+    p = _quantum_params(params, overrides)
+    n_xi, margin = p.n_xi, p.margin
+    if specs is not None and (units is not None or p.masses):
+        raise InputError("quantum: give either specs or units/masses, not both")
     if not hasattr(catalogue, "columns"):
         catalogue = read_catalogue(catalogue)
     else:
         validate_catalogue(catalogue)
     if specs is None:
-        specs = mass_specs(units, masses)
+        specs = mass_specs(units, p.masses or None)
     n = len(catalogue)
     ids = catalogue["dw_id"].tolist()
     ds = catalogue["d"].astype(float).tolist()
@@ -1418,9 +1451,7 @@ def run_catalogue(
     Vs = list(catalogue["V"])
     _check_numerics(n_xi, margin, nev)
     # end curvatures from the catalogue when it has them (NaN or absent: estimated per row)
-    if end_curvature not in ("catalogue", "profile"):
-        raise InputError(f"end_curvature must be 'catalogue' or 'profile', got {end_curvature!r}")
-    use = end_curvature == "catalogue"
+    use = p.end_curvature == "catalogue"
     ks = [catalogue[c].astype(float).tolist() if use and c in catalogue.columns else [math.nan] * n
           for c in CURVATURE_COLUMNS]
     tasks = [

@@ -18,7 +18,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["format_tf", "sample_key", "stable_hash", "task_seed", "stage_seed"]
+__all__ = ["call_seed", "format_tf", "sample_key", "stable_hash", "task_seed", "stage_seed"]
 
 
 def format_tf(tf: float) -> str:
@@ -46,3 +46,11 @@ def task_seed(study_seed: int, key: str) -> int:
 def stage_seed(study_seed: int, label: str, T_f: float, k: int, stage: str) -> int:
     """The seed of ``stage`` for sample k of (label, T_f): ``task_seed(seed, sample_key(...)/stage)``."""
     return task_seed(study_seed, f"{sample_key(label, T_f, k)}/{stage}")
+
+
+def call_seed(seed: int, what: str, *index: int) -> int:
+    """The seed of one call inside a task, e.g. the k-th MD segment of a relaxation measurement or
+    the segment of run r starting at MD step s of an exploration: ``task_seed(seed, "<what>/<i>/<j>")``.
+    Distinct (seed, index) never collide by arithmetic (``seed * 1000003 + k`` gave (0, 1000004)
+    and (1, 1) the same seed)."""
+    return task_seed(seed, "/".join([what, *(str(int(i)) for i in index)]))

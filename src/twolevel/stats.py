@@ -60,10 +60,12 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from .errors import InputError
 from .layout import (DOUBLE_WELLS, EXPLORE, EXPLORE_META, GLASS, INHERENT_STRUCTURES, PAIRS, PATH_RESULTS, PATHS,
                      PREPARE, PREPARE_META, QUANTUM, STATS_JSON, TLS, stage_file)
+from .params import Params
 from .units import K_B, UnitSystem, get_units
 
 __all__ = [
@@ -101,12 +103,27 @@ __all__ = [
     "distribution_table",
     "Summary",
     "summarise",
+    "StatsParams",
     "StudyTables",
     "load_study",
     "study_stats",
 ]
 
 DEFAULT_N_BOOT = 1000
+DEFAULT_CONFIDENCE = 0.68  # one standard error
+
+
+class StatsParams(Params):
+    """``[stats]``: n(E), the plateau n0 with bootstrap error, the Eq. (3) decomposition (002).
+
+    The one owner of the stage's parameters and defaults: the study file's ``[stats]`` and
+    :func:`study_stats` validate through this class.
+    """
+
+    plateau_emin: float | None = Field(None, ge=0, description="Lower end of the n(E)/E plateau fit (epsilon); default 0.")
+    plateau_emax: float | None = Field(None, gt=0, description="Upper end of the plateau (epsilon); default k_B T_Q of each unit system (002 Fig. 9a: plateau below T_Q).")
+    bootstrap: int = Field(DEFAULT_N_BOOT, ge=10, description="Bootstrap resamplings over glass samples for the error bar of n0.")
+    confidence: float = Field(DEFAULT_CONFIDENCE, gt=0, lt=1, description="Confidence level of the error bar.")
 #: columns naming one glass sample
 SAMPLE_KEYS = ("model", "T_f", "sample")
 #: columns naming one statistic group (one curve, one n0)
@@ -183,7 +200,7 @@ def _gamma_ppf(q, k):
     return gammaincinv(k, q)
 
 
-def weighted_poisson_interval(total, var, w_max, level: float = 0.68, count=None, phi=1.0):
+def weighted_poisson_interval(total, var, w_max, level: float = DEFAULT_CONFIDENCE, count=None, phi=1.0):
     """Central interval of level ``level`` for the mean of a weighted Poisson sum.
 
     ``total`` = T = sum_i w_i over the events, ``var`` = sum_i w_i^2 (its Poisson
@@ -226,7 +243,7 @@ def weighted_poisson_interval(total, var, w_max, level: float = 0.68, count=None
     return lo, hi
 
 
-def poisson_interval(count, level: float = 0.68):
+def poisson_interval(count, level: float = DEFAULT_CONFIDENCE):
     """Garwood's chi-square interval for the mean of a Poisson count (one-sided upper limit at 0).
 
     K = 0 gives [0, -ln(1 - level)] (95 %: 2.996); K > 0 the central interval
@@ -311,7 +328,7 @@ class PlateauFit:
     slope: float = 0.0
     n0_err: float = float("nan")
     ci: tuple[float, float] = (float("nan"), float("nan"))
-    ci_level: float = 0.68
+    ci_level: float = DEFAULT_CONFIDENCE
     ci95: tuple[float, float] = (float("nan"), float("nan"))
     n_boot: int = 0
     n_samples: int = 0
@@ -465,7 +482,7 @@ def estimate_n0(
     kT_Q: float | None = None,
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
-    ci: float = 0.68,
+    ci: float = DEFAULT_CONFIDENCE,
     keep_replicates: bool = False,
     weights: np.ndarray | None = None,
 ) -> PlateauFit:
@@ -543,7 +560,7 @@ def estimate_n0(
 
 
 def bootstrap_n0(per_sample_E, n_per_sample, e_range=(0.0, None), order: int = 0, kT_Q: float | None = None,
-                 n_boot: int = DEFAULT_N_BOOT, seed: int = 0, ci: float = 0.68, keep_replicates: bool = False,
+                 n_boot: int = DEFAULT_N_BOOT, seed: int = 0, ci: float = DEFAULT_CONFIDENCE, keep_replicates: bool = False,
                  weights: np.ndarray | None = None) -> PlateauFit:
     """The former name of :func:`estimate_n0` (same arguments and result).
 
@@ -561,7 +578,7 @@ def _per_sample_counts(per_sample_E: Sequence[np.ndarray], grid: np.ndarray) -> 
 
 
 def count_band(per_sample_E: Sequence[np.ndarray], n_per_sample: Sequence[float] | float, grid,
-               ci: float = 0.68) -> pd.DataFrame:
+               ci: float = DEFAULT_CONFIDENCE) -> pd.DataFrame:
     """n(E) and n(E)/E on ``grid`` with the counting band of :func:`estimate_n0` at each E.
 
     At each E the count N_DW(E) is a Poisson count with weight 1/(M E) in n(E)/E:
@@ -598,7 +615,7 @@ def bootstrap_curve(
     grid,
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
-    ci: float = 0.68,
+    ci: float = DEFAULT_CONFIDENCE,
     weights: np.ndarray | None = None,
     method: str = "counting",
 ) -> pd.DataFrame:
@@ -1001,7 +1018,7 @@ def summarise(
     e_range: tuple[float | None, float | None] | None = None,
     order: int = 0,
     n_boot: int = DEFAULT_N_BOOT,
-    ci: float = 0.68,
+    ci: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
     time: float | None = None,
     grid_points: int = 60,
@@ -1423,10 +1440,13 @@ def load_study(run_dir=None, samples: Sequence[Mapping[str, Any]] | None = None)
     return StudyTables(pd.DataFrame(srows), tls_all, cat_(is_l), cat_(dw_l), incomplete, cat_(pr_l))
 
 
-def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float | None = None,
-                plateau_emax: float | None = None, bootstrap: int = DEFAULT_N_BOOT, confidence: float = 0.68,
-                seed: int = 0, order: int = 0, units: Mapping[str, Any] | None = None) -> Summary:
+def study_stats(samples=None, out_dir=None, run_dir=None, params: StatsParams | None = None, *, seed: int = 0,
+                order: int = 0, units: Mapping[str, Any] | None = None, **overrides) -> Summary:
     """The stats stage: :func:`load_study` + :func:`summarise`, written to ``out_dir``.
+
+    ``params``, ``**overrides``: a :class:`StatsParams` and/or its fields as keywords
+    (plateau_emin, plateau_emax, bootstrap, confidence); defaults those of the study file's
+    ``[stats]``; a misspelt keyword is refused.
 
     Writes ``stats.json`` (:meth:`Summary.as_dict` plus the incomplete samples;
     every group carries its ``exclusions`` and ``paths_not_ok`` counts) and the
@@ -1438,9 +1458,11 @@ def study_stats(samples=None, out_dir=None, run_dir=None, *, plateau_emin: float
 
     from .io.atomic import atomic_open
 
+    p = StatsParams.merged("stats", params, **overrides)
     tables = load_study(run_dir, samples)
     S = summarise(tables.samples, tables.tls, tables.inherent_structures, units=units,
-                  e_range=(plateau_emin or 0.0, plateau_emax), order=order, n_boot=bootstrap, ci=confidence,
+                  e_range=(p.plateau_emin or 0.0, p.plateau_emax), order=order, n_boot=p.bootstrap,
+                  ci=p.confidence,
                   seed=seed, path_results=tables.path_results, double_wells=tables.double_wells)
     if out_dir is not None:
         import json

@@ -9,17 +9,23 @@ import typer
 
 from . import app
 from ..errors import InputError
+from ..instanton.stage import InstantonParams
+
+
+def _d(name: str):
+    """The schema's default of an [instanton] key (one owner: twolevel.instanton.stage.InstantonParams)."""
+    return InstantonParams.model_fields[name].default
 
 
 @app.command("instanton")
 def instanton_cmd(
     sample: Path = typer.Argument(..., help="Sample directory (…/sample_k) with prepare/, paths/ and quantum/."),
-    units: Optional[str] = typer.Option(None, "--units", "-u", help="Unit system of the quantum table (e.g. pss-ar); default its first."),
-    e_max: Optional[float] = typer.Option(None, "--e-max", help="Run every doublet with 1D E below this (epsilon) instead of the TLS only."),
-    limit: Optional[int] = typer.Option(20, "--limit", help="At most this many double wells, lowest 1D E first."),
-    beads: int = typer.Option(64, "--beads", help="Beads of the open-chain instanton."),
-    tau_factor: float = typer.Option(30.0, "--tau-factor", help="Imaginary time in units of 1/omega_t."),
-    adiabatic: bool = typer.Option(True, "--adiabatic/--no-adiabatic", help="Also the vibrationally adiabatic 1D problem."),
+    units: Optional[str] = typer.Option(_d("units"), "--units", "-u", help="Unit system of the quantum table (e.g. pss-ar); default its first."),
+    e_max: Optional[float] = typer.Option(_d("e_max"), "--e-max", help="Run every doublet with 1D E below this (epsilon) instead of the TLS only."),
+    limit: Optional[int] = typer.Option(_d("limit"), "--limit", help="At most this many double wells, lowest 1D E first."),
+    beads: int = typer.Option(_d("n_beads"), "--beads", help="Beads of the open-chain instanton."),
+    tau_factor: float = typer.Option(_d("tau_factor"), "--tau-factor", help="Imaginary time in units of 1/omega_t."),
+    adiabatic: bool = typer.Option(_d("adiabatic"), "--adiabatic/--no-adiabatic", help="Also the vibrationally adiabatic 1D problem."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.parquet or .csv), one row per double well."),
 ) -> None:
     """E and Delta_0 per double well from the 1D MEP, the adiabatic 1D problem and the ring-polymer instanton."""
@@ -29,8 +35,6 @@ def instanton_cmd(
         raise InputError(f"{out}: output must end in .parquet or .csv")
     if not sample.is_dir():
         raise InputError(f"{sample}: sample directory not found")
-    if beads < 8:
-        raise InputError(f"--beads must be at least 8, got {beads}")
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def show(rec):

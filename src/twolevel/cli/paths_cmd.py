@@ -10,6 +10,12 @@ import typer
 from . import app
 
 from ..layout import INHERENT_STRUCTURES
+from ..paths import PathsParams
+
+
+def _d(name: str):
+    """The schema's default of a [paths] key (one owner: twolevel.paths.PathsParams)."""
+    return PathsParams.model_fields[name].default
 
 
 @app.command("paths")
@@ -17,18 +23,18 @@ def paths(
     library: Path = typer.Argument(..., help="Exploration directory: pairs.parquet, is_configs.h5 "
                                              "(and inherent_structures.parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (the paths/ stage directory)."),
-    images: int = typer.Option(64, "--images", help="Images per band, ends included (002: 64)."),
+    images: int = typer.Option(_d("images"), "--images", help="Images per band, ends included (002: 64)."),
     images_old: Optional[int] = typer.Option(None, "-n", hidden=True, help="Old short name of --images."),
-    method: str = typer.Option("neb", "--method", "-m", help="neb (climbing-image NEB) or string."),
-    spring: float = typer.Option(0.125, "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
-    ftol: float = typer.Option(1e-4, "--ftol", help="Largest per-particle perpendicular / climbing force."),
-    max_steps: int = typer.Option(20000, "--max-steps", help="Optimiser steps per band (FIRE 2.0, classic FIRE or L-BFGS)."),
-    scheme: str = typer.Option("fire2", "--scheme", help="fire2 (FIRE 2.0 on every image) or frozen (NEB: "
+    method: str = typer.Option(_d("method"), "--method", "-m", help="neb (climbing-image NEB) or string."),
+    spring: float = typer.Option(_d("spring"), "--spring", help="NEB spring constant, eps/sigma^2 (002: 0.125)."),
+    ftol: float = typer.Option(_d("ftol"), "--ftol", help="Largest per-particle perpendicular / climbing force."),
+    max_steps: int = typer.Option(_d("max_steps"), "--max-steps", help="Optimiser steps per band (FIRE 2.0, classic FIRE or L-BFGS)."),
+    scheme: str = typer.Option(_d("scheme"), "--scheme", help="fire2 (FIRE 2.0 on every image) or frozen (NEB: "
                                "converged images held and not re-evaluated; docs/paths.md)."),
-    split: bool = typer.Option(True, "--split/--no-split", help="Split at intermediate minima."),
-    hessian: bool = typer.Option(True, "--hessian/--no-hessian",
+    split: bool = typer.Option(_d("split"), "--split/--no-split", help="Split at intermediate minima."),
+    hessian: bool = typer.Option(_d("hessian"), "--hessian/--no-hessian",
                                  help="Lowest Hessian eigenvalues at the minima and the saddle."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N pairs."),
+    limit: Optional[int] = typer.Option(_d("limit"), "--limit", help="Only the first N pairs."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     merge: bool = typer.Option(True, "--merge/--no-merge",
                                help="Write OUT/library.parquet: LIBRARY's inherent structures plus the "
@@ -43,7 +49,7 @@ def paths(
     with locked_output(out, "paths"):
         s = paths_for_library(library, out, images=images, method=method, spring=spring, ftol=ftol,
                               max_steps=max_steps, split=split, hessian=hessian, limit=limit,
-                              progress=progress, scheme=scheme)
+                              scheme=scheme, progress=progress)
         lib_note = ""
         if merge and (Path(library) / INHERENT_STRUCTURES).is_file():
             lib = merge_library(library, out)

@@ -11,6 +11,12 @@ import typer
 
 from . import app
 from ..errors import InputError
+from ..quantum import QuantumParams
+
+
+def _d(name: str):
+    """The schema's default of a [quantum] key (one owner: twolevel.quantum.QuantumParams)."""
+    return QuantumParams.model_fields[name].default
 
 
 @app.command("quantum")
@@ -26,8 +32,9 @@ def quantum(
         None, "--mass", "-m", help="Dimensionless mass m~ (repeatable); with one --units it takes that system's epsilon."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.parquet or .csv), one row per (double well, m~)."),
-    n_xi: int = typer.Option(2000, "--n-xi", help="Grid points of the 1D Schrödinger problem (whole domain)."),
+    n_xi: int = typer.Option(_d("n_xi"), "--n-xi", help="Grid points of the 1D Schrödinger problem (whole domain)."),
     margin: float = typer.Option(7.0, "--margin", help="Initial extension beyond each end, in zero-point lengths of that well (grown until psi1, psi2 decay)."),
+    end_curvature: str = typer.Option(_d("end_curvature"), "--end-curvature", help="Curvature beyond the end minima: catalogue (the catalogue's curv_low/curv_high, 002 App. C) or profile (fitted to V(xi)); docs/quantum.md."),
     workers: int = typer.Option(1, "--workers", "-j", help="Worker processes."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -40,7 +47,8 @@ def quantum(
     specs = mass_specs(units, mass)
     df = read_catalogue(catalog)
     t0 = time.perf_counter()
-    res = run_catalogue(df, specs, n_xi=n_xi, margin=margin, workers=workers, progress=progress)
+    res = run_catalogue(df, specs, n_xi=n_xi, margin=margin, end_curvature=end_curvature, workers=workers,
+                        progress=progress)
     dt = time.perf_counter() - t0
     from ..io.atomic import atomic_path
 

@@ -1,7 +1,10 @@
 """Compiled molecular dynamics: velocity-Verlet NVE, Berendsen, Langevin (BAOAB) and Nosé-Hoover chain NVT.
 
 Unit masses, reduced units. The whole run loop, including neighbour-list
-maintenance, runs inside one compiled call (no Python per step).
+maintenance, runs inside one compiled call (no Python per step). The same
+integrators for any potential (an object with ``energy_forces(x)``, such as the
+synthetic landscapes of :mod:`twolevel.landscapes`) are :func:`run_md_generic`:
+the same splittings, formulas and random stream, one Python step at a time.
 
 - NVE: velocity Verlet (Swope et al. 1982).
 - Berendsen (Berendsen et al. 1984; used for the exploration of
@@ -26,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..errors import InputError, PhysicsError
 from .kernels import energy_forces
 from .neighbors import build_neighbors, needs_rebuild
 
@@ -33,6 +37,32 @@ NVE = 0
 BERENDSEN = 1
 LANGEVIN = 2
 NOSE_HOOVER = 3
+THERMOSTATS = {"nve": NVE, "berendsen": BERENDSEN, "langevin": LANGEVIN, "nose-hoover": NOSE_HOOVER}
+
+
+def thermostat_code(thermostat: str, dt: float, temperature: float, tau: float) -> int:
+    """The code of ``thermostat`` for the integrators, after checking the run's settings (one
+    InputError line for an unknown thermostat, a bad time step, temperature or time constant)."""
+    if thermostat not in THERMOSTATS:
+        raise InputError(f"unknown thermostat {thermostat!r}; use one of {', '.join(THERMOSTATS)}")
+    if dt <= 0 or not np.isfinite(dt):
+        raise InputError(f"time step must be positive, got {dt}")
+    if thermostat != "nve" and temperature <= 0:
+        raise InputError(f"thermostat {thermostat} needs a positive temperature, got {temperature}")
+    if thermostat in ("berendsen", "nose-hoover") and not tau > 0:
+        raise InputError(f"thermostat {thermostat} needs a positive time constant tau, got {tau}")
+    return THERMOSTATS[thermostat]
+
+
+def check_chain(nhc) -> np.ndarray:
+    """A Nosé-Hoover chain state: a fresh chain of M = 3 for None, else the caller's array."""
+    if nhc is None:  # a fresh chain for this call: nothing keeps thermostat state between callers
+        return np.zeros(6)
+    if not (isinstance(nhc, np.ndarray) and nhc.dtype == np.float64 and nhc.ndim == 1
+            and nhc.size >= 2 and nhc.size % 2 == 0):
+        raise InputError("nhc must be a float64 array of even length 2M >= 2 "
+                         "(M thermostat velocities, then M positions)")
+    return nhc
 
 
 @njit(cache=True)
@@ -162,3 +192,59 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     return start, idx, samples, forces, nbuild
 
 
+
+
+def run_md_generic(pot, pos: np.ndarray, vel: np.ndarray, nsteps: int, dt: float, thermostat: str = "nve",
+                   temperature: float = 0.0, tau: float = 0.1, gamma: float = 1.0, seed: int = 0,
+                   dof: float | None = None, nhc=None) -> np.ndarray:
+    """The integrators of :func:`md_run` for any potential: ``pot.energy_forces(x) -> (energy,
+    forces)`` on coordinates of any shape (unit masses). Advances ``pos`` and ``vel`` (float64
+    arrays of one shape) in place by ``nsteps`` steps and returns the final forces.
+
+    Same steps and formulas as the compiled loop (module docstring for the references):
+    velocity Verlet (Swope et al. 1982); Berendsen (Berendsen et al. 1984; 002 Sec. II D)
+    v <- lambda v after each step, lambda = sqrt(max(0, 1 + dt/tau (T0/T - 1))), T = 2K/dof;
+    Langevin BAOAB (Leimkuhler & Matthews 2013) with c1 = exp(-gamma dt), c2 = sqrt((1 - c1^2) T0),
+    its Gaussian numbers from MT19937 seeded with ``seed`` and drawn per coordinate in C order,
+    the stream numba gives :func:`md_run`; Nosé-Hoover chain half steps around the Verlet step
+    (``nhc``: the chain state, as for :meth:`ParticleSystem.run_md`). ``dof`` (for T): default
+    the number of coordinates (no conserved momentum assumed).
+    """
+    code = thermostat_code(thermostat, dt, temperature, tau)
+    if pos.shape != vel.shape:
+        raise InputError(f"positions {pos.shape} and velocities {vel.shape} differ in shape")
+    dof = float(pos.size if dof is None else dof)
+    t0, hdt = float(temperature), 0.5 * dt
+    _, f = pot.energy_forces(pos)
+    f = np.reshape(f, pos.shape)
+    rng = np.random.RandomState(int(seed) % 2**32) if code == LANGEVIN else None
+    c1 = np.exp(-gamma * dt)
+    c2 = np.sqrt((1.0 - c1 * c1) * t0)
+    nose = code == NOSE_HOOVER
+    chain = check_chain(nhc) if nose else None
+    q = _nhc_masses(chain.size // 2, t0, float(tau), dof) if nose else None
+    v2 = vel.reshape(vel.shape[0] if vel.ndim > 1 else 1, -1)  # a view, for the chain's rescaling
+    for _ in range(int(nsteps)):
+        if nose:
+            _nhc_half(v2, chain, 0.5 * float(np.vdot(vel, vel)), t0, q, dof, hdt)
+        vel += hdt * f
+        if code == LANGEVIN:  # B A O A B
+            pos += hdt * vel
+            vel[...] = c1 * vel + c2 * rng.standard_normal(vel.shape)
+            pos += hdt * vel
+        else:
+            pos += dt * vel
+        u, f = pot.energy_forces(pos)
+        f = np.reshape(f, pos.shape)
+        vel += hdt * f
+        if nose:
+            _nhc_half(v2, chain, 0.5 * float(np.vdot(vel, vel)), t0, q, dof, hdt)
+        if code == BERENDSEN:
+            tnow = float(np.vdot(vel, vel)) / dof
+            if tnow > 0.0:
+                vel *= np.sqrt(max(0.0, 1.0 + dt / tau * (t0 / tnow - 1.0)))
+        if not np.isfinite(u):
+            break
+    if not np.all(np.isfinite(pos)):
+        raise PhysicsError("MD blew up: positions are no longer finite (time step too large?)")
+    return f

@@ -18,7 +18,7 @@ from ..config import Configuration
 from ..errors import InputError, PhysicsError
 from ..models import PairModel, get_model
 from . import kernels, neighbors
-from .md import BERENDSEN, LANGEVIN, NOSE_HOOVER, NVE, md_run
+from .md import check_chain, md_run, thermostat_code
 
 # Energy per particle above which we call the configuration overlapping.
 OVERLAP_ENERGY = 1e8
@@ -193,31 +193,16 @@ class ParticleSystem:
         dof: degrees of freedom for the instantaneous temperature, default d (N - 1)
         (momentum conserved) or d N for Langevin.
         """
-        codes = {"nve": NVE, "berendsen": BERENDSEN, "langevin": LANGEVIN, "nose-hoover": NOSE_HOOVER}
-        if thermostat not in codes:
-            raise InputError(f"unknown thermostat {thermostat!r}; use one of {', '.join(codes)}")
-        if dt <= 0 or not np.isfinite(dt):
-            raise InputError(f"time step must be positive, got {dt}")
-        if thermostat != "nve" and temperature <= 0:
-            raise InputError(f"thermostat {thermostat} needs a positive temperature, got {temperature}")
-        if thermostat in ("berendsen", "nose-hoover") and not tau > 0:
-            raise InputError(f"thermostat {thermostat} needs a positive time constant tau, got {tau}")
+        code = thermostat_code(thermostat, dt, temperature, tau)
         if dof is None:
             dof = self.dim * self.n if thermostat == "langevin" else self.dim * (self.n - 1)
-        if thermostat == "nose-hoover":
-            if nhc is None:  # a fresh chain for this call: the system keeps no thermostat state
-                nhc = np.zeros(6)
-            if not (isinstance(nhc, np.ndarray) and nhc.dtype == np.float64 and nhc.ndim == 1
-                    and nhc.size >= 2 and nhc.size % 2 == 0):
-                raise InputError("nhc must be a float64 array of even length 2M >= 2 "
-                                 "(M thermostat velocities, then M positions)")
-        else:
-            nhc = np.zeros(0)
+        # the system keeps no thermostat state: without nhc each call starts a fresh chain
+        nhc = check_chain(nhc) if thermostat == "nose-hoover" else np.zeros(0)
         pos_ = self._pos(pos)
         self.neighbors(pos_)
         start, idx, samples, forces, nb = md_run(
             pos_, vel, self.box, self.types, self.diam, self.mp, self._start, self._idx, self._ref,
-            self.skin, float(dt), int(nsteps), codes[thermostat], float(temperature), float(tau),
+            self.skin, float(dt), int(nsteps), code, float(temperature), float(tau),
             float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc)
         self._start, self._idx = start, idx
         self.list_builds += nb

@@ -17,10 +17,28 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import InputError, PhysicsError
+from ..params import Params
 from .adiabatic import adiabatic_profile, tunnelling_1d
-from .rpi import DEFAULT_BEADS, instanton
+from .rpi import DEFAULT_BEADS, TAU_FACTOR, instanton
+
+
+class InstantonParams(Params):
+    """``[instanton]`` (optional, off by default): multidimensional tunnelling splittings of the TLS
+    by ring-polymer instantons and the vibrationally adiabatic 1D correction (docs/instanton.md).
+
+    The one owner of the stage's parameters and defaults: the study file's ``[instanton]``,
+    ``twolevel instanton`` and :func:`run_tables` / :func:`run_sample` validate through this class.
+    """
+
+    units: str | None = Field(None, description="Unit-system label of the quantum table to use (e.g. pss-ar); default the first of the model.")
+    e_max: float | None = Field(None, gt=0, description="Run every doublet with 1D E below this (epsilon) instead of the TLS only.")
+    limit: int | None = Field(20, ge=1, description="At most this many double wells per sample, lowest 1D E first.")
+    n_beads: int = Field(64, ge=8, description="Beads of the open-chain instanton (half ring polymer).")
+    tau_factor: float = Field(TAU_FACTOR, gt=0, description="Imaginary time of the chain in units of 1/omega_t (omega_t: frequency along the end-to-end direction).")
+    adiabatic: bool = Field(True, description="Also the 1D problem on the vibrationally adiabatic potential.")
 
 
 def _bands(paths_dir: Path, dw_id: int):
@@ -104,31 +122,36 @@ def best_estimate(rec: dict) -> dict:
             "ratio_D0_inst_1d": rec["Delta_0_inst"] / rec["Delta_0_1d"] if ok else np.nan}
 
 
-def run_sample(sample_dir, **kw):
+def run_sample(sample_dir, params: InstantonParams | None = None, **kw):
     """:func:`run_tables` on a sample directory (``.../sample_k`` with prepare/, paths/, quantum/)."""
     from .. import layout
 
     sample_dir = Path(sample_dir)
-    return run_tables(sample_dir / "quantum" / layout.TLS, sample_dir / "paths",
-                      sample_dir / "prepare" / layout.GLASS, **kw)
+    return run_tables(sample_dir / layout.QUANTUM / layout.TLS, sample_dir / layout.PATHS,
+                      sample_dir / layout.PREPARE / layout.GLASS, params, **kw)
 
 
-def run_tables(tls_path, paths_dir, glass_path, units: str | None = None, e_max: float | None = None,
-               limit: int | None = None, n_beads: int = DEFAULT_BEADS, tau_factor: float | None = None,
-               adiabatic: bool = True, out=None, progress=None):
+def run_tables(tls_path, paths_dir, glass_path, params: InstantonParams | None = None, *, out=None, progress=None,
+               **overrides):
     """Run every selected double well of one sample: its quantum table, its paths directory (band
-    images in bands.h5) and its glass. Returns the table (written atomically to ``out`` if given)."""
+    images in bands.h5) and its glass. Returns the table (written atomically to ``out`` if given).
+
+    ``params``, ``**overrides``: an :class:`InstantonParams` and/or its fields as keywords (units,
+    e_max, limit, n_beads, tau_factor, adiabatic); defaults those of the study file's
+    ``[instanton]``; a misspelt keyword is refused.
+    """
     import pandas as pd
 
     from .. import io
     from ..engine import ParticleSystem
 
+    p = InstantonParams.merged("instanton", params, **overrides)
     tls_path, paths_dir, glass_path = Path(tls_path), Path(paths_dir), Path(glass_path)
     for p in (tls_path, glass_path):
         if not p.is_file():
             raise InputError(f"{p}: not found (run the prepare, paths and quantum stages first)")
     tls = pd.read_parquet(tls_path)
-    rows = select(tls, units, e_max, limit)
+    rows = select(tls, p.units, p.e_max, p.limit)
     system = ParticleSystem(io.read(glass_path))
     recs = []
     for _, row in rows.iterrows():
@@ -137,8 +160,8 @@ def run_tables(tls_path, paths_dir, glass_path, units: str | None = None, e_max:
                "E_1d": float(row["E"]), "Delta_1d": float(row["Delta"]), "Delta_0_1d": float(row["Delta_0"]),
                "class_1d": row["tls_class"], "dV": float(row["dV"]), "V_a": float(row["V_a"]),
                "d": float(row["d"])}
-        rec.update(run_double_well(system, x_low, x_high, images, rec["m_tilde"], n_beads, tau_factor,
-                                   adiabatic))
+        rec.update(run_double_well(system, x_low, x_high, images, rec["m_tilde"], p.n_beads, p.tau_factor,
+                                   p.adiabatic))
         rec.update(best_estimate(rec))
         recs.append(rec)
         if progress:

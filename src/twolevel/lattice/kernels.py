@@ -308,16 +308,6 @@ def _rate(de, invT):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _tree_set(tree, M, slot, r):
-    i = M + slot
-    tree[i] = r
-    i >>= 1
-    while i >= 1:
-        tree[i] = tree[2 * i] + tree[2 * i + 1]
-        i >>= 1
-
-
-@njit(cache=True, inline="always", error_model="numpy")
 def _tree_fix(tree, lo, hi):
     """Recompute the ancestors of the leaves lo..hi (contiguous), level by level."""
     lo >>= 1

@@ -30,12 +30,13 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import InputError, TwolevelError
+from ..params import Params
 from .features import FEATURES
 from .models import PairModel, check_columns
 
@@ -47,31 +48,46 @@ TLS_FOUND = "tls_found.parquet"  # one row per distinct TLS found
 OUTCOME_FIELDS = ("is_dw", "log10_E", "is_tls", "n_dw", "n_tls", "cpu_s", "status", "tls")
 
 
-@dataclass
-class SearchParams:
-    """Knobs of the closed loop (docs/ml.md)."""
+class SearchParams(Params):
+    """``[search]`` (optional): learned pair selection in a closed loop over all IS pairs of each glass (twolevel.ml; docs/ml.md).
 
-    batch: int = 20  # pairs computed per batch (top K by expected TLS yield)
-    bootstrap: int = 40  # size of the first batch when no model can be trained yet (exhaustive order)
-    window: int = 2  # batches over which the hit rate is measured
-    min_batches: int = 3  # never stop on the hit rate before this many batches
-    min_hit_rate: float = 0.02  # stop when TLS per computed pair over the window falls below this
-    max_batches: int = 1000
-    cpu_budget_s: float = math.inf  # evaluation + learning CPU seconds
-    e_max: float | None = None  # TLS threshold on the splitting E (epsilon); search_glass: k_B T_Q
-    max_iter: int = 200  # boosting iterations of both models (twolevel.ml.models.PairModel)
+    The one owner of the loop's parameters and defaults: the study file's ``[search]``,
+    ``twolevel search``, :func:`search_glass` and :func:`search` validate through this class.
+    The TLS threshold ``e_max`` is not a parameter of the table: :func:`search_glass` takes it
+    from the unit system (k_B T_Q, 002 Eq. (9)), :func:`search` as an argument.
+    """
 
-    def validate(self) -> None:
-        for name in ("batch", "bootstrap", "window", "min_batches", "max_batches", "max_iter"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, np.integer)) and v >= 1):
-                raise InputError(f"search: {name} must be an integer >= 1, got {v!r}")
-        if not (0 <= self.min_hit_rate <= 1):
-            raise InputError(f"search: min_hit_rate must be in [0, 1], got {self.min_hit_rate!r}")
-        if not (self.cpu_budget_s > 0):
-            raise InputError(f"search: cpu_budget_s must be positive, got {self.cpu_budget_s!r}")
-        if self.e_max is None or not (self.e_max > 0 and math.isfinite(self.e_max)):
-            raise InputError(f"search: e_max must be a positive energy, got {self.e_max!r}")
+    batch: int = Field(20, ge=1, description="Pairs computed (paths + quantum) per batch: the top K by expected TLS yield.")
+    bootstrap: int = Field(40, ge=1, description="Size of the first batch, taken in exhaustive order (pairs seen both ways first), while no model can be trained.")
+    window: int = Field(2, ge=1, description="Batches over which the TLS hit rate is measured.")
+    min_batches: int = Field(3, ge=1, description="Never stop on the hit rate before this many batches.")
+    min_hit_rate: float = Field(0.02, ge=0, le=1, description="Stop when new TLS per computed pair over the window falls below this.")
+    max_batches: int = Field(1000, ge=1, description="Stop after this many batches.")
+    cpu_budget_s: float | None = Field(None, gt=0, description="Stop when paths + quantum + learning have used this many CPU seconds (per glass); default no limit.")
+    max_delta_e: float | None = Field(None, ge=0, description="Feature cut: only pairs with total energy difference <= this (epsilon); pairs seen as transitions are always kept.")
+    max_d: float | None = Field(None, ge=0, description="Feature cut: only pairs with total displacement d (002 Eq. (7)) <= this (sigma).")
+    units: str | None = Field(None, description="Unit system whose m~ and k_B T_Q define a TLS (E < k_B T_Q); default the model's first.")
+    prior_model: str | None = Field(None, description="Directory of a saved model (twolevel.ml.PairModel.save) whose training table starts every glass's loop.")
+    max_iter: int = Field(200, ge=1, description="Boosting iterations of the classifier and the regressor.")
+
+    @property
+    def budget(self) -> float:
+        """The CPU budget in seconds (inf when none)."""
+        return math.inf if self.cpu_budget_s is None else self.cpu_budget_s
+
+
+def _search_params(params, overrides: dict) -> SearchParams:
+    """``params`` with keyword overrides; a path (prior_model) may be a Path."""
+    if isinstance(overrides.get("prior_model"), Path):
+        overrides["prior_model"] = str(overrides["prior_model"])
+    return SearchParams.merged("search", params, **overrides)
+
+
+def _check_e_max(e_max) -> float:
+    if e_max is None or isinstance(e_max, bool) or not (isinstance(e_max, (int, float, np.floating))
+                                                         and e_max > 0 and math.isfinite(e_max)):
+        raise InputError(f"search: e_max must be a positive energy, got {e_max!r}")
+    return float(e_max)
 
 
 def exhaustive_order(features) -> np.ndarray:
@@ -140,9 +156,14 @@ def _training(prior, done_rows):
     return pd.concat(parts, ignore_index=True)
 
 
-def search(features, evaluate: Callable[[int, int], dict], out_dir, params: SearchParams | None = None,
-           prior=None, progress: Callable[[str], None] | None = None) -> dict:
+def search(features, evaluate: Callable[[int, int], dict], out_dir, params: SearchParams | None = None, *,
+           e_max: float, prior=None, progress: Callable[[str], None] | None = None, **overrides) -> dict:
     """Run (or resume) the closed loop over one glass's pair table; returns the summary dict.
+
+    ``params``, ``**overrides``: a :class:`SearchParams` and/or its fields as keywords (batch,
+    bootstrap, window, min_batches, min_hit_rate, max_batches, cpu_budget_s, max_iter; the cuts,
+    units and prior_model are :func:`search_glass`'s). ``e_max``: the TLS threshold on the
+    splitting E (epsilon); a pair's score is ``p_dw * P(E < e_max)``.
 
     ``features``: :func:`~twolevel.ml.features.pair_features` output (is_a, is_b, FEATURES).
     ``evaluate(is_a, is_b) -> dict`` with :data:`OUTCOME_FIELDS`: ``is_dw`` (elementary double
@@ -155,8 +176,9 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
     """
     import pandas as pd
 
-    p = params or SearchParams()
-    p.validate()
+    p = _search_params(params, overrides)
+    e_max = _check_e_max(e_max)
+    budget = p.budget
     check_columns(features, ("is_a", "is_b", *FEATURES), "feature table")
     if prior is not None:
         check_columns(prior, (*FEATURES, "is_dw", "log10_E"), "prior training table")
@@ -184,7 +206,7 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
                              "score": np.full(idx.size, np.nan)})
         if ok:
             model = PairModel(params={"max_iter": p.max_iter}).fit(train)
-            pr = model.predict(feats.iloc[idx], e_max=p.e_max)
+            pr = model.predict(feats.iloc[idx], e_max=e_max)
             pred = pr[["p_dw", "log10_E_pred", "score"]].reset_index(drop=True)
             # highest expected yield first; ties in exhaustive order
             rank_exh = np.empty(len(feats), np.int64)
@@ -202,7 +224,7 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
         rows = []
         spent = 0.0
         for r in take:
-            if cpu_total + t_learn + spent >= p.cpu_budget_s:
+            if cpu_total + t_learn + spent >= budget:
                 break  # the budget ran out inside the batch
             i = int(idx[r])
             rec = _evaluate_pair(evaluate, out, int(a_all[i]), int(b_all[i]))
@@ -221,7 +243,7 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
             rows.append(row)
             spent += float(rec["cpu_s"])
         if not rows:  # the budget was spent by the learning of this batch
-            stop = f"CPU budget spent ({cpu_total + t_learn:.1f} s >= {p.cpu_budget_s:g} s)"
+            stop = f"CPU budget spent ({cpu_total + t_learn:.1f} s >= {budget:g} s)"
             break
         bdf = pd.DataFrame(rows)
         bdf["log10_E"] = bdf["log10_E"].astype(float)
@@ -242,8 +264,8 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
         k += 1
         if not pending.any():
             stop = "exhausted: every pair computed"
-        elif cpu_total >= p.cpu_budget_s:
-            stop = f"CPU budget spent ({cpu_total:.1f} s >= {p.cpu_budget_s:g} s)"
+        elif cpu_total >= budget:
+            stop = f"CPU budget spent ({cpu_total:.1f} s >= {budget:g} s)"
         elif k >= p.max_batches:
             stop = f"max_batches ({p.max_batches}) reached"
         elif k >= p.min_batches and rate < p.min_hit_rate:
@@ -254,7 +276,7 @@ def search(features, evaluate: Callable[[int, int], dict], out_dir, params: Sear
     _write_parquet(out / TLS_FOUND, tls_df if len(tls_df) else pd.DataFrame({"key": pd.Series([], dtype=str)}))
     if model is not None:
         model.save(out / "model")
-    summary = {"params": asdict(p), "pairs_total": len(feats), "pairs_computed": len(done_rows),
+    summary = {"params": {**p.model_dump(), "e_max": e_max}, "pairs_total": len(feats), "pairs_computed": len(done_rows),
                "tls_found": len(tls), "double_wells": int(done_rows["is_dw"].sum()) if len(done_rows) else 0,
                "cpu_total_s": cpu_total, "stop": stop, "batches": batches}
     _write_json(out / SEARCH_META, summary)
@@ -317,17 +339,37 @@ FEATURES_FILE = "features.parquet"
 PATH_KEYS = ("images", "method", "spring", "ftol", "max_steps", "split", "max_depth", "scheme")
 
 
-def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units: str = "Ar",
-                 m_tilde: float | None = None, max_delta_e: float = math.inf, max_d: float = math.inf,
-                 prior_model=None, path_kw: dict | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict:
+def _tls_mass(explore_dir: Path, units: str | None, m_tilde: float | None) -> tuple[float, str | None]:
+    """(m~, unit-system name) of the TLS criterion: ``m_tilde`` when given, else that of ``units``,
+    else that of the glass model's first unit system (as the study pipeline does)."""
+    from ..explore import ISConfigs
+    from ..models import get_model
+    from ..units import get_units
+
+    if m_tilde is not None:
+        return float(m_tilde), None
+    if units is None:
+        with ISConfigs(explore_dir) as store:
+            model = store.system()[3]
+        if model is None:
+            raise InputError(f"{explore_dir}: the IS library names no model; give units= (e.g. 'pss-ar')")
+        units = get_model(model).units[0]
+    u = get_units(units)
+    return float(u.m_tilde), u.name
+
+
+def search_glass(explore_dir, out_dir, params: SearchParams | None = None, *, m_tilde: float | None = None,
+                 e_max: float | None = None, path_kw: dict | None = None,
+                 progress: Callable[[str], None] | None = None, **overrides) -> dict:
     """The closed loop on one explored glass (the ``search`` stage and ``twolevel search``).
 
-    Pair features of every IS pair of ``explore_dir`` within the cuts (``features.parquet``,
+    ``params``, ``**overrides``: a :class:`SearchParams` and/or its fields as keywords; defaults
+    those of the study file's ``[search]``; a misspelt keyword is refused. Pair features of every
+    IS pair of ``explore_dir`` within the cuts ``max_delta_e``, ``max_d`` (``features.parquet``,
     computed once), then :func:`search` with :class:`PathEvaluator` on the glass's particle system
-    (``path_kw``: the paths stage's parameters, :data:`PATH_KEYS`) at the m~ of ``units`` (or
-    ``m_tilde``); a TLS is a doublet with E < k_B T_Q of that m~ (002 Eq. (9)), unless
-    ``params.e_max`` was set explicitly. ``prior_model``: a directory saved by
+    (``path_kw``: the paths stage's parameters, :data:`PATH_KEYS`) at the m~ of ``units`` (default
+    the glass model's first unit system) or ``m_tilde``; a TLS is a doublet with E < k_B T_Q of
+    that m~ (002 Eq. (9)) unless ``e_max`` is given. ``prior_model``: a directory saved by
     :meth:`PairModel.save` whose training table starts the loop.
     """
     import pandas as pd
@@ -335,15 +377,17 @@ def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units
     from ..engine import ParticleSystem
     from ..explore import ISConfigs
     from ..layout import IS_CONFIGS
-    from ..units import get_units, kT_Q
+    from ..paths import PathsParams
+    from ..units import kT_Q
     from .features import glass_features
 
+    p = _search_params(params, overrides)
     explore_dir, out = Path(explore_dir), Path(out_dir)
+    mt, units = _tls_mass(explore_dir, p.units, m_tilde)
+    e_max = kT_Q(mt) if e_max is None else _check_e_max(e_max)  # default k_B T_Q (002 Eq. (9))
     out.mkdir(parents=True, exist_ok=True)
-    p = params or SearchParams()
-    mt = float(m_tilde) if m_tilde is not None else get_units(units).m_tilde
-    if p.e_max is None:  # not set: k_B T_Q of the unit system (002 Eq. (9))
-        p = SearchParams(**{**asdict(p), "e_max": kT_Q(mt)})
+    max_delta_e = math.inf if p.max_delta_e is None else p.max_delta_e
+    max_d = math.inf if p.max_d is None else p.max_d
     cuts = {"max_delta_e": float(max_delta_e), "max_d": float(max_d)}
     fpath, meta_path = out / FEATURES_FILE, out / "features.json"
     meta = None
@@ -363,7 +407,8 @@ def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units
         raise InputError(f"{explore_dir}: no IS pair within the cuts (max_delta_e={max_delta_e:g}, "
                          f"max_d={max_d:g}); nothing to search")
     kw = {k: v for k, v in (path_kw or {}).items() if k in PATH_KEYS and v is not None}
-    settings = {"m_tilde": mt, "e_max": p.e_max, "path_kw": kw}
+    PathsParams.build("search: path_kw", **kw)  # the paths stage's bounds and names (twolevel.paths)
+    settings = {"m_tilde": mt, "e_max": e_max, "path_kw": kw}
     spath = out / "evaluator.json"
     if spath.is_file():
         try:
@@ -376,15 +421,15 @@ def search_glass(explore_dir, out_dir, params: SearchParams | None = None, units
     else:
         _write_json(spath, settings)
     prior = None
-    if prior_model is not None:
-        prior = PairModel.load(prior_model).train
+    if p.prior_model is not None:
+        prior = PairModel.load(p.prior_model).train
     store = ISConfigs(explore_dir / IS_CONFIGS)
     try:
         system = ParticleSystem(store.configuration(int(feats["is_a"].iloc[0])))
-        ev = PathEvaluator(system, lambda i: store.configuration(i).positions, mt, p.e_max, **kw)
-        summary = search(feats, ev, out, p, prior=prior, progress=progress)
+        ev = PathEvaluator(system, lambda i: store.configuration(i).positions, mt, e_max, **kw)
+        summary = search(feats, ev, out, p, e_max=e_max, prior=prior, progress=progress)
     finally:
         store.close()
-    summary.update({"features": meta, "m_tilde": mt, "units": units if m_tilde is None else None})
+    summary.update({"features": meta, "m_tilde": mt, "units": units})
     _write_json(out / SEARCH_META, summary)
     return summary

@@ -43,24 +43,29 @@ from pydantic import (
 )
 
 from ..errors import InputError
-from ..models import ALL_MODEL_NAMES, get_model
-from .. import paths as _paths
-from .. import quantum as _quantum
 from ..explore import ExploreParams
+from ..instanton.stage import InstantonParams
+from ..ml.loop import SearchParams
+from ..models import ALL_MODEL_NAMES, get_model
 from ..params import Params, PosFloat, config_error
+from ..paths import PathsParams
 from ..prepare import PrepareParams
+from ..quantum import QuantumParams
 from ..seeds import format_tf
+from ..stats import StatsParams
 
 __all__ = [
     "ExecutionParams",
     "ExploreParams",
     "HarmonicParams",
+    "InstantonParams",
     "LatticeParams",
     "ModelSpec",
     "PathsParams",
     "PrepareParams",
     "QuantumParams",
     "ReportParams",
+    "SearchParams",
     "StatsParams",
     "StudyConfig",
     "StudySection",
@@ -125,69 +130,8 @@ def _check_units(names: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- stages
-class PathsParams(_Section):
-    """``[paths]``: minimum-energy paths between the candidate pairs (002 Sec. II D; twolevel.paths)."""
-
-    images: int = Field(_paths.DEFAULT_IMAGES, ge=3, description="Images of the band (002: N_images = 64).")
-    method: Literal["neb", "string"] = Field("neb", description="Climbing-image NEB (001) or the string method (002).")
-    spring: float = Field(_paths.DEFAULT_SPRING, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
-    ftol: float = Field(_paths.DEFAULT_FTOL, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
-    scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10 (not cheaper than fire2 on the benchmark set at this tolerance, docs/paths.md).")
-    max_steps: int = Field(_paths.DEFAULT_MAX_STEPS, ge=1, description="Step limit of the band optimisation (FIRE).")
-    split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
-    max_depth: int = Field(4, ge=0, description="Recursion depth of the splitting.")
-    hessian: bool = Field(True, description="Lowest Hessian modes along the path (002 App. C).")
-    hessian_modes: int = Field(4, ge=1, description="Number of those modes.")
-    limit: int | None = Field(None, ge=1, description="At most this many candidate pairs per sample (in the order of pairs.parquet); default all.")
-
-
-class QuantumParams(_Section):
-    """``[quantum]``: 1D Schrödinger equation along each path (002 Sec. III C)."""
-
-    n_xi: int = Field(_quantum.DEFAULT_N_XI, ge=50, description="Grid points along the path (002: N_xi = 2000).")
-    margin: float = Field(_quantum.DEFAULT_MARGIN, gt=0, description="Harmonic extension beyond the end minima, in zero-point lengths of each end well.")
-    masses: list[PosFloat] = Field(default_factory=list, description="Extra dimensionless masses m~ besides those of the unit systems.")
-    end_curvature: Literal["catalogue", "profile"] = Field("catalogue", description="Curvature of the harmonic extension beyond the end minima: the end minimum's Hessian on the band tangent (paths' curv_low/curv_high, 002 App. C) or a fit to the sampled profile; a systematic of the 1D model (docs/quantum.md).")
-
-
-class SearchSection(_Section):
-    """``[search]`` (optional): learned pair selection in a closed loop over all IS pairs of each glass (twolevel.ml; docs/ml.md)."""
-
-    batch: int = Field(20, ge=1, description="Pairs computed (paths + quantum) per batch: the top K by expected TLS yield.")
-    bootstrap: int = Field(40, ge=1, description="Size of the first batch, taken in exhaustive order (pairs seen both ways first), while no model can be trained.")
-    window: int = Field(2, ge=1, description="Batches over which the TLS hit rate is measured.")
-    min_batches: int = Field(3, ge=1, description="Never stop on the hit rate before this many batches.")
-    min_hit_rate: float = Field(0.02, ge=0, le=1, description="Stop when new TLS per computed pair over the window falls below this.")
-    max_batches: int = Field(1000, ge=1, description="Stop after this many batches.")
-    cpu_budget_s: float | None = Field(None, gt=0, description="Stop when paths + quantum + learning have used this many CPU seconds (per glass); default no limit.")
-    max_delta_e: float | None = Field(None, ge=0, description="Feature cut: only pairs with total energy difference <= this (epsilon); pairs seen as transitions are always kept.")
-    max_d: float | None = Field(None, ge=0, description="Feature cut: only pairs with total displacement d (002 Eq. (7)) <= this (sigma).")
-    units: str | None = Field(None, description="Unit system whose m~ and k_B T_Q define a TLS (E < k_B T_Q); default the model's first.")
-    prior_model: str | None = Field(None, description="Directory of a saved model (twolevel.ml.PairModel.save) whose training table starts every glass's loop.")
-    max_iter: int = Field(200, ge=1, description="Boosting iterations of the classifier and the regressor.")
-
-
-class InstantonParams(_Section):
-    """``[instanton]`` (optional, off by default): multidimensional tunnelling splittings of the TLS
-    by ring-polymer instantons and the vibrationally adiabatic 1D correction (docs/instanton.md)."""
-
-    units: str | None = Field(None, description="Unit-system label of the quantum table to use (e.g. pss-ar); default the first of the model.")
-    e_max: float | None = Field(None, gt=0, description="Run every doublet with 1D E below this (epsilon) instead of the TLS only.")
-    limit: int | None = Field(20, ge=1, description="At most this many double wells per sample, lowest 1D E first.")
-    n_beads: int = Field(64, ge=8, description="Beads of the open-chain instanton (half ring polymer).")
-    tau_factor: float = Field(30.0, gt=0, description="Imaginary time of the chain in units of 1/omega_t (omega_t: frequency along the end-to-end direction).")
-    adiabatic: bool = Field(True, description="Also the 1D problem on the vibrationally adiabatic potential.")
-
-
-class StatsParams(_Section):
-    """``[stats]``: n(E), the plateau n0 with bootstrap error, the Eq. (3) decomposition (002)."""
-
-    plateau_emin: float | None = Field(None, ge=0, description="Lower end of the n(E)/E plateau fit (epsilon); default 0.")
-    plateau_emax: float | None = Field(None, gt=0, description="Upper end of the plateau (epsilon); default k_B T_Q of each unit system (002 Fig. 9a: plateau below T_Q).")
-    bootstrap: int = Field(1000, ge=10, description="Bootstrap resamplings over glass samples for the error bar of n0.")
-    confidence: float = Field(0.68, gt=0, lt=1, description="Confidence level of the error bar.")
-
-
+# The stage tables are owned by their stages (PrepareParams, ExploreParams, PathsParams, QuantumParams,
+# SearchParams, InstantonParams, StatsParams, imported above); the tables below are the pipeline's own.
 class ReportParams(_Section):
     """``[report]``: the HTML report (index.html, PNG figures, CSV/JSON numbers)."""
 
@@ -321,7 +265,7 @@ class StudyConfig(_Section):
     execution: ExecutionParams = Field(default_factory=ExecutionParams)
     lattice: LatticeParams | None = Field(None, description="The lattice route (DPLM, 000): the tables of a `twolevel lattice cool` config ([lattice.lattice], [lattice.g], [lattice.start], [lattice.cooling], [lattice.measure], [lattice.run]); run.output is ignored (RUN/lattice/).")  # type: ignore[valid-type]
     harmonic: HarmonicParams | None = None
-    search: SearchSection | None = Field(None, description="The learned search stage (twolevel.ml, docs/ml.md); off unless the table is given.")
+    search: SearchParams | None = Field(None, description="The learned search stage (twolevel.ml, docs/ml.md); off unless the table is given.")
     instanton: InstantonParams | None = None
 
     @model_validator(mode="after")
@@ -558,7 +502,7 @@ def render_markdown() -> str:
         ("report", ReportParams, "[report]"),
         ("execution", ExecutionParams, "[execution]"),
         ("harmonic", HarmonicParams, "[harmonic] (optional)"),
-        ("search", SearchSection, "[search] (optional)"),
+        ("search", SearchParams, "[search] (optional)"),
         ("instanton", InstantonParams, "[instanton] (optional)"),
     ]
     out = []

@@ -38,7 +38,6 @@ their own stages through the same :class:`Stage` interface.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -239,8 +238,8 @@ def quantum_stage(a: dict) -> dict:
     p = a["params"]
     specs = q.mass_specs(a["units"], p.get("masses") or None)
     if len(df):
-        res = q.run_catalogue(df.reset_index(drop=True), specs, n_xi=p["n_xi"], margin=p["margin"], workers=1,
-                              end_curvature=p.get("end_curvature", "catalogue"))
+        res = q.run_catalogue(df.reset_index(drop=True), specs, workers=1,
+                              **{k: v for k, v in p.items() if k != "masses"})
     else:
         res = pd.DataFrame({"dw_id": pd.Series([], dtype="int64"), "units": pd.Series([], dtype="str"),
                             "m_tilde": pd.Series([], dtype="float64"), "is_tls": pd.Series([], dtype="bool"),
@@ -261,18 +260,13 @@ def search_stage(a: dict) -> dict:
     Optional ([search] in the study config): reads explore/, runs paths + quantum only on the pairs
     of highest predicted TLS yield, retrains after every batch; resumable from its per-pair files.
     """
-    from ..ml.loop import SearchParams, search_glass
+    from ..ml.loop import search_glass
 
     p = dict(a["params"])
     path_kw = p.pop("paths", {}) or {}
-    units = p.pop("units", None) or (a["units"][0] if a.get("units") else "Ar")
-    cuts = {k: (math.inf if p.get(k) is None else float(p[k])) for k in ("max_delta_e", "max_d")}
-    prior = p.pop("prior_model", None)
-    budget = p.pop("cpu_budget_s", None)
-    sp = SearchParams(**{k: v for k, v in p.items() if k in SearchParams.__dataclass_fields__},
-                      cpu_budget_s=math.inf if budget is None else float(budget))
-    s = search_glass(Path(a["inputs"]["explore"]), a["out_dir"], sp, units=units, prior_model=prior,
-                     path_kw=path_kw, **cuts)
+    if p.get("units") is None and a.get("units"):  # the study's unit systems of this model, first one
+        p["units"] = a["units"][0]
+    s = search_glass(Path(a["inputs"]["explore"]), a["out_dir"], path_kw=path_kw, **p)
     return {"artefacts": _files(Path(a["out_dir"]), exclude_dirs=("pairs",)),
             "info": {k: s[k] for k in ("pairs_total", "pairs_computed", "tls_found", "double_wells", "cpu_total_s")}}
 
@@ -301,9 +295,7 @@ def stats_stage(a: dict) -> dict:
     from .. import stats as mod
 
     p = a["params"]
-    S = mod.study_stats(samples=a["samples"], out_dir=a["out_dir"], run_dir=a["run_dir"],
-                        plateau_emin=p.get("plateau_emin"), plateau_emax=p.get("plateau_emax"),
-                        bootstrap=p["bootstrap"], confidence=p["confidence"], seed=a["seed"] % 2**32)
+    S = mod.study_stats(samples=a["samples"], out_dir=a["out_dir"], run_dir=a["run_dir"], seed=a["seed"] % 2**32, **p)
     out = Path(a["out_dir"])
     arts = sorted(q.name for q in out.glob("*.csv"))
     groups = len(S.table) if S is not None else 0
