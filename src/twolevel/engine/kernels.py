@@ -2,9 +2,9 @@
 
 All models share the polynomial form of :mod:`twolevel.models.base`,
 ``v(r) = e_ij f(r / s_ij)`` with ``f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4``
-for ``u < x_c``. The model parameters arrive as the tuple ``mp`` of
-:meth:`PairModel.kernel_params`:
-``(mode, sigma_tab, eps_tab, nonadditivity, xc, a12, a6, c0, c2, c4)``.
+for ``u < x_c``. The model parameters arrive as the named record ``mp`` of
+:meth:`PairModel.kernel_params` (:class:`twolevel.models.base.KernelParams`: ``mp.mode``,
+``mp.sigma``, ``mp.eps``, ``mp.nonadditivity``, ``mp.xc``, ``mp.a12`` ... ``mp.c4``).
 
 The kernels take half neighbour lists (j > i) in CSR form ``(start, idx)`` from
 :mod:`twolevel.engine.neighbors` (a pair is listed when r < x_c s_ij + skin). Positions
@@ -55,7 +55,7 @@ def pair_se(i, j, types, diam, mp):
     dj = diam[j]
     ti = types[i]
     tj = types[j]
-    return mix_sigma(mp[1][ti, tj], di, dj, mp[3]), mp[2][ti, tj]
+    return mix_sigma(mp.sigma[ti, tj], di, dj, mp.nonadditivity), mp.eps[ti, tj]
 
 
 @njit(cache=True, inline="always")
@@ -69,11 +69,11 @@ def pair_terms(r2, s, e, mp):
 
     f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4, v = e f(r/s); derivatives in r.
     """
-    a12 = mp[5]
-    a6 = mp[6]
-    c0 = mp[7]
-    c2 = mp[8]
-    c4 = mp[9]
+    a12 = mp.a12
+    a6 = mp.a6
+    c0 = mp.c0
+    c2 = mp.c2
+    c4 = mp.c4
     s2 = s * s
     u2 = r2 / s2
     inv2 = 1.0 / u2
@@ -92,8 +92,8 @@ def max_cutoff_diam(diam, mp):
     """Largest cutoff x_c s_ij that any pair can have (see :func:`pair_se`)."""
     dmax = diam.max()
     dmin = diam.min()
-    factor = max(dmax, mix_sigma(1.0, dmin, dmax, mp[3]))
-    return mp[4] * mp[1].max() * factor
+    factor = max(dmax, mix_sigma(1.0, dmin, dmax, mp.nonadditivity))
+    return mp.xc * mp.sigma.max() * factor
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -154,22 +154,22 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     buffers do not pay, and the scalar loop was 1.14x faster for N = 1500 (interleaved A/B at load
     0.4, 6 rounds; TLJ: the vectorised rows 0.66x the scalar time).
     """
-    if mp[0] == 1:
+    if mp.mode == 1:
         return energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces)
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
-    a12 = mp[5]
-    a6 = mp[6]
-    c0 = mp[7]
-    c2 = mp[8]
-    c4 = mp[9]
+    xc2 = mp.xc * mp.xc
+    a12 = mp.a12
+    a6 = mp.a6
+    c0 = mp.c0
+    c2 = mp.c2
+    c4 = mp.c4
     box3 = np.full(3, 1e300)   # d = 2: the third component is 0 and never wraps
     for k in range(d):
         box3[k] = box[k]
     binv3 = 1.0 / box3
-    nt = mp[1].shape[0]
-    eps_flat = mp[2].ravel().copy()
-    s2inv_flat = (1.0 / (mp[1] * mp[1])).ravel().copy()
+    nt = mp.sigma.shape[0]
+    eps_flat = mp.eps.ravel().copy()
+    s2inv_flat = (1.0 / (mp.sigma * mp.sigma)).ravel().copy()
     mx = 1
     for i in range(n):
         mx = max(mx, start[i + 1] - start[i])
@@ -230,12 +230,12 @@ def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
     """
     n, d = pos.shape
     three = d == 3
-    xc2 = mp[4] * mp[4]
-    a12 = mp[5]
-    a6 = mp[6]
-    c0 = mp[7]
-    c2 = mp[8]
-    c4 = mp[9]
+    xc2 = mp.xc * mp.xc
+    a12 = mp.a12
+    a6 = mp.a6
+    c0 = mp.c0
+    c2 = mp.c2
+    c4 = mp.c4
     b0 = box[0]
     b1 = box[1]
     b2 = box[2] if three else 1.0
@@ -244,11 +244,11 @@ def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
     i2 = 1.0 / b2
     # Type models run with unit diameters and the sigma table; PSS with one type and
     # the diameter rule (see pair_se). Only one of the two branches below is used.
-    poly = mp[0] == 1
-    na = mp[3]
-    e0 = mp[2][0, 0]
-    eps_tab = mp[2]
-    s2inv_tab = 1.0 / (mp[1] * mp[1])
+    poly = mp.mode == 1
+    na = mp.nonadditivity
+    e0 = mp.eps[0, 0]
+    eps_tab = mp.eps
+    s2inv_tab = 1.0 / (mp.sigma * mp.sigma)
     forces[:] = 0.0
     energy = 0.0
     virial = 0.0
@@ -306,12 +306,12 @@ def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
 @njit(cache=True, fastmath=True, error_model="numpy")
 def energy_only(pos, box, types, diam, mp, start, idx):
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
-    a12 = mp[5]
-    a6 = mp[6]
-    c0 = mp[7]
-    c2 = mp[8]
-    c4 = mp[9]
+    xc2 = mp.xc * mp.xc
+    a12 = mp.a12
+    a6 = mp.a6
+    c0 = mp.c0
+    c2 = mp.c2
+    c4 = mp.c4
     binv = 1.0 / box
     energy = 0.0
     for i in range(n):
@@ -362,7 +362,7 @@ def hessian_coo(pos, box, types, diam, mp, start, idx):
     Pair block K = v'' n n^T + (v'/r)(1 - n n^T); H_ij = -K, H_ii += K, H_jj += K.
     """
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
+    xc2 = mp.xc * mp.xc
     npairs = start[n]
     rows = np.empty(2 * npairs * d * d + n * d * d, np.int64)
     cols = np.empty_like(rows)
@@ -410,7 +410,7 @@ def hessian_coo(pos, box, types, diam, mp, start, idx):
 def hessian_dot(pos, box, types, diam, mp, start, idx, z):
     """H z without forming H."""
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
+    xc2 = mp.xc * mp.xc
     out = np.zeros((n, d))
     dx = np.empty(d)
     for i in range(n):
@@ -447,7 +447,7 @@ def third_contract(pos, box, types, diam, mp, start, idx, z):
     (Used for the nonlinear modes of 004_9b896d29dc320c3d.txt SI Eqs. (15)-(16).)
     """
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
+    xc2 = mp.xc * mp.xc
     out = np.zeros((n, d))
     dx = np.empty(d)
     dz = np.empty(d)

@@ -144,10 +144,10 @@ def build_neighbors_tilted(pos, box, tilt, types, diam, mp, skin):
     """
     n, d = pos.shape
     rl_max = max_cutoff_diam(diam, mp) + skin
-    xc = mp[4]
-    poly = mp[0] == 1                      # PSS: s_ij from the diameters; else the sigma table
-    rl2_tab = (xc * mp[1] + skin) ** 2
-    na = mp[3]
+    xc = mp.xc
+    poly = mp.mode == 1                      # PSS: s_ij from the diameters; else the sigma table
+    rl2_tab = (xc * mp.sigma + skin) ** 2
+    na = mp.nonadditivity
     box3 = np.full(3, 1e300)
     for k in range(d):
         box3[k] = box[k]

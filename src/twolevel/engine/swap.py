@@ -71,7 +71,7 @@ SWAP_TYPES = 2
 # ---------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", inline="always")
 def _sij(ti, tj, di, dj, mp):
-    return mix_sigma(mp[1][ti, tj], di, dj, mp[3])  # the one mixing rule (kernels.mix_sigma)
+    return mix_sigma(mp.sigma[ti, tj], di, dj, mp.nonadditivity)  # the one mixing rule (kernels.mix_sigma)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -80,10 +80,10 @@ def _v(r2, ti, tj, di, dj, mp):
     (PSS: 001_1b8b0be289dbb4b8.txt Eq. (1); TLJ: 002_b660eabf4d6c7be7.txt Eqs. (4)-(5))."""
     s = _sij(ti, tj, di, dj, mp)
     u2 = r2 / (s * s)
-    w = mp[2][ti, tj] if u2 < mp[4] * mp[4] else 0.0   # a select, not a branch
+    w = mp.eps[ti, tj] if u2 < mp.xc * mp.xc else 0.0   # a select, not a branch
     inv2 = 1.0 / u2
     inv6 = inv2 * inv2 * inv2
-    return w * f_u(u2, inv6, mp[5], mp[6], mp[7], mp[8], mp[9])
+    return w * f_u(u2, inv6, mp.a12, mp.a6, mp.c0, mp.c2, mp.c4)
 
 
 @njit(cache=True, error_model="numpy")
@@ -110,8 +110,8 @@ def partner_smax(types, diam, mp):
             ud[nu] = diam[i]
             nu += 1
     out = np.empty(n)
-    sig = mp[1]
-    nad = mp[3]
+    sig = mp.sigma
+    nad = mp.nonadditivity
     for k in range(n):
         m = 0.0
         for u in range(nu):
@@ -278,9 +278,9 @@ def _scan_row(i, ref, box, binv, types, diam, mp, skin, rl2, ncell, cmem, ccnt, 
     """Fill row i from the cells around ref[i]; with ``mirror`` also add i to each k's row.
     Returns False on overflow."""
     n, d = ref.shape
-    sig = mp[1]
-    nad = mp[3]
-    xc = mp[4]
+    sig = mp.sigma
+    nad = mp.nonadditivity
+    xc = mp.xc
     if ncell[0] == 0:
         # small box: all pairs
         for k in range(n):
@@ -359,9 +359,9 @@ def full_build(pos, ref, box, types, diam, mp, skin, rl, nbr, nn, nnear, nmid, s
 def _update_particle(i, pos, ref, box, binv, types, diam, mp, skin, rl2, nbr, nn, nnear, nmid, smax, ncell,
                      cmem, ccnt, cell_of, cpos):
     """Move the reference of particle i to its current position and rebuild its pairs."""
-    sig = mp[1]
-    nad = mp[3]
-    xc = mp[4]
+    sig = mp.sigma
+    nad = mp.nonadditivity
+    xc = mp.xc
     for p in range(nn[i]):
         k = nbr[i, p]
         # i's class in row k at the old reference (the invariant): search that segment first
@@ -399,9 +399,9 @@ def _repartition(i, ti0, di0, sm0, ref, box, binv, types, diam, mp, skin, nbr, n
     """Re-classify the pairs of row i after i's values changed from (ti0, di0, smax sm0), and
     i's entries in the rows of its neighbours (their class depends on i's values through s_ik
     and smax[i]; moved only where it changed)."""
-    sig = mp[1]
-    nad = mp[3]
-    xc = mp[4]
+    sig = mp.sigma
+    nad = mp.nonadditivity
+    xc = mp.xc
     m = nn[i]
     cnt0 = 0
     cnt1 = 0
@@ -452,7 +452,7 @@ def _coefs(mp):
     """The scalar model parameters as a tuple of floats. Hot loops use these and local
     references to the sigma/eps tables instead of indexing the mixed tuple ``mp`` (each
     array taken out of it inside a loop costs a reference-count update)."""
-    return (mp[3], mp[4] * mp[4], mp[5], mp[6], mp[7], mp[8], mp[9])
+    return (mp.nonadditivity, mp.xc * mp.xc, mp.a12, mp.a6, mp.c0, mp.c2, mp.c4)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", inline="always")
@@ -512,8 +512,8 @@ def mc_run(pos, box, types, diam, mp, state, skin, rl, beta, delta, p_swap, nmov
     np.random.seed(seed)
     n, d = pos.shape
     binv = 1.0 / box
-    sig = mp[1]
-    eps = mp[2]
+    sig = mp.sigma
+    eps = mp.eps
     cf = _coefs(mp)
     lim = 0.25 * skin * skin
     rl2 = rl * rl

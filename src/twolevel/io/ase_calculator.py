@@ -32,7 +32,7 @@ __all__ = ["TwolevelCalculator", "stress_tensor"]
 def _pair_virial(pos, box, types, diam, mp, start, idx):
     """sum_pairs (v'(r)/r) r_a r_b = dU/d(strain_ab) (affine strain; the pair terms of the engine)."""
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
+    xc2 = mp.xc * mp.xc
     out = np.zeros((d, d))
     dx = np.empty(d)
     for i in range(n):

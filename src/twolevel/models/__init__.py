@@ -9,7 +9,7 @@ smoothing), ``ka-ts`` (Kob-Andersen, truncated and shifted).
 from __future__ import annotations
 
 from ..errors import InputError
-from .base import MODE_DIAMETERS, MODE_TYPES, PairModel
+from .base import MODE_DIAMETERS, MODE_TYPES, KernelParams, PairModel
 from .lj import make_ka, make_tlj
 from .pss import make_pss
 
@@ -34,4 +34,4 @@ def get_model(name: str) -> PairModel:
     return _FACTORIES[key]()
 
 
-__all__ = ["PairModel", "get_model", "MODEL_NAMES", "ALL_MODEL_NAMES", "MODE_TYPES", "MODE_DIAMETERS"]
+__all__ = ["PairModel", "KernelParams", "get_model", "MODEL_NAMES", "ALL_MODEL_NAMES", "MODE_TYPES", "MODE_DIAMETERS"]

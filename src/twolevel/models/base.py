@@ -22,11 +22,30 @@ the parameters as the tuple :meth:`PairModel.kernel_params`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ..config import Configuration
 from ..errors import InputError
+
+
+class KernelParams(NamedTuple):
+    """The model as the compiled kernels see it (a named record: numba reads ``mp.xc`` as fast as
+    a tuple item). f(u) = a12 u^-12 - a6 u^-6 + c0 + c2 u^2 + c4 u^4 inside u < xc; s_ij and e_ij
+    from the tables ``sigma``, ``eps`` (type models) or the diameters (``mode`` = diameters) with
+    ``nonadditivity`` (engine.kernels.mix_sigma)."""
+
+    mode: np.int64
+    sigma: np.ndarray
+    eps: np.ndarray
+    nonadditivity: float
+    xc: float
+    a12: float
+    a6: float
+    c0: float
+    c2: float
+    c4: float
 
 MODE_TYPES = 0
 MODE_DIAMETERS = 1
@@ -60,8 +79,8 @@ class PairModel:
     units: tuple[str, ...] = ()        # default unit systems (twolevel.units names)
 
     # -- parameters handed to the compiled kernels ---------------------------------
-    def kernel_params(self) -> tuple:
-        return (
+    def kernel_params(self) -> KernelParams:
+        return KernelParams(
             np.int64(self.mode),
             np.ascontiguousarray(self.sigma, dtype=np.float64),
             np.ascontiguousarray(self.eps, dtype=np.float64),

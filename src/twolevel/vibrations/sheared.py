@@ -62,7 +62,7 @@ def le_energy_forces(pos, L, tilt, types, diam, mp, start, idx, forces):
     (002_b660eabf4d6c7be7.txt Eq. (17) uses G = sigma_xy / gamma_xy).
     """
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
+    xc2 = mp.xc * mp.xc
     box3, binv3 = _box3(L)
     forces[:] = 0.0
     energy = 0.0
@@ -97,7 +97,7 @@ def le_born_xi(pos, L, tilt, types, diam, mp, start, idx, xi):
     correction; the identity checked against the AQS G of 002 Eq. (17)).
     """
     n, d = pos.shape
-    xc2 = mp[4] * mp[4]
+    xc2 = mp.xc * mp.xc
     box3, binv3 = _box3(L)
     xi[:] = 0.0
     born = 0.0
