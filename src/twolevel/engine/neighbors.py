@@ -222,7 +222,7 @@ def build_neighbors_tilted(pos, box, tilt, types, diam, mp, skin):
     bt = np.empty(n, np.int64)
     bj = np.empty(n, np.int64)
     keep = np.empty(n, np.bool_)
-    nrmax = 2 * (2 * h0 + 1) * (2 * ns + 1) + 2
+    nrmax = 2 * (2 * h0 + 1) * (2 * ns + 1) + 3
     lo = np.empty(nrmax, np.int64)
     hi = np.empty(nrmax, np.int64)
     for c in range(ntot):
@@ -237,7 +237,9 @@ def build_neighbors_tilted(pos, box, tilt, types, diam, mp, skin):
         # ranges of the sorted arrays: along the last axis the cells are consecutive, split in
         # two where they wrap. Every unordered pair of cells is visited once (offsets in
         # [-ns, ns] name distinct cells because each axis has >= 2 ns + 1 of them).
-        nr = 0
+        lo[0] = p0                # the cell's own members first
+        hi[0] = p1
+        nr = 1
         for e0 in range(-h0, h0 + 1):
             for e1 in range(-ns, ns + 1):
                 if e0 < 0 or (e0 == 0 and e1 < 0):
@@ -261,14 +263,6 @@ def build_neighbors_tilted(pos, box, tilt, types, diam, mp, skin):
         # the candidates of this cell's particles: its own members after them, then the
         # half-stencil cells, gathered into one contiguous buffer behind the own members
         nb = 0
-        for q in range(p0, p1):
-            bx[nb] = sx[q]
-            by[nb] = sy[q]
-            bz[nb] = sz[q]
-            bd[nb] = sd[q]
-            bt[nb] = st[q]
-            bj[nb] = order[q]
-            nb += 1
         for r in range(nr):
             for q in range(lo[r], hi[r]):
                 bx[nb] = sx[q]
