@@ -139,36 +139,26 @@ def _warm(ex, tmp: Path, name: str, args) -> float:
     return warm, (time.perf_counter() - t0) / args.noop
 
 
-def measure(name: str, make, tmp: Path, args) -> dict:
-    ex = make()
+def measure_pools(tmp: Path, args, make_dask=None) -> tuple[list[dict], list[dict], list[dict]]:
+    """Pools of 1 and 2 workers (and, with ``make_dask``, a Dask LocalCluster of 2), all started and
+    warmed first, then run alternately ``repeat`` times (1, 2, dask, 1, 2, dask, ...), so that a
+    change of the machine's load hits all of them the same way."""
+    names = ["pool-1", "pool-2"] + (["dask-2"] if make_dask else [])
+    makers = {"pool-1": lambda: ProcessPoolExecutor(1), "pool-2": lambda: ProcessPoolExecutor(2), "dask-2": make_dask}
+    exs, warm, runs = {}, {}, {k: [] for k in names}
     try:
-        warm, noop = _warm(ex, tmp, name, args)
-        r = run_once(ex, tmp / name, args.samples, args.n_cg, args.limit)
-    finally:
-        ex.close()
-    r["noop_per_task"] = noop
-    return _describe(name, r, ex.workers, warm)
-
-
-def measure_pools(tmp: Path, args) -> tuple[list[dict], list[dict]]:
-    """Pools of 1 and 2 workers, both started and warmed first, then run alternately ``repeat`` times
-    (1, 2, 1, 2, ...), so that a change of the machine's load hits both the same way."""
-    ex1, ex2 = ProcessPoolExecutor(1), ProcessPoolExecutor(2)
-    runs1, runs2 = [], []
-    try:
-        w1, n1 = _warm(ex1, tmp, "pool-1", args)
-        w2, n2 = _warm(ex2, tmp, "pool-2", args)
+        for name in names:
+            exs[name] = makers[name]()
+            warm[name] = _warm(exs[name], tmp, name, args)
         for k in range(args.repeat):
-            r = run_once(ex1, tmp / f"pool-1-{k}", args.samples, args.n_cg, args.limit)
-            r["noop_per_task"] = n1
-            runs1.append(_describe(f"pool-1 #{k + 1}", r, 1, w1))
-            r = run_once(ex2, tmp / f"pool-2-{k}", args.samples, args.n_cg, args.limit)
-            r["noop_per_task"] = n2
-            runs2.append(_describe(f"pool-2 #{k + 1}", r, 2, w2))
+            for name in names:
+                r = run_once(exs[name], tmp / f"{name}-{k}", args.samples, args.n_cg, args.limit)
+                r["noop_per_task"] = warm[name][1]
+                runs[name].append(_describe(f"{name} #{k + 1}", r, exs[name].workers, warm[name][0]))
     finally:
-        ex1.close()
-        ex2.close()
-    return runs1, runs2
+        for ex in exs.values():
+            ex.close()
+    return runs["pool-1"], runs["pool-2"], runs.get("dask-2", [])
 
 
 def _peer_call(fn_payload):
@@ -227,18 +217,24 @@ def main() -> None:
     print(f"scaling: 2D PSS N=64, 2 T_f x {args.samples} samples, n_cg={args.n_cg}, <= {args.limit} pairs/glass; "
           f"{os.cpu_count()} cores (shared machine: timings are noisy)")
     try:
-        runs1, runs2 = measure_pools(tmp, args)
-        speedups = [a["wall"] / b["wall"] for a, b in zip(runs1, runs2)]
-        k_med = sorted(range(len(speedups)), key=speedups.__getitem__)[(len(speedups) - 1) // 2]
-        r1, r2 = runs1[k_med], runs2[k_med]  # the repetition with the (lower) median speedup
-        rd = None
+        make_dask = None
         if not args.no_dask:
             try:
                 from twolevel.pipeline import DaskExecutor
 
-                rd = measure("dask-2", lambda: DaskExecutor(local_workers=2), tmp, args)
-            except Exception as exc:  # dask missing: report, do not fail the benchmark
+                import distributed  # noqa: F401
+                make_dask = lambda: DaskExecutor(local_workers=2)  # noqa: E731
+            except ImportError as exc:  # dask missing: report, do not fail the benchmark
                 print(f"dask: skipped ({exc})")
+        runs1, runs2, runsd = measure_pools(tmp, args, make_dask)
+        speedups = [a["wall"] / b["wall"] for a, b in zip(runs1, runs2)]
+        speedups_d = [a["wall"] / b["wall"] for a, b in zip(runs1, runsd)]
+        k_med = sorted(range(len(speedups)), key=speedups.__getitem__)[(len(speedups) - 1) // 2]
+        r1, r2 = runs1[k_med], runs2[k_med]  # the repetition with the (lower) median speedup
+        rd = None
+        if runsd:
+            kd = sorted(range(len(speedups_d)), key=speedups_d.__getitem__)[(len(speedups_d) - 1) // 2]
+            rd = dict(runsd[kd], wall_pool1=runs1[kd]["wall"])
         rp = peer(tmp, args)
         same = r1["summary"] == r2["summary"] and (rd is None or rd["summary"] == r1["summary"])
         print(f"identical statistics on all executors: {same}")
@@ -251,7 +247,7 @@ def main() -> None:
         # both workers busy as measured (the shared VM inflates every task when two run at once)
         sched2 = 2 * r2["busy_fraction"] * r1["wall"] / r1["task_wall"]
         inflation = (r2["task_wall"] / r2["tasks"]) / (r1["task_wall"] / r1["tasks"])
-        speedd = r1["wall"] / rd["wall"] if rd else None
+        speedd = rd["wall_pool1"] / rd["wall"] if rd else None
         print(f"speedup with 2 workers: {speed2:.2f} (target >= 1.8); Dask LocalCluster of 2: "
               f"{speedd:.2f}" if speedd else f"speedup with 2 workers: {speed2:.2f} (target >= 1.8)")
         print(f"per-task time with 2 running at once / with 1: {inflation:.2f} (1.0 on free cores); "
@@ -262,6 +258,8 @@ def main() -> None:
             "wall_1_worker_s": round(r1["wall"], 3), "wall_2_workers_s": round(r2["wall"], 3),
             "wall_dask_2_s": round(rd["wall"], 3) if rd else None,
             "speedup_2_workers": round(speed2, 3), "speedups_2_workers_all": [round(v, 3) for v in speedups], "speedup_dask_2": round(speedd, 3) if speedd else None,
+            "speedups_dask_2_all": [round(v, 3) for v in speedups_d], "speedup_dask_2_worst": round(min(speedups_d), 3) if speedups_d else None,
+            "speedup_2_workers_worst": round(min(speedups), 3),
             "task_time_inflation_2_workers": round(inflation, 3), "scheduling_limited_speedup_2": round(sched2, 3),
             "framework_in_task_ms": round(1e3 * r2["framework_in_task_per_task"], 2),
             "driver_overhead_ms_per_task_2_workers": round(1e3 * r2["driver_overhead_per_task"], 1),
