@@ -98,7 +98,11 @@ def main() -> None:
     ap.add_argument("--feature-n", type=int, default=1500)
     ap.add_argument("--feature-is", type=int, default=300)
     ap.add_argument("--out", default="/tmp/twolevel_bench_search")
+    ap.add_argument("--costs-only", action="store_true",
+                    help="only the per-pair costs (features at N = --feature-n, prediction), median and worst of 5")
     args = ap.parse_args()
+    if args.costs_only:
+        return costs_only(args)
 
     from twolevel.engine import ParticleSystem
     from twolevel.layout import IS_CONFIGS
@@ -235,6 +239,53 @@ def main() -> None:
     print(json.dumps(res, default=float))
     for G in glasses:
         G["store"].close()
+
+
+def costs_only(args) -> None:
+    """Feature and prediction cost per pair without the glasses and the exhaustive reference: the
+    features of `--feature-is` IS of an N = `--feature-n` 3D system (random displacements of one
+    configuration), and the prediction of a model fitted on a labelled table of the same size as
+    the search's (2 000 rows; a label rule on the features, so the trees grow as on real data)."""
+    import pandas as pd
+
+    from twolevel.ml import FEATURES, PairModel, pair_features
+
+    load0 = os.getloadavg()[0]
+    print(f"load average before: {load0:.2f}", flush=True)
+    rng = np.random.default_rng(0)
+    nn = args.feature_n
+    box = np.full(3, nn ** (1 / 3))
+    base = rng.uniform(0, 1, (nn, 3)) * box
+    X = base + rng.normal(0, 0.05, (args.feature_is, nn, 3))
+    E = rng.normal(0, 1, args.feature_is)
+    pair_features(X[:3], E[:3], box)  # compile
+    feat, pred = [], []
+    fdf = None
+    for _ in range(5):
+        t0 = time.process_time()
+        fdf = pair_features(X, E, box)
+        feat.append((time.process_time() - t0) / len(fdf))
+    train = fdf.sample(2000, random_state=0).reset_index(drop=True)
+    train["is_dw"] = (train["total_displacement"] < train["total_displacement"].median()) & (train["PR"] > 2)
+    train["log10_E"] = np.where(train["is_dw"], -3 + np.log10(1 + train["Delta_E"].abs()), np.nan)
+    m = PairModel().fit(train)
+    big = pd.concat([fdf[list(FEATURES)]] * max(1, 200_000 // len(fdf)), ignore_index=True)
+    for _ in range(5):
+        t0 = time.process_time()
+        m.predict(big, e_max=1e-3)
+        pred.append((time.process_time() - t0) / len(big))
+    load1 = os.getloadavg()[0]
+    res = {"benchmark": "search-costs", "feature_n": nn, "pairs": len(fdf), "predict_rows": len(big),
+           "feature_s_per_pair": float(np.median(feat)), "feature_s_per_pair_worst": float(np.max(feat)),
+           "predict_s_per_pair": float(np.median(pred)), "predict_s_per_pair_worst": float(np.max(pred)),
+           "feature_projection_1e4_is_minutes_no_cuts": float(np.median(feat)) * 1e4 * (1e4 - 1) / 2 / 60,
+           "load_before": load0, "load_after": load1}
+    print(f"features {res['feature_s_per_pair']:.2e} s/pair (worst {res['feature_s_per_pair_worst']:.2e}) at N={nn}; "
+          f"prediction {res['predict_s_per_pair']:.2e} s/pair (worst {res['predict_s_per_pair_worst']:.2e}; "
+          f"target 1e-5); all pairs of a 10^4-IS glass without cuts: "
+          f"{res['feature_projection_1e4_is_minutes_no_cuts']:.0f} CPU-min (extrapolated)")
+    print(f"load average after: {load1:.2f}" + ("  (NOT a quiet machine)" if max(load0, load1) > 1.5 else ""))
+    print(json.dumps(res))
 
 
 if __name__ == "__main__":
