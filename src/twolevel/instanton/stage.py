@@ -67,8 +67,10 @@ def select(tls, units: str | None = None, e_max: float | None = None, limit: int
 
 
 def run_double_well(system, x_low, x_high, images, m_tilde: float, n_beads: int = DEFAULT_BEADS,
-                    tau_factor: float | None = None, adiabatic: bool = True) -> dict:
-    """The adiabatic and instanton estimates for one double well (dict of scalars)."""
+                    tau_factor: float | None = None, adiabatic: bool = True,
+                    active_radius: float | None = None) -> dict:
+    """The adiabatic and instanton estimates for one double well (dict of scalars).
+    ``active_radius``: see :func:`~twolevel.instanton.rpi.instanton` (None: its default)."""
     out: dict = {}
     t0 = time.process_time()
     if adiabatic:
@@ -82,11 +84,12 @@ def run_double_well(system, x_low, x_high, images, m_tilde: float, n_beads: int 
     out["cpu_ad"] = time.process_time() - t0
     t0 = time.process_time()
     try:
-        r = instanton(system, x_low, x_high, m_tilde, n_beads=n_beads, path0=images,
+        r = instanton(system, x_low, x_high, m_tilde, n_beads=n_beads, path0=images, active_radius=active_radius,
                       **({} if tau_factor is None else {"tau_factor": tau_factor}))
         out.update(E_inst=r.E, Delta_inst=r.Delta, Delta_0_inst=r.Delta_0, S_inst=r.S,
                    status_inst=r.status, message_inst=r.message, tau_inst=r.tau, n_beads=r.n_beads,
-                   step_omega_max=r.step * r.omega_max, zpe_low=r.zpe_a, zpe_high=r.zpe_b)
+                   step_omega_max=r.step * r.omega_max, zpe_low=r.zpe_a, zpe_high=r.zpe_b,
+                   n_active=r.n_active, active_radius=r.active_radius)
     except (InputError, PhysicsError) as exc:
         out.update(E_inst=np.nan, Delta_inst=np.nan, Delta_0_inst=np.nan, S_inst=np.nan,
                    status_inst="failed", message_inst=str(exc))
