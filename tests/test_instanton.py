@@ -244,7 +244,7 @@ def glass_dw():
     z = np.load(Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "pss_double_wells.npz")
     s = ParticleSystem(Configuration(z["x_a"][0], z["box"][0], None, z["diameters"][0], "pss"))
     dw = find_path(s, z["x_a"][0], z["x_b"][0], images=16).ok[0]
-    return s, dw.x_low, dw.x_high, dw.band.images
+    return s, dw.x_low, dw.x_high, dw.band.images[::-1] if dw.reversed else dw.band.images
 
 
 def test_active_space_determinants_against_dense(glass_dw):

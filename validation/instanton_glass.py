@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,21 +49,30 @@ from twolevel.units import get_units
 OUT = ROOT / "validation" / "results" / "instanton_glass.csv"
 
 
-def one_d(pairs, ks, m_tilde: float) -> list[dict]:
-    """Paths and the 1D MEP result for every elementary double well of the chosen pairs."""
+def one_d(pairs, ks, m_tilde: float, cache: Path) -> list[dict]:
+    """Paths and the 1D MEP result for every elementary double well of the chosen pairs (the
+    paths are kept in ``cache``, a pickle, so that a rerun does not redo them)."""
+    import pickle
+
+    store = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
     rows = []
     for k in ks:
         s, xa, xb, kind = pairs[k]
         t0 = time.process_time()
-        pr = find_path(s, xa, xb)
-        cpu_path = time.process_time() - t0
+        if k not in store:
+            store[k] = (find_path(s, xa, xb), time.process_time() - t0)
+            cache.write_bytes(pickle.dumps(store))
+        pr, cpu_path = store[k]
         for j, dw in enumerate(pr.ok):
+            # the band oriented from x_low to x_high (find_path keeps the direction it ran in)
+            images = dw.band.images[::-1] if dw.reversed else dw.band.images
             t0 = time.process_time()
             q = quantum.tunnelling(dw.xi, dw.V, dw.d, m_tilde, curv_low=dw.curv_low, curv_high=dw.curv_high)
             rows.append({"pair": k, "dw": j, "kind": kind, "n_particles": s.n, "dV": dw.dV, "V_a": dw.V_a,
                          "d": dw.d, "PR": dw.PR, "E_1d": q.E, "Delta_1d": q.Delta, "Delta_0_1d": q.Delta_0,
                          "class_1d": q.tls_class, "is_tls_1d": bool(q.is_tls), "cpu_path": cpu_path,
-                         "cpu_1d": time.process_time() - t0, "_dw": dw, "_sys": s})
+                         "cpu_1d": time.process_time() - t0, "_sys": s,
+                         "_x": (dw.x_low, dw.x_high, images)})
         print(f"pair {k:2d} {kind:9s}: {len(pr.ok)} double well(s), paths {cpu_path:.1f} s CPU", flush=True)
     return rows
 
@@ -99,6 +109,8 @@ def main():
     ap.add_argument("--pairs", default=None, help="e.g. 0-5,9 (default: all)")
     ap.add_argument("--active-radius", type=float, default=None, help="sigma; inf = full determinant")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "instanton_glass.paths.pkl"),
+                    help="pickle of the paths (reused by a rerun)")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}", flush=True)
     u = get_units(args.units)
@@ -107,7 +119,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     done = pd.read_csv(out) if out.is_file() else pd.DataFrame()
     have = set(zip(done["pair"], done["dw"])) if len(done) else set()
-    rows = one_d(pairs, _pairs(args.pairs, len(pairs)), u.m_tilde)
+    rows = one_d(pairs, _pairs(args.pairs, len(pairs)), u.m_tilde, Path(args.cache))
     rows.sort(key=lambda r: (not np.isfinite(r["E_1d"]), r["E_1d"]))
     spent = float(done["cpu_ad"].sum() + done["cpu_inst"].sum()) if len(done) else 0.0
     for r in rows:
@@ -116,9 +128,9 @@ def main():
         if spent > 60 * args.budget:
             print(f"budget of {args.budget} CPU-minutes spent: stopping (lowest 1D E first)", flush=True)
             break
-        dw, s = r.pop("_dw"), r.pop("_sys")
+        (x_low, x_high, images), s = r["_x"], r["_sys"]
         rec = {k: v for k, v in r.items() if not k.startswith("_")}
-        rec.update(run_double_well(s, dw.x_low, dw.x_high, dw.band.images, u.m_tilde, n_beads=args.beads,
+        rec.update(run_double_well(s, x_low, x_high, images, u.m_tilde, n_beads=args.beads,
                                    active_radius=args.active_radius))
         rec.update(best_estimate(rec))
         spent += rec["cpu_ad"] + rec["cpu_inst"]

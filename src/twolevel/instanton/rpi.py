@@ -441,6 +441,8 @@ def _initial_path(chain: _Chain, path0, omega_t: float) -> np.ndarray:
         P = np.vstack([chain.qa, chain.qb])
     else:
         P = np.asarray(path0, float).reshape(len(path0), -1) * chain.sm
+        if np.linalg.norm(P[0] - chain.qb) < np.linalg.norm(P[0] - chain.qa):
+            P = P[::-1].copy()   # a path given from x_b to x_a
         P[0], P[-1] = chain.qa, chain.qb
     seg = np.linalg.norm(np.diff(P, axis=0), axis=1)
     arc = np.concatenate([[0.0], np.cumsum(seg)])
