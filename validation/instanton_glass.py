@@ -78,9 +78,14 @@ def one_d(pairs, ks, m_tilde: float, cache: Path) -> list[dict]:
 
 
 def summary(df: pd.DataFrame, kT_Q: float) -> str:
-    """The figures recorded in docs/instanton.md (converged instantons only; never a NaN counted)."""
+    """The figures recorded in docs/instanton.md (converged instantons only; never a NaN counted).
+    Composite pairs of one glass share elementary double wells: each is counted once."""
+    key = df[["dV", "V_a", "d"]].round(9).astype(str).agg("|".join, axis=1)
+    n_dup = int(key.duplicated().sum())
+    df = df[~key.duplicated()]
     ok = df[df["status_inst"] == "ok"]
-    lines = [(f"double wells: {len(df)}; TLS by the 1D criterion: {int(df['is_tls_1d'].sum())}; "
+    lines = [f"{n_dup} rows are the same double well reached from another pair of the same glass: dropped",
+             (f"double wells: {len(df)}; TLS by the 1D criterion: {int(df['is_tls_1d'].sum())}; "
              f"1D doublets: {int((df['class_1d'] == 'doublet').sum())}"),
              "instanton status: " + ", ".join(f"{k} {v}" for k, v in df["status_inst"].value_counts().items())]
     for col, name in (("ratio_E_inst_1d", "E_inst / E_1d"), ("ratio_D0_inst_1d", "Delta_0,inst / Delta_0,1d")):

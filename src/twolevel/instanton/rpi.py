@@ -69,7 +69,7 @@ DEFAULT_BEADS = 128
 ACTIVE_ABOVE = 300    # particles: above this the active-space prefactor is the default
 ACTIVE_RADIUS = 3.0   # sigma: default radius R of the active region around the moving particles
 ACTIVE_THRESHOLD = 0.1  # sigma: a particle displaced more than this between the minima "moves"
-STATUSES = ("ok", "not_converged", "bad_minimum", "no_soft_mode", "shallow")
+STATUSES = ("ok", "not_converged", "bad_minimum", "no_soft_mode", "unstable", "shallow", "not_two_state")
 S_MIN = 3.0           # below this kink action (hbar) the semiclassical formula is not used: "shallow"
 
 
@@ -404,11 +404,12 @@ class _Bordered:
     def __init__(self, T: _BlockTridiag, h=None, gamma: float = 0.0):
         self.T, self.h = T, h
         self.shape = T.Hs.shape[:2]
-        self.logdet = T.logdet
+        self.logdet, self.sign = T.logdet, T.sign
         if h is not None:
             self.Th = T.solve(h)
             self.s = gamma - float((h * self.Th).sum())
             self.logdet += float(np.log(abs(self.s)))
+            self.sign *= float(np.sign(self.s))
 
     def solve(self, r):
         if self.h is None:
@@ -606,6 +607,10 @@ def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: 
     elif not np.isfinite(lam) or abs(lam) > 0.1 * ch.b * omega_t ** 2:
         status, msg = "no_soft_mode", (f"no near-zero kink-translation mode (lambda = {lam:.3g}); "
                                        "tau too short or not a kink")
+    sign_p = getattr(A, "sign", 1.0) * np.sign(lam) if np.isfinite(lam) else 1.0
+    if status == "ok" and sign_p < 0:
+        status, msg = "unstable", ("the fluctuation matrix has a negative eigenvalue besides the kink translation: "
+                                   "a higher-order saddle of S, not the instanton")
     if status == "ok" and S < S_MIN:
         status, msg = "shallow", (f"kink action S = {S:.3g} < {S_MIN:g} hbar: not deep tunnelling, the "
                                   "semiclassical splitting does not apply")
@@ -613,6 +618,10 @@ def instanton(pot, x_a, x_b, m_tilde: float, n_beads: int = DEFAULT_BEADS, tau: 
     # Delta_0 = 2 sqrt(S_kin / (2 pi b)) sqrt(det A_0 / det' A) exp(-S)   (RA2011 Eqs. (24)-(27))
     log_d0 = (np.log(2.0) + 0.5 * np.log(s_kin / ch.b / (2 * np.pi)) + 0.5 * (ld0 - logdet_p) - S)
     Delta = (ch.Vb + zpe_b) - (ch.Va + zpe_a)
+    if status == "ok" and np.exp(log_d0) * tau > 1.0:
+        # the formula linearises tanh(tau Delta_0 / 2) (module docstring): it needs Delta_0 tau << 1
+        status, msg = "not_two_state", (f"Delta_0 tau = {np.exp(log_d0) * tau:.3g} > 1: the splitting is not small "
+                                        "against 1/tau ~ omega_t / 30, the two-state formula does not apply")
     if status != "ok":
         d0 = E = nan
     else:
