@@ -80,7 +80,7 @@ def one_d(pairs, ks, m_tilde: float, cache: Path) -> list[dict]:
 def summary(df: pd.DataFrame, kT_Q: float) -> str:
     """The figures recorded in docs/instanton.md (converged instantons only; never a NaN counted).
     Composite pairs of one glass share elementary double wells: each is counted once."""
-    key = df[["dV", "V_a", "d"]].round(9).astype(str).agg("|".join, axis=1)
+    key = df[["dV", "V_a"]].round(6).astype(str).agg("|".join, axis=1)
     n_dup = int(key.duplicated().sum())
     df = df[~key.duplicated()]
     ok = df[df["status_inst"] == "ok"]
