@@ -42,8 +42,11 @@ cancels from the ratio. With ``active_radius`` R the determinants (and the Newto
 the active coordinates: the particles that move more than ``active_threshold`` between the two
 minima and every particle within R of one of them (minimum image, at x_a). The environment is
 held frozen in the determinants (the AA blocks of every bead's and of the wells' Hessians; its
-harmonic response is left out, the limit of an infinitely stiff environment), and it converges to
-the full result as R grows (docs/instanton.md, "Active space": measured). The chain itself is
+harmonic response is left out, the limit of an infinitely stiff environment), plus one direction
+e_B, the environment's share of the kink-translation mode dq/dt, so that the zero mode lies in the
+space and det' is taken there as in the full problem. It equals the full result when R reaches
+every particle; on glass double wells it converges slowly and not monotonically in R (Delta_0
+off by factors 2.5-400 at N = 200 before R covers the box; docs/instanton.md, "Active space"). The chain itself is
 optimised in all f dimensions (L-BFGS with the compiled band forces: N force evaluations per
 gradient) and polished by Newton steps in the active space, alternating with full L-BFGS until
 the whole gradient is below ``gtol``. The zero-point energies in Delta use the full Hessians.
