@@ -20,7 +20,6 @@ def instanton_cmd(
     beads: int = typer.Option(64, "--beads", help="Beads of the open-chain instanton."),
     tau_factor: float = typer.Option(30.0, "--tau-factor", help="Imaginary time in units of 1/omega_t."),
     adiabatic: bool = typer.Option(True, "--adiabatic/--no-adiabatic", help="Also the vibrationally adiabatic 1D problem."),
-    active_radius: Optional[float] = typer.Option(None, "--active-radius", help="Active-space prefactor radius R (sigma); 'inf' = full determinant; default: R = 3 above 300 particles, full below."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.parquet or .csv), one row per double well."),
 ) -> None:
     """E and Delta_0 per double well from the 1D MEP, the adiabatic 1D problem and the ring-polymer instanton."""
@@ -38,9 +37,7 @@ def instanton_cmd(
         print(f"dw {rec['dw_id']}: E_1d {rec['E_1d']:.4g}  E_ad {rec.get('E_ad', float('nan')):.4g}  "
               f"E_inst {rec['E_inst']:.4g} ({rec['status_inst']}, {rec['cpu_inst']:.0f} s CPU)", flush=True)
 
-    if active_radius is not None and not active_radius > 0:
-        raise InputError(f"--active-radius must be positive (inf for the full determinant), got {active_radius}")
     df = run_sample(sample, units=units, e_max=e_max, limit=limit, n_beads=beads, tau_factor=tau_factor,
-                    adiabatic=adiabatic, out=out, progress=show, active_radius=active_radius)
+                    adiabatic=adiabatic, out=out, progress=show)
     n_ok = int((df["status_inst"] == "ok").sum()) if len(df) else 0
     print(f"{len(df)} double wells, {n_ok} instantons converged -> {out}")

@@ -118,7 +118,7 @@ def run_sample(sample_dir, **kw):
 
 def run_tables(tls_path, paths_dir, glass_path, units: str | None = None, e_max: float | None = None,
                limit: int | None = None, n_beads: int = DEFAULT_BEADS, tau_factor: float | None = None,
-               adiabatic: bool = True, out=None, progress=None, active_radius: float | None = None):
+               adiabatic: bool = True, out=None, progress=None):
     """Run every selected double well of one sample: its quantum table, its paths directory (band
     images in bands.h5) and its glass. Returns the table (written atomically to ``out`` if given)."""
     import pandas as pd
@@ -141,7 +141,7 @@ def run_tables(tls_path, paths_dir, glass_path, units: str | None = None, e_max:
                "class_1d": row["tls_class"], "dV": float(row["dV"]), "V_a": float(row["V_a"]),
                "d": float(row["d"])}
         rec.update(run_double_well(system, x_low, x_high, images, rec["m_tilde"], n_beads, tau_factor,
-                                   adiabatic, active_radius))
+                                   adiabatic))
         rec.update(best_estimate(rec))
         recs.append(rec)
         if progress:
