@@ -225,3 +225,89 @@ def test_select_takes_doublets_below_e_max_lowest_first():
     assert select(df, "pss-ar")["dw_id"].tolist() == [1]
     with pytest.raises(InputError):
         select(df, "nip")
+
+
+# ----------------------------------------------------------------------------- active space
+M_AR = 4116.240087345603   # m~ of pss-ar (twolevel.units)
+
+
+@pytest.fixture(scope="module")
+def glass_dw():
+    """One double well of a stored N = 200 PSS glass (benchmarks/data/pss_double_wells.npz, pair 0):
+    the system, its two minima and a 16-image band between them."""
+    from pathlib import Path
+
+    from twolevel.config import Configuration
+    from twolevel.engine import ParticleSystem
+    from twolevel.paths import find_path
+
+    z = np.load(Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "pss_double_wells.npz")
+    s = ParticleSystem(Configuration(z["x_a"][0], z["box"][0], None, z["diameters"][0], "pss"))
+    dw = find_path(s, z["x_a"][0], z["x_b"][0], images=16).ok[0]
+    return s, dw.x_low, dw.x_high, dw.band.images[::-1] if dw.reversed else dw.band.images
+
+
+def test_active_space_determinants_against_dense(glass_dw):
+    """The active-space operator (block LU + border e_B) and the closed-form reference determinant
+    equal the dense compressions W^T A W and W^T A_0 W of the full chain matrices."""
+    from twolevel.instanton.rpi import _Chain, _initial_path, _smoothstep, active_set
+    from twolevel.paths import _align
+
+    s, xa, xb, img = glass_dw
+    xb = _align(s, xa, xb)
+    idx = active_set(s, xa, xb, 1.0)
+    ch = _Chain(s, xa, xb, M_AR, 4, 40.0, None, idx)
+    Q = _initial_path(ch, img, 0.05)
+    A, eB = ch.operator(Q)
+    assert eB is not None and 0 < idx.size < ch.f
+    N, f, b = ch.N, ch.f, ch.b
+    W = np.zeros((N * f, N * idx.size + 1))
+    for i in range(N):
+        W[i * f + idx, i * idx.size + np.arange(idx.size)] = 1.0
+    W[:, -1] = eB.reshape(-1)
+    _, _, d2s = _smoothstep(ch._u(Q))
+
+    def chain_matrix(hessians):
+        K = np.zeros((N * f, N * f))
+        for i, H in enumerate(hessians):
+            K[i * f:(i + 1) * f, i * f:(i + 1) * f] = (2 / b) * np.eye(f) + b * H
+            if i:
+                K[i * f:(i + 1) * f, (i - 1) * f:i * f] = K[(i - 1) * f:i * f, i * f:(i + 1) * f] = -np.eye(f) / b
+        return K
+
+    Hs = [s.hessian(Q[i].reshape(-1, 3) / ch.sm).toarray() / M_AR
+          - (ch.dV * d2s[i] / ch.L ** 2) * np.outer(ch.e, ch.e) for i in range(N)]
+    AW = W.T @ chain_matrix(Hs) @ W
+    assert A.logdet == pytest.approx(np.linalg.slogdet(AW)[1], abs=1e-7)
+    r = np.random.default_rng(0).normal(size=AW.shape[0])
+    assert np.allclose(A.solve(r), np.linalg.solve(AW, r), rtol=1e-8, atol=1e-10)
+    Ha = s.hessian(xa)
+    A0W = W.T @ chain_matrix([Ha.toarray() / M_AR] * N) @ W
+    mu = (2 - 2 * np.cos(np.pi * np.arange(1, N + 1) / (N + 1))) / b
+    assert ch.reference_logdet(Ha, None, mu, eB) == pytest.approx(np.linalg.slogdet(A0W)[1], abs=1e-7)
+
+
+def test_active_space_on_whole_system_equals_full(glass_dw):
+    """An active radius that reaches every particle runs the active-space code on the whole
+    system: the same Delta_0 as the full determinant."""
+    s, xa, xb, img = glass_dw
+    full = instanton(s, xa, xb, M_AR, n_beads=16, path0=img, active_radius=float("inf"))
+    whole = instanton(s, xa, xb, M_AR, n_beads=16, path0=img, active_radius=100.0)
+    assert full.status == whole.status == "ok"
+    assert whole.n_active == full.n_active == 3 * s.n
+    assert whole.log_Delta_0 == pytest.approx(full.log_Delta_0, abs=1e-6)
+    assert whole.S == pytest.approx(full.S, abs=1e-8)
+
+
+def test_active_space_rigid_translation_invariance(glass_dw):
+    """A rigid translation of the whole glass (and of one minimum against the other) changes
+    nothing with an active space either."""
+    s, xa, xb, img = glass_dw
+    r1 = instanton(s, xa, xb, M_AR, n_beads=16, path0=img, active_radius=1.5)
+    shift = np.array([0.37, -1.1, 2.3])
+    r2 = instanton(s, xa + shift, xb + shift + np.array([0.02, 0.0, -0.01]), M_AR, n_beads=16,
+                   path0=img + shift, active_radius=1.5)
+    assert r1.status == r2.status == "active_space"   # converged; the prefactor is the active space's
+    assert 0 < r1.n_active < 3 * s.n
+    assert r2.log_Delta_0 == pytest.approx(r1.log_Delta_0, abs=1e-6)
+    assert r2.S == pytest.approx(r1.S, abs=1e-8)

@@ -39,6 +39,7 @@ class InstantonParams(Params):
     n_beads: int = Field(64, ge=8, description="Beads of the open-chain instanton (half ring polymer).")
     tau_factor: float = Field(TAU_FACTOR, gt=0, description="Imaginary time of the chain in units of 1/omega_t (omega_t: frequency along the end-to-end direction).")
     adiabatic: bool = Field(True, description="Also the 1D problem on the vibrationally adiabatic potential.")
+    active_radius: float | None = Field(None, gt=0, description="R (sigma) of the active-space prefactor: the particles that move plus those within R (docs/instanton.md, step 7). Default: R = 3 above 300 particles, the full determinant below; a radius covering the box gives the full determinant. Rows computed with an active space get status `active_space` and keep their 1D E in E_best.")
 
 
 def _bands(paths_dir: Path, dw_id: int):
@@ -85,8 +86,10 @@ def select(tls, units: str | None = None, e_max: float | None = None, limit: int
 
 
 def run_double_well(system, x_low, x_high, images, m_tilde: float, n_beads: int = DEFAULT_BEADS,
-                    tau_factor: float | None = None, adiabatic: bool = True) -> dict:
-    """The adiabatic and instanton estimates for one double well (dict of scalars)."""
+                    tau_factor: float | None = None, adiabatic: bool = True,
+                    active_radius: float | None = None) -> dict:
+    """The adiabatic and instanton estimates for one double well (dict of scalars).
+    ``active_radius``: see :func:`~twolevel.instanton.rpi.instanton` (None: its default)."""
     out: dict = {}
     t0 = time.process_time()
     if adiabatic:
@@ -100,11 +103,12 @@ def run_double_well(system, x_low, x_high, images, m_tilde: float, n_beads: int 
     out["cpu_ad"] = time.process_time() - t0
     t0 = time.process_time()
     try:
-        r = instanton(system, x_low, x_high, m_tilde, n_beads=n_beads, path0=images,
+        r = instanton(system, x_low, x_high, m_tilde, n_beads=n_beads, path0=images, active_radius=active_radius,
                       **({} if tau_factor is None else {"tau_factor": tau_factor}))
         out.update(E_inst=r.E, Delta_inst=r.Delta, Delta_0_inst=r.Delta_0, S_inst=r.S,
                    status_inst=r.status, message_inst=r.message, tau_inst=r.tau, n_beads=r.n_beads,
-                   step_omega_max=r.step * r.omega_max, zpe_low=r.zpe_a, zpe_high=r.zpe_b)
+                   step_omega_max=r.step * r.omega_max, zpe_low=r.zpe_a, zpe_high=r.zpe_b,
+                   n_active=r.n_active, active_radius=r.active_radius)
     except (InputError, PhysicsError) as exc:
         out.update(E_inst=np.nan, Delta_inst=np.nan, Delta_0_inst=np.nan, S_inst=np.nan,
                    status_inst="failed", message_inst=str(exc))
@@ -147,9 +151,9 @@ def run_tables(tls_path, paths_dir, glass_path, params: InstantonParams | None =
 
     p = InstantonParams.merged("instanton", params, **overrides)
     tls_path, paths_dir, glass_path = Path(tls_path), Path(paths_dir), Path(glass_path)
-    for p in (tls_path, glass_path):
-        if not p.is_file():
-            raise InputError(f"{p}: not found (run the prepare, paths and quantum stages first)")
+    for f in (tls_path, glass_path):
+        if not f.is_file():
+            raise InputError(f"{f}: not found (run the prepare, paths and quantum stages first)")
     tls = pd.read_parquet(tls_path)
     rows = select(tls, p.units, p.e_max, p.limit)
     system = ParticleSystem(io.read(glass_path))
@@ -161,7 +165,7 @@ def run_tables(tls_path, paths_dir, glass_path, params: InstantonParams | None =
                "class_1d": row["tls_class"], "dV": float(row["dV"]), "V_a": float(row["V_a"]),
                "d": float(row["d"])}
         rec.update(run_double_well(system, x_low, x_high, images, rec["m_tilde"], p.n_beads, p.tau_factor,
-                                   p.adiabatic))
+                                   p.adiabatic, p.active_radius))
         rec.update(best_estimate(rec))
         recs.append(rec)
         if progress:
