@@ -155,7 +155,9 @@ def test_failed_instanton_keeps_1d_result():
            "status_inst": "not_converged"}
     b = best_estimate(rec)
     assert b["E_best"] == 2e-3 and b["E_source"] == "1d"
-    rec.update(E_inst=1.5e-3, Delta_0_inst=2e-4, status_inst="ok")
+    rec.update(E_inst=1.5e-3, Delta_0_inst=2e-4, status_inst="active_space")   # an estimate only
+    assert best_estimate(rec)["E_best"] == 2e-3
+    rec.update(status_inst="ok")
     b = best_estimate(rec)
     assert b["E_best"] == 1.5e-3 and b["ratio_D0_inst_1d"] == pytest.approx(2.0)
 
@@ -311,3 +313,34 @@ def test_active_space_rigid_translation_invariance(glass_dw):
     assert 0 < r1.n_active < 3 * s.n
     assert r2.log_Delta_0 == pytest.approx(r1.log_Delta_0, abs=1e-6)
     assert r2.S == pytest.approx(r1.S, abs=1e-8)
+
+
+def test_run_sample_end_to_end(glass_dw, tmp_path):
+    """The stage on a sample directory laid out as the pipeline writes it (glass, bands.h5, the
+    quantum table): one row per selected double well, the instanton's status, and E_best = E_1d
+    unless the status is ok. (run_tables once shadowed its parameters with a loop variable.)"""
+    import h5py
+    import pandas as pd
+
+    from twolevel import io, layout
+    from twolevel.instanton.stage import run_sample
+
+    s, xa, xb, img = glass_dw
+    sample = tmp_path / "sample_0"
+    for d in (layout.PREPARE, layout.PATHS, layout.QUANTUM):
+        (sample / d).mkdir(parents=True)
+    io.write(sample / layout.PREPARE / layout.GLASS, s.configuration(xa))
+    with h5py.File(sample / layout.PATHS / layout.BANDS, "w") as f:
+        g = f.create_group("7")
+        g["x_low"], g["x_high"] = xa, xb
+        g["band_disp"] = img.reshape(len(img), -1) - xa.reshape(1, -1)
+    row = {"dw_id": 7, "units": "pss-ar", "m_tilde": M_AR, "E": 1e-3, "Delta": 9e-4, "Delta_0": 1e-4,
+           "tls_class": "doublet", "dV": s.energy(xb) - s.energy(xa), "V_a": 0.1, "d": 0.5, "is_tls": True}
+    pd.DataFrame([row]).to_parquet(sample / layout.QUANTUM / layout.TLS)
+    df = run_sample(sample, e_max=1.0, n_beads=16, adiabatic=False, out=tmp_path / "i.parquet")
+    assert list(df["dw_id"]) == [7] and (tmp_path / "i.parquet").is_file()
+    r = df.iloc[0]
+    assert r["status_inst"] in ("ok", "shallow", "not_two_state", "unstable", "not_converged", "no_soft_mode")
+    assert r["E_best"] == (r["E_inst"] if r["status_inst"] == "ok" else 1e-3)
+    with pytest.raises(Exception, match="n_bead"):
+        run_sample(sample, n_bead=16)
