@@ -70,3 +70,14 @@ def test_cells_are_wide_enough_in_a_tilted_box():
     assert cell_grid(box, 0.0, 2.0)[0] == 10
     assert cell_grid(box, 5.0, 2.0)[0] == int(np.floor(2 * 10 * 10 / np.hypot(10, 5) / 2.0))
     assert cell_grid(np.array([4.0, 4.0, 4.0]), 0.0, 2.0)[0] == 0      # too small: all pairs
+
+
+def test_non_finite_positions_stay_inside_the_grid():
+    """A blown-up MD step (inf, nan) must not index outside the cell arrays: the compiled MD loop
+    rebuilds without Python's finiteness check, and reports the non-finite energy afterwards."""
+    conf, x = scattered("pss", 700, 3, seed=6)
+    ps = ParticleSystem(conf)
+    x[5] = np.inf
+    x[9, 1] = np.nan
+    start, idx = build_neighbors(x, ps.box, ps.types, ps.diam, ps.mp, ps.skin)
+    assert start[-1] == len(idx) and np.all((idx >= 0) & (idx < conf.n))

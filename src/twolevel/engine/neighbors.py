@@ -87,6 +87,8 @@ def cell_index(x, i, box, binv, tilt, ncell):
         ca = int(fractional(x, i, a, box, binv, tilt) * ncell[a])
         if ca >= ncell[a]:
             ca = ncell[a] - 1
+        if ca < 0:   # rounding, or a non-finite coordinate (a blown-up MD step): stay inside the grid
+            ca = 0
         c = c * ncell[a] + ca
     return c
 
@@ -139,8 +141,8 @@ def build_neighbors_tilted(pos, box, tilt, types, diam, mp, skin):
 
     Particles are counting-sorted into cells (fractional coordinates, :func:`cell_grid`) and
     copied into contiguous arrays, so the search walks each stencil cell's members as a
-    contiguous block; each pair is tested once from its lower index. Small boxes search all
-    pairs. Cost O(N (2 ns + 1)^d rho (rl/ns)^d) plus two counting sorts.
+    contiguous block; each cell visits half of its stencil, so each pair is tested once. Small
+    boxes search all pairs. Cost O(N (2 ns + 1)^d rho (rl/ns)^d) plus two counting sorts.
     """
     n, d = pos.shape
     rl_max = max_cutoff_diam(diam, mp) + skin
