@@ -478,3 +478,29 @@ def third_contract(pos, box, types, diam, mp, start, idx, z):
                     out[i, k] += g
                     out[j, k] -= g
     return out
+
+
+@njit(cache=True)
+def pair_virial_tensor(pos, box, types, diam, mp, start, idx):
+    """sum_pairs (v'(r)/r) r_a r_b = dU/d(strain_ab) under an affine strain: the (d, d) virial tensor
+    (io.ase_calculator.stress_tensor divides it by the volume). Kept with the other pair loops."""
+    n, d = pos.shape
+    xc2 = mp.xc * mp.xc
+    out = np.zeros((d, d))
+    dx = np.empty(d)
+    for i in range(n):
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            r2 = 0.0
+            for k in range(d):
+                x = pos[i, k] - pos[j, k]
+                x -= box[k] * np.rint(x / box[k])
+                dx[k] = x
+                r2 += x * x
+            s, e = pair_se(i, j, types, diam, mp)
+            if r2 < xc2 * s * s:
+                _, v1r, _, _ = pair_terms(r2, s, e, mp)
+                for a in range(d):
+                    for b in range(d):
+                        out[a, b] += v1r * dx[a] * dx[b]
+    return out

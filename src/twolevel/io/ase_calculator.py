@@ -17,10 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
-from numba import njit
 
 from ..config import Configuration
-from ..engine.kernels import pair_se, pair_terms
+from ..engine.kernels import pair_virial_tensor
 from ..errors import InputError
 from .ase_bridge import from_ase
 
@@ -28,31 +27,6 @@ __all__ = ["TwolevelCalculator", "stress_tensor"]
 
 
 # ----------------------------------------------------------------------------- stress
-@njit(cache=True)
-def _pair_virial(pos, box, types, diam, mp, start, idx):
-    """sum_pairs (v'(r)/r) r_a r_b = dU/d(strain_ab) (affine strain; the pair terms of the engine)."""
-    n, d = pos.shape
-    xc2 = mp.xc * mp.xc
-    out = np.zeros((d, d))
-    dx = np.empty(d)
-    for i in range(n):
-        for kk in range(start[i], start[i + 1]):
-            j = idx[kk]
-            r2 = 0.0
-            for k in range(d):
-                x = pos[i, k] - pos[j, k]
-                x -= box[k] * np.rint(x / box[k])
-                dx[k] = x
-                r2 += x * x
-            s, e = pair_se(i, j, types, diam, mp)
-            if r2 < xc2 * s * s:
-                _, v1r, _, _ = pair_terms(r2, s, e, mp)
-                for a in range(d):
-                    for b in range(d):
-                        out[a, b] += v1r * dx[a] * dx[b]
-    return out
-
-
 def stress_tensor(system, x) -> np.ndarray:
     """The (d, d) potential stress sigma = (1/V) dU/d(strain) of a ParticleSystem at coordinates ``x``.
 
@@ -62,7 +36,7 @@ def stress_tensor(system, x) -> np.ndarray:
     """
     pos = system._pos(x)
     start, idx = system.neighbors(pos)
-    return _pair_virial(pos, system.box, system.types, system.diam, system.mp, start, idx) / float(np.prod(system.box))
+    return pair_virial_tensor(pos, system.box, system.types, system.diam, system.mp, start, idx) / float(np.prod(system.box))
 
 
 class TwolevelCalculator(Calculator):
