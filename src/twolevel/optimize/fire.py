@@ -27,7 +27,29 @@ def _cap(dx: np.ndarray, size: float, max_move: float) -> np.ndarray:
     return dx
 
 
-class FIRE2:
+class _FireState:
+    """What both FIREs share: the velocity, the step counters, ``reset`` and the start of a step."""
+
+    v: np.ndarray | None = None
+    nsteps = 0
+    npos = 0
+
+    def reset(self) -> None:
+        if self.v is not None:
+            self.v[...] = 0.0
+
+    def _begin(self, opt) -> tuple[np.ndarray, np.ndarray, float]:
+        """(force, velocity, power P = F.v) at the start of a step; held rows keep no velocity."""
+        f = opt.forces()
+        if self.v is None:
+            self.v = np.zeros_like(f)
+        v = self.v
+        _zero_held(opt, v)
+        self.nsteps += 1
+        return f, v, float(np.vdot(f, v))
+
+
+class FIRE2(_FireState):
     """FIRE 2.0 (Guénolé et al., Comput. Mater. Sci. 175, 109584 (2020), Algorithm 2):
     semi-implicit Euler, no dt decrease during the first ``n_delay`` steps, the half-step
     correction x -= dt v / 2 on uphill steps (``half_step=False``: drop it), and the largest
@@ -53,18 +75,8 @@ class FIRE2:
         self.npos = 0
         self.nneg = 0
 
-    def reset(self) -> None:
-        if self.v is not None:
-            self.v[...] = 0.0
-
     def step(self, opt) -> bool:
-        f = opt.forces()
-        if self.v is None:
-            self.v = np.zeros_like(f)
-        v = self.v
-        _zero_held(opt, v)
-        self.nsteps += 1
-        p = float(np.vdot(f, v))
+        f, v, p = self._begin(opt)
         if p > 0.0:
             self.npos += 1
             self.nneg = 0
@@ -95,7 +107,7 @@ class FIRE2:
         return True
 
 
-class FIRE:
+class FIRE(_FireState):
     """Classic FIRE (Bitzek et al., PRL 97, 170201 (2006)) as ASE's ``FIRE`` (ase/optimize/fire.py):
     mix, then an Euler step; restart (v = 0, dt *= f_dec, alpha = alpha0) on P <= 0, never on the
     first step; the step capped at ``max_move`` in its 2-norm (``norm="global"``, ASE) or in its
@@ -115,18 +127,8 @@ class FIRE:
         self.nsteps = 0
         self.npos = 0
 
-    def reset(self) -> None:
-        if self.v is not None:
-            self.v[...] = 0.0
-
     def step(self, opt) -> bool:
-        f = opt.forces()
-        if self.v is None:
-            self.v = np.zeros_like(f)
-        v = self.v
-        _zero_held(opt, v)
-        self.nsteps += 1
-        p = float(np.vdot(f, v))
+        f, v, p = self._begin(opt)
         if self.nsteps == 1:
             pass  # first step from rest: no restart (ASE's FIRE skips the test on its first step)
         elif p > 0.0:
