@@ -199,6 +199,33 @@ def test_minimisers_reach_tolerance_and_descend(method):
         assert energies.max() <= energies[0] + 1e-12
 
 
+@pytest.mark.parametrize("name,dim,n", [("pss", 2, 150), ("pss", 3, 200), ("tlj", 3, 400)])
+def test_compiled_lbfgs_takes_the_python_drivers_steps(name, dim, n):
+    """The compiled L-BFGS of a ParticleSystem (engine.minimize._lbfgs_particles) is
+    twolevel.optimize.LBFGS: after 25 steps from a thermal configuration both are at the same
+    point (differences from summation order only), and both end at the same minimum."""
+    s, x = _system(name, n, dim)
+    v = maxwell_boltzmann(s.n, dim, 0.05, np.random.default_rng(4))
+    s.run_md(x, v, 200, 0.002, "berendsen", temperature=0.05)
+    a = minimize(s, x, ftol=1e-12, max_steps=25, compiled=False)
+    ev0 = s.force_evaluations
+    b = minimize(s, x, ftol=1e-12, max_steps=25)
+    assert s.force_evaluations - ev0 == b.force_evaluations == a.force_evaluations
+    assert b.iterations == a.iterations == 25
+    assert np.abs(b.x - a.x).max() < 1e-9
+    assert b.energy == pytest.approx(a.energy, rel=1e-13)
+    assert np.abs(b.forces - a.forces).max() < 1e-8
+    fa = minimize(s, x, ftol=1e-9, compiled=False)
+    fb = minimize(s, x, ftol=1e-9)
+    assert fa.converged and fb.converged and fb.max_force <= 1e-9
+    assert fb.energy == pytest.approx(fa.energy, rel=1e-12)
+    assert np.abs(s.distance(fa.x, fb.x)).max() < 1e-6
+    assert abs(fb.force_evaluations - fa.force_evaluations) <= 0.1 * fa.force_evaluations
+    # the "norm" criterion (LAMMPS' convention) is the 2-norm of the whole force vector
+    fn = minimize(s, x, ftol=1e-8, criterion="norm")
+    assert fn.converged and np.sqrt(np.sum(fn.forces ** 2)) <= 1e-8
+
+
 def test_reference_pss_energies_and_polish(reference_dir):
     """../shared/reference/pss: LAMMPS minima of N = 1500 PSS; energy per particle in the file name."""
     from twolevel.io import read
@@ -231,6 +258,9 @@ def test_bad_inputs():
     s = ParticleSystem(Configuration(overl, c.box, diameters=c.diameters, model="pss"))
     with pytest.raises(PhysicsError, match="particles 5 and 6 overlap"):
         s.energy(overl)
+    for compiled in (True, False):  # both L-BFGS drivers stop with the same message
+        with pytest.raises(PhysicsError, match="particles 5 and 6 overlap"):
+            minimize(s, overl, compiled=compiled)
     with pytest.raises(InputError, match="smaller than twice the largest cutoff"):
         ParticleSystem(Configuration(c.positions[:10] * 0.2, c.box * 0.2, diameters=c.diameters[:10], model="pss"))
     with pytest.raises(InputError, match="unknown thermostat"):
