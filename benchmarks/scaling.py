@@ -12,8 +12,8 @@ exploration running alone.
 Figures:
 * wall time of the study with a process pool of 1 and 2 workers and on a Dask
   LocalCluster of 2 single-threaded workers, after each executor has been
-  warmed up (workers started, modules imported, numba caches loaded, by a
-  2-sample study run just before); the two pools run alternately --repeat
+  warmed up (workers started, modules imported, numba caches of every stage
+  loaded) by one run of the same study, discarded; the two pools run alternately --repeat
   times (1, 2, 1, 2) and the repetition with the median speedup is reported
   (lower median for an even count; all speedups in the JSON); speedup = wall(1 worker) / wall(2);
 * scheduling overhead per task: (a) framework time inside the task (fingerprint
@@ -132,7 +132,11 @@ def _describe(name: str, r: dict, workers: int, warm: float) -> dict:
 
 def _warm(ex, tmp: Path, name: str, args) -> float:
     t0 = time.perf_counter()
-    run_once(ex, tmp / f"warm_{name}", 1, 20, 2)  # start workers, import, load numba caches
+    # start the workers, import, load the numba caches of every stage in each worker: the measured
+    # study itself, run once and discarded (a 1-sample warm-up of 20 minimisations found no double
+    # well, so the first measured repetition paid the paths/quantum loads and ran 2x slower than
+    # the later ones, for the pools and Dask alike; docs/benchmarks.md, session 3)
+    run_once(ex, tmp / f"warm_{name}", args.samples, args.n_cg, args.limit)
     warm = time.perf_counter() - t0
     t0 = time.perf_counter()
     ex.map("scaling:noop", list(range(args.noop)), retries=0)
@@ -187,8 +191,8 @@ def peer(tmp: Path, args) -> float:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     with pool:
-        # warm the same way
-        wst = Study(config(tmp / "peer_warm", 1, 20, 2), stages=stages())
+        # warm the same way: the same study once, discarded
+        wst = Study(config(tmp / "peer_warm", args.samples, args.n_cg, args.limit), stages=stages())
         for name in ("prepare", "explore", "paths", "quantum", "stats"):
             list(pool.map(_peer_call, [(t.stage.fn, t.payload["args"]) for t in wst.plan(check=False)
                                        if t.stage.name == name]))
