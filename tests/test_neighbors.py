@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from twolevel.engine import ParticleSystem
-from twolevel.engine.neighbors import build_neighbors, build_neighbors_tilted, cell_grid
+from twolevel.engine.neighbors import build_neighbors, build_neighbors_tilted, cell_grid, prune_neighbors
 from twolevel.models import get_model
 
 
@@ -51,6 +51,25 @@ def test_list_is_the_brute_force_list(name, n, dim):
     for i in range(n):
         row = idx[start[i]:start[i + 1]]
         assert np.all(np.diff(row) > 0) and np.all(row > i)
+
+
+@pytest.mark.parametrize("name,n,dim", [("pss", 700, 3), ("tlj", 600, 3), ("ka", 300, 2), ("pss", 400, 2)])
+def test_pruned_list_is_the_brute_force_list(name, n, dim):
+    """Dynamic pruning (the MD's two lists): the list of a larger skin, built at positions the
+    particles have since left by less than (outer - skin)/2, pruned to the skin, is the list of
+    the skin at the new positions, rows sorted, pair for pair."""
+    conf, x = scattered(name, n, dim, seed=5)
+    ps = ParticleSystem(conf)
+    outer = 4 * ps.skin
+    so, io = build_neighbors(x, ps.box, ps.types, ps.diam, ps.mp, outer)
+    rng = np.random.default_rng(1)
+    step = rng.normal(size=x.shape)
+    step *= 0.49 * (outer - ps.skin) / 2 / np.sqrt((step ** 2).sum(1)).max()
+    y = x + step
+    start, idx = prune_neighbors(y, ps.box, ps.types, ps.diam, ps.mp, ps.skin, so, io)
+    assert as_set(start, idx) == brute_force(y, conf.box, 0.0, conf, ps.model, ps.skin)
+    ref = build_neighbors(y, ps.box, ps.types, ps.diam, ps.mp, ps.skin)
+    assert np.array_equal(start, ref[0]) and np.array_equal(idx, ref[1])
 
 
 @pytest.mark.parametrize("tilt_frac", [0.13, -0.5, 0.5])

@@ -279,7 +279,7 @@ class _Dynamics:
         self.particles = isinstance(pot, ParticleSystem)
         if self.particles:
             # separate systems (own neighbour lists) for MD and for minimisation
-            self.md_sys = ParticleSystem(pot.conf, pot.model, pot.skin)
+            self.md_sys = ParticleSystem(pot.conf, pot.model, pot.skin, pot.outer_skin)
             self.min_sys = ParticleSystem(pot.conf, pot.model, pot.skin)
         else:
             self.md_sys = self.min_sys = pot

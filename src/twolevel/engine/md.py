@@ -31,7 +31,7 @@ from numba import njit
 
 from ..errors import InputError, PhysicsError
 from .kernels import energy_forces
-from .neighbors import build_neighbors, needs_rebuild
+from .neighbors import build_neighbors, needs_rebuild, prune_neighbors
 
 NVE = 0
 BERENDSEN = 1
@@ -126,7 +126,7 @@ def nhc_energy(nhc, temperature: float, tau: float, dof: float) -> float:
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
-           thermostat, t0, tau, gamma, seed, dof, sample_every, nhc):
+           thermostat, t0, tau, gamma, seed, dof, sample_every, nhc, outer_skin=0.0):
     """Run ``nsteps`` steps in place on pos, vel (and, for Nosé-Hoover, the chain state nhc).
     Returns the (possibly rebuilt) neighbour list, samples of (U, K, W) every ``sample_every``
     steps, the final forces and the number of list rebuilds."""
@@ -145,6 +145,10 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     c2 = np.sqrt((1.0 - c1 * c1) * t0)
     hdt = 0.5 * dt
     nose = thermostat == NOSE_HOOVER and nhc.size >= 2
+    outer = False   # the outer list of the two-list scheme, built at the first rebuild in the loop
+    start_o = start
+    idx_o = idx
+    ref_o = np.empty_like(pos)
     q = _nhc_masses(max(nhc.size // 2, 1), t0, tau, dof)
     for step in range(1, nsteps + 1):
         if nose:
@@ -162,7 +166,18 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
                     vel[i, k] += hdt * forces[i, k]
                     pos[i, k] += dt * vel[i, k]
         if needs_rebuild(pos, ref, skin):
-            start, idx = build_neighbors(pos, box, types, diam, mp, skin)
+            if outer_skin > skin and nbuild > 0:
+                # two lists (neighbors.prune_neighbors) from the second rebuild of a call on (a
+                # short run with one rebuild would pay the larger search for nothing): the cell
+                # search runs with the larger skin, and the list used is pruned from it until a
+                # particle has moved more than (outer_skin - skin) / 2; same lists, fewer searches
+                if not outer or needs_rebuild(pos, ref_o, outer_skin - skin):
+                    start_o, idx_o = build_neighbors(pos, box, types, diam, mp, outer_skin)
+                    ref_o[:] = pos
+                    outer = True
+                start, idx = prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o)
+            else:
+                start, idx = build_neighbors(pos, box, types, diam, mp, skin)
             ref[:] = pos
             nbuild += 1
         u, w = energy_forces(pos, box, types, diam, mp, start, idx, forces)

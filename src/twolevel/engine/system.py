@@ -44,9 +44,14 @@ class ParticleSystem:
     conf : Configuration (positions are copied; the system keeps its own state)
     model : PairModel or model name; defaults to ``conf.model``
     skin : Verlet-list skin; the list is rebuilt when a particle moved more than skin/2
+    outer_skin : MD only: from its second list rebuild on, a run searches the cells with this
+        larger skin and prunes the list from that one (neighbors.prune_neighbors) until a particle
+        moved more than (outer_skin - skin)/2 (default 4 skin; <= skin: a cell search each time).
+        The lists, and so the trajectories, are the same either way (docs/benchmarks.md, issue #19).
     """
 
-    def __init__(self, conf: Configuration, model: PairModel | str | None = None, skin: float = 0.3):
+    def __init__(self, conf: Configuration, model: PairModel | str | None = None, skin: float = 0.3,
+                 outer_skin: float | None = None):
         if model is None:
             if conf.model is None:
                 raise InputError("no model given and the configuration names none")
@@ -65,6 +70,7 @@ class ParticleSystem:
             self.diam = conf.diameters
         self.mp = self.model.kernel_params()
         self.skin = float(skin)
+        self.outer_skin = 4.0 * self.skin if outer_skin is None else float(outer_skin)
         self.n, self.dim = conf.positions.shape
         rmax = self.model.max_cutoff(conf)
         if np.any(self.box < 2 * rmax):
@@ -203,7 +209,7 @@ class ParticleSystem:
         start, idx, samples, forces, nb = md_run(
             pos_, vel, self.box, self.types, self.diam, self.mp, self._start, self._idx, self._ref,
             self.skin, float(dt), int(nsteps), code, float(temperature), float(tau),
-            float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc)
+            float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc, self.outer_skin)
         self._start, self._idx = start, idx
         self.list_builds += nb
         self.force_evaluations += nsteps + 1
