@@ -85,6 +85,26 @@ def test_curved_coupling_against_dvr_and_mep():
     assert err_mep > 2 * err_inst
 
 
+def test_adiabatic_zero_point_energy_on_fewer_images():
+    """The transverse zero-point energy diagonalised at 17 of 65 images and splined in arc length
+    is the every-image one on a smooth path (curved 2D model: omega_perp changes along the MEP),
+    ends exact; fewer than 3 points is refused in one line."""
+    from twolevel.instanton.adiabatic import transverse_zpe, zpe_nodes
+
+    model = Coupled2D("curved", Vb=1.0, omega=1.0, c=0.5)
+    mep = model.mep(65)
+    full, _ = transverse_zpe(model, mep, 32.0)
+    few, _ = transverse_zpe(model, mep, 32.0, points=17)
+    assert np.ptp(full) > 1e-3                      # the profile is not flat
+    assert np.abs(few - full).max() < 1e-3 * np.ptp(full) + 1e-12
+    assert few[0] == full[0] and few[-1] == full[-1]
+    nodes = zpe_nodes(65, 17)
+    assert nodes[0] == 0 and nodes[-1] == 64 and len(nodes) == 17
+    assert np.array_equal(zpe_nodes(10, 40), np.arange(10))
+    with pytest.raises(InputError, match="zpe_points must be >= 3"):
+        transverse_zpe(model, mep, 32.0, points=2)
+
+
 class _Pair:
     """Two particles of mass m in a periodic 2D box interacting through V(r2 - r1) = model(r):
     the relative motion is the model with the reduced mass m / 2; the two translations are zero

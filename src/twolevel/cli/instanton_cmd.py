@@ -27,6 +27,7 @@ def instanton_cmd(
     tau_factor: float = typer.Option(_d("tau_factor"), "--tau-factor", help="Imaginary time in units of 1/omega_t."),
     adiabatic: bool = typer.Option(_d("adiabatic"), "--adiabatic/--no-adiabatic", help="Also the vibrationally adiabatic 1D problem."),
     active_radius: Optional[float] = typer.Option(_d("active_radius"), "--active-radius", help="R (sigma) of the active-space prefactor; default R = 3 above 300 particles, the full determinant below."),
+    zpe_points: Optional[int] = typer.Option(_d("zpe_points"), "--zpe-points", help="Adiabatic correction: diagonalise at this many images and interpolate (default every image; 33 halves the cost)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.parquet or .csv), one row per double well."),
 ) -> None:
     """E and Delta_0 per double well from the 1D MEP, the adiabatic 1D problem and the ring-polymer instanton."""
@@ -43,7 +44,8 @@ def instanton_cmd(
               f"E_inst {rec['E_inst']:.4g} ({rec['status_inst']}, {rec['cpu_inst']:.0f} s CPU)", flush=True)
 
     df = run_sample(sample, units=units, e_max=e_max, limit=limit, n_beads=beads, tau_factor=tau_factor,
-                    adiabatic=adiabatic, active_radius=active_radius, out=out, progress=show)
+                    adiabatic=adiabatic, active_radius=active_radius, zpe_points=zpe_points, out=out,
+                    progress=show)
     n_ok = int((df["status_inst"] == "ok").sum()) if len(df) else 0
     n_act = int((df["status_inst"] == "active_space").sum()) if len(df) else 0
     print(f"{len(df)} double wells, {n_ok} instantons converged"

@@ -51,22 +51,39 @@ def profile(pot, images) -> dict:
     return {"xi": s / s[-1], "V": E - E[0], "d": float(s[-1])}
 
 
-def transverse_zpe(pot, images, m_tilde: float) -> tuple[np.ndarray, int]:
+def zpe_nodes(k: int, points: int | None) -> np.ndarray:
+    """Indices of the images where :func:`transverse_zpe` diagonalises: ``points`` evenly spread
+    over the K images, both ends included (all K for None or points >= K)."""
+    if points is None or points >= k:
+        return np.arange(k)
+    if points < 3:
+        raise InputError(f"zpe_points must be >= 3 (got {points})")
+    return np.unique(np.round(np.linspace(0, k - 1, int(points))).astype(int))
+
+
+def transverse_zpe(pot, images, m_tilde: float, points: int | None = None) -> tuple[np.ndarray, int]:
     """sum_k omega_k / 2 (hbar = 1) of the modes orthogonal to the path tangent at every image,
-    and the number of images where a transverse eigenvalue was negative (dropped)."""
+    and the number of images where a transverse eigenvalue was negative (dropped).
+
+    ``points``: diagonalise at that many images only (:func:`zpe_nodes`) and interpolate the
+    zero-point energy in arc length by a cubic spline: the dense (N d)^3 diagonalisation is the
+    whole cost (~15 s per image for N = 1500 in 3D), and the transverse zero-point energy varies
+    smoothly along a converged band (docs/instanton.md, "Cost")."""
     from ..paths import _translation_dim
     from .rpi import _hessian, _translation_basis
 
     images = np.asarray(images, dtype=float)
     K = images.shape[0]
     X = images.reshape(K, -1)
-    sp = CubicSpline(_arc(images), X, axis=0)
-    tang = sp(_arc(images), 1)
+    arc = _arc(images)
+    sp = CubicSpline(arc, X, axis=0)
+    tang = sp(arc, 1)
     f = X.shape[1]
     T = _translation_basis(f, _translation_dim(pot))
+    nodes = zpe_nodes(K, points)
     zpe = np.empty(K)
     bad = 0
-    for i in range(K):
+    for i in nodes:
         t = tang[i]
         if T is not None:
             t = t - T @ (T.T @ t)
@@ -82,13 +99,16 @@ def transverse_zpe(pot, images, m_tilde: float) -> tuple[np.ndarray, int]:
         if np.any(w2 < 0):
             bad += 1
         zpe[i] = 0.5 * float(np.sqrt(np.clip(w2, 0.0, None)).sum())
+    if nodes.size < K:
+        zpe = CubicSpline(arc[nodes], zpe[nodes])(arc)
     return zpe, bad
 
 
-def adiabatic_profile(pot, images, m_tilde: float) -> dict:
-    """The MEP profile with the transverse zero-point energy added (module docstring, item 1)."""
+def adiabatic_profile(pot, images, m_tilde: float, zpe_points: int | None = None) -> dict:
+    """The MEP profile with the transverse zero-point energy added (module docstring, item 1);
+    ``zpe_points``: see :func:`transverse_zpe`."""
     pr = profile(pot, images)
-    zpe, bad = transverse_zpe(pot, images, m_tilde)
+    zpe, bad = transverse_zpe(pot, images, m_tilde, zpe_points)
     pr["V_ad"] = pr["V"] + zpe - zpe[0]
     pr["zpe_perp"] = zpe
     pr["negative_modes"] = bad
