@@ -244,6 +244,20 @@ def test_md_with_two_lists_is_the_same_trajectory(name, dim, n):
     assert np.array_equal(x0, x1) and np.array_equal(v0, v1)
     u1 = s1.energy(x1) + 0.5 * np.sum(v1 ** 2)
     assert abs(u1 - u0) < 1e-3 * abs(u0)
+    # the outer list outlives resets and is shared by the compiled L-BFGS: minimise, reset, run
+    # on, minimise again, as the exploration does; still the same bits as one list
+    mins = {}
+    for s, x_, v_ in ((s0, x0, v0), (s1, x1, v1)):
+        for k in range(2):
+            s.reset_neighbors()
+            mins[s, k] = minimize(s, x_, ftol=1e-6)
+            s.reset_neighbors()
+            s.run_md(x_, v_, 100, 0.002)   # on from the MD positions, as explore does
+    assert s1._have_outer and not s0._have_outer
+    assert np.array_equal(x0, x1)
+    for k in range(2):
+        assert np.array_equal(mins[s0, k].x, mins[s1, k].x)
+        assert mins[s0, k].force_evaluations == mins[s1, k].force_evaluations
 
 
 def test_reference_pss_energies_and_polish(reference_dir):

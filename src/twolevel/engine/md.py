@@ -31,7 +31,7 @@ from numba import njit
 
 from ..errors import InputError, PhysicsError
 from .kernels import energy_forces
-from .neighbors import build_neighbors, needs_rebuild, prune_neighbors
+from .neighbors import build_neighbors, needs_rebuild, refresh
 
 NVE = 0
 BERENDSEN = 1
@@ -126,12 +126,17 @@ def nhc_energy(nhc, temperature: float, tau: float, dof: float) -> float:
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
-           thermostat, t0, tau, gamma, seed, dof, sample_every, nhc, outer_skin=0.0):
+           thermostat, t0, tau, gamma, seed, dof, sample_every, nhc, outer=None):
     """Run ``nsteps`` steps in place on pos, vel (and, for Nosé-Hoover, the chain state nhc).
     Returns the (possibly rebuilt) neighbour list, samples of (U, K, W) every ``sample_every``
     steps, the final forces, the number of list rebuilds and, of those, how many searched the
-    cells with ``outer_skin`` (the rest were pruned from that list; ``outer_skin`` <= skin: every
-    rebuild is a cell search with ``skin``, none counted here)."""
+    cells with the outer skin (the rest were pruned; :func:`~twolevel.engine.neighbors.refresh`).
+
+    ``outer``: the two lists' state, a tuple (outer_skin, start_o, idx_o, ref_o, have_outer) as
+    ParticleSystem keeps it, ``ref_o`` updated in place; the updated (start_o, idx_o, have_outer)
+    are returned last. None: one list (a cell search at every rebuild). A new outer list is
+    searched from the second rebuild of a call on (a short run with one rebuild would pay the
+    larger search for nothing) or when one exists already."""
     n, d = pos.shape
     if thermostat == LANGEVIN:
         np.random.seed(seed)
@@ -147,11 +152,11 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     c2 = np.sqrt((1.0 - c1 * c1) * t0)
     hdt = 0.5 * dt
     nose = thermostat == NOSE_HOOVER and nhc.size >= 2
-    outer = False   # the outer list of the two-list scheme (built at the second rebuild in the loop)
+    if outer is None:
+        outer_skin, start_o, idx_o, ref_o, have_outer = 0.0, start, idx, np.empty_like(pos), False
+    else:
+        outer_skin, start_o, idx_o, ref_o, have_outer = outer
     nouter = 0
-    start_o = start
-    idx_o = idx
-    ref_o = np.empty_like(pos)
     q = _nhc_masses(max(nhc.size // 2, 1), t0, tau, dof)
     for step in range(1, nsteps + 1):
         if nose:
@@ -169,19 +174,10 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
                     vel[i, k] += hdt * forces[i, k]
                     pos[i, k] += dt * vel[i, k]
         if needs_rebuild(pos, ref, skin):
-            if outer_skin > skin and nbuild > 0:
-                # two lists (neighbors.prune_neighbors) from the second rebuild of a call on (a
-                # short run with one rebuild would pay the larger search for nothing): the cell
-                # search runs with the larger skin, and the list used is pruned from it until a
-                # particle has moved more than (outer_skin - skin) / 2; same lists, fewer searches
-                if not outer or needs_rebuild(pos, ref_o, outer_skin - skin):
-                    start_o, idx_o = build_neighbors(pos, box, types, diam, mp, outer_skin)
-                    ref_o[:] = pos
-                    outer = True
-                    nouter += 1
-                start, idx = prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o)
-            else:
-                start, idx = build_neighbors(pos, box, types, diam, mp, skin)
+            start, idx, start_o, idx_o, have_outer, searched = refresh(
+                pos, box, types, diam, mp, skin, outer_skin, start_o, idx_o, ref_o, have_outer,
+                have_outer or nbuild > 0)
+            nouter += searched
             ref[:] = pos
             nbuild += 1
         u, w = energy_forces(pos, box, types, diam, mp, start, idx, forces)
@@ -208,7 +204,7 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
             samples[s, 2] = w
         if not np.isfinite(u):
             break
-    return start, idx, samples, forces, nbuild, nouter
+    return start, idx, samples, forces, nbuild, nouter, start_o, idx_o, have_outer
 
 
 

@@ -34,7 +34,7 @@ from ..optimize import FIRE2, LBFGS, PotentialOptimizable, largest_particle_norm
 from ..optimize.lbfgs import _two_loop
 from ..optimize.protocol import _largest_row_norm
 from .kernels import energy_forces as _energy_forces
-from .neighbors import build_neighbors, needs_rebuild
+from .neighbors import needs_rebuild, refresh
 
 
 @dataclass
@@ -118,22 +118,26 @@ _RUNNING, _STALLED, _NOT_FINITE = 0, 1, 2
 
 
 @njit(cache=True, error_model="numpy")
-def _evaluate(x, box, types, diam, mp, start, idx, ref, skin, f):
-    """Energy and forces (into f) at x, the list (start, idx) rebuilt when a particle moved
-    more than skin/2 since ``ref`` (ParticleSystem.energy_forces, compiled). Returns (energy,
-    start, idx, rebuilt, positions finite)."""
+def _evaluate(x, box, types, diam, mp, start, idx, ref, skin, f, outer_skin, start_o, idx_o, ref_o, have_outer,
+              new_outer):
+    """Energy and forces (into f) at x, the list (start, idx) remade when a particle moved more
+    than skin/2 since ``ref`` by the two-list rule (neighbors.refresh; ParticleSystem.energy_forces,
+    compiled). Returns (energy, start, idx, rebuilt, positions finite, start_o, idx_o, have_outer,
+    outer searched)."""
     n, d = x.shape
     rebuilt = 0
+    searched = 0
     if needs_rebuild(x, ref, skin):
         for i in range(n):
             for k in range(d):
                 if not np.isfinite(x[i, k]):
-                    return np.nan, start, idx, 0, False
-        start, idx = build_neighbors(x, box, types, diam, mp, skin)
+                    return np.nan, start, idx, 0, False, start_o, idx_o, have_outer, 0
+        start, idx, start_o, idx_o, have_outer, searched = refresh(
+            x, box, types, diam, mp, skin, outer_skin, start_o, idx_o, ref_o, have_outer, new_outer)
         ref[:] = x
         rebuilt = 1
     e, _ = _energy_forces(x, box, types, diam, mp, start, idx, f)
-    return e, start, idx, rebuilt, True
+    return e, start, idx, rebuilt, True, start_o, idx_o, have_outer, searched
 
 
 @njit(cache=True, error_model="numpy")
@@ -145,7 +149,7 @@ def _measure(f, dim, criterion_max):
 
 @njit(cache=True, error_model="numpy")
 def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, criterion_max, max_steps,
-                     memory, max_move, initial_step, e_limit):
+                     memory, max_move, initial_step, e_limit, outer, prior_builds):
     """:class:`twolevel.optimize.LBFGS` with ``line_search=True`` driven by :func:`_relax`, in
     one compiled loop on a particle system; x (N, d) is minimised in place.
 
@@ -153,8 +157,10 @@ def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, crite
     the newest pair, Eq. 7.20) with a backtracking Armijo line search (c1 = 1e-4, 30 halvings),
     the largest single-particle move capped at ``max_move``, a first step of largest particle
     move ``initial_step`` along the force, and the force-based acceptance once energy differences
-    fall below 1e-13 |E| (see LBFGS). Returns (energy, forces, fmax, fnorm, converged,
-    iterations, evaluations, list builds, status, start, idx); status _NOT_FINITE when positions or the
+    fall below 1e-13 |E| (see LBFGS). ``outer``: the system's two-list state
+    (ParticleSystem.outer_state), a new outer list allowed once the system has made a list before
+    (``prior_builds``). Returns (energy, forces, fmax, fnorm, converged, iterations, evaluations,
+    list builds, status, start, idx, (start_o, idx_o, have_outer, outer searches)); status _NOT_FINITE when positions or the
     energy (above ``e_limit``) stop being finite: the caller raises.
     """
     n, d = x.shape
@@ -168,11 +174,17 @@ def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, crite
     k = 0
     head = 0
     builds = 0
-    e, start, idx, b, ok = _evaluate(x, box, types, diam, mp, start, idx, ref, skin, f)
+    outer_skin, start_o, idx_o, ref_o, have_outer = outer
+    nouter = 0
+    e, start, idx, b, ok, start_o, idx_o, have_outer, so = _evaluate(
+        x, box, types, diam, mp, start, idx, ref, skin, f, outer_skin, start_o, idx_o, ref_o, have_outer,
+        have_outer or prior_builds > 0)
     evals = 1
     builds += b
+    nouter += so
     if not ok or not np.isfinite(e) or e > e_limit:
-        return e, f, np.nan, np.nan, False, 0, evals, builds, _NOT_FINITE, start, idx
+        return (e, f, np.nan, np.nan, False, 0, evals, builds, _NOT_FINITE, start, idx,
+                (start_o, idx_o, have_outer, nouter))
     fmax, fnorm, crit = _measure(f, d, criterion_max)
     converged = crit <= ftol
     it = 0
@@ -211,12 +223,16 @@ def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, crite
         for _ in range(30):
             for j in range(nd):
                 xnf[j] = xf[j] + a * dvec[j]
-            en, start, idx, b, ok = _evaluate(xn, box, types, diam, mp, start, idx, ref, skin, fn)
+            en, start, idx, b, ok, start_o, idx_o, have_outer, so = _evaluate(
+                xn, box, types, diam, mp, start, idx, ref, skin, fn, outer_skin, start_o, idx_o, ref_o,
+                have_outer, True)
             evals += 1
             builds += b
+            nouter += so
             if not ok or not np.isfinite(en) or en > e_limit:
                 x[:] = xn
-                return en, fn, np.nan, np.nan, False, it, evals, builds, _NOT_FINITE, start, idx
+                return (en, fn, np.nan, np.nan, False, it, evals, builds, _NOT_FINITE, start, idx,
+                        (start_o, idx_o, have_outer, nouter))
             if en <= e + 1e-4 * a * slope:
                 accepted = True
                 break
@@ -251,7 +267,7 @@ def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, crite
         e = en
         fmax, fnorm, crit = _measure(f, d, criterion_max)
         converged = crit <= ftol
-    return e, f, fmax, fnorm, converged, it, evals, builds, status, start, idx
+    return e, f, fmax, fnorm, converged, it, evals, builds, status, start, idx, (start_o, idx_o, have_outer, nouter)
 
 
 def _lbfgs_system(pot, x0, ftol, criterion, max_steps, memory, max_move, initial_step) -> MinimizeResult:
@@ -265,11 +281,14 @@ def _lbfgs_system(pot, x0, ftol, criterion, max_steps, memory, max_move, initial
         ref = np.full_like(x, np.inf)  # the first evaluation builds the list
     else:
         start, idx, ref = pot._start, pot._idx, pot._ref
-    e, f, fmax, fnorm, conv, it, evals, builds, status, start, idx = _lbfgs_particles(
+    e, f, fmax, fnorm, conv, it, evals, builds, status, start, idx, outer = _lbfgs_particles(
         x, pot.box, pot.types, pot.diam, pot.mp, start, idx, ref, pot.skin, float(ftol), criterion == "max",
-        int(max_steps), int(memory), float(max_move), float(initial_step), OVERLAP_ENERGY * pot.n)
+        int(max_steps), int(memory), float(max_move), float(initial_step), OVERLAP_ENERGY * pot.n,
+        pot.outer_state(), pot.list_builds)
+    pot._outer_start, pot._outer_idx, pot._have_outer, nouter = outer
     pot.force_evaluations += evals
     pot.list_builds += builds
+    pot.outer_builds += nouter
     if np.all(np.isfinite(ref)):
         pot._start, pot._idx, pot._ref = start, idx, ref
     else:

@@ -402,6 +402,28 @@ def prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o):
 
 
 @njit(cache=True, error_model="numpy")
+def refresh(pos, box, types, diam, mp, skin, outer_skin, start_o, idx_o, ref_o, have_outer, new_outer):
+    """A new list of radius x_c s_ij + ``skin`` at ``pos``: the one rule of the two lists, for MD,
+    the compiled L-BFGS and ParticleSystem alike. Pruned (:func:`prune_neighbors`) from the outer
+    list (``start_o, idx_o`` built at ``ref_o`` with ``outer_skin``) while every particle is within
+    (outer_skin - skin)/2 of ``ref_o``; else, when ``new_outer``, a cell search with
+    ``outer_skin`` at ``pos`` (``ref_o`` updated in place) and the prune; else a cell search with
+    ``skin``. ``outer_skin <= skin`` is the plain cell search. Returns (start, idx, start_o, idx_o,
+    have_outer, 1 if the outer list was searched anew else 0). Every branch gives the same list."""
+    if outer_skin > skin:
+        if have_outer and not needs_rebuild(pos, ref_o, outer_skin - skin):
+            start, idx = prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o)
+            return start, idx, start_o, idx_o, True, 0
+        if new_outer:
+            start_o, idx_o = build_neighbors(pos, box, types, diam, mp, outer_skin)
+            ref_o[:] = pos
+            start, idx = prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o)
+            return start, idx, start_o, idx_o, True, 1
+    start, idx = build_neighbors(pos, box, types, diam, mp, skin)
+    return start, idx, start_o, idx_o, have_outer, 0
+
+
+@njit(cache=True, error_model="numpy")
 def needs_rebuild(pos, ref, skin):
     """True when any particle moved more than skin/2 since the list was built."""
     n, d = pos.shape

@@ -963,7 +963,7 @@ class HybridSwapMD:
             nose = self.thermostat == "nose-hoover"
             # Nosé-Hoover conserves the total momentum (zeroed at the start): d (N - 1) degrees of freedom
             dof = float(mc.dim * (mc.n - 1) if nose else mc.dim * mc.n)
-            start, idx, samples, _, _, _ = md_run(
+            start, idx, samples, *_ = md_run(
                 mc.pos, self.vel, mc.box, mc.types, mc.diam, mc.mp, start, idx, ref, self.md_skin,
                 self.dt, self.md_steps, NOSE_HOOVER if nose else LANGEVIN, mc.temperature, self.tau,
                 self.gamma, seed, dof, self.md_steps, self.nhc if nose else np.zeros(0))

@@ -44,10 +44,11 @@ class ParticleSystem:
     conf : Configuration (positions are copied; the system keeps its own state)
     model : PairModel or model name; defaults to ``conf.model``
     skin : Verlet-list skin; the list is rebuilt when a particle moved more than skin/2
-    outer_skin : MD only: from its second list rebuild on, a run searches the cells with this
-        larger skin and prunes the list from that one (neighbors.prune_neighbors) until a particle
-        moved more than (outer_skin - skin)/2 (default 4 skin; <= skin: a cell search each time).
-        The lists, and so the trajectories, are the same either way (docs/benchmarks.md, issue #19).
+    outer_skin : from its second list on, the system searches the cells with this larger skin
+        and prunes its lists from that one (neighbors.refresh) until a particle moved more than
+        (outer_skin - skin)/2 from where it was searched (default 4 skin; <= skin: a cell search
+        each time). MD, minimisers and single evaluations share that outer list. The lists, and
+        so the trajectories and minima, are the same either way (docs/engine.md, issue #19).
     """
 
     def __init__(self, conf: Configuration, model: PairModel | str | None = None, skin: float = 0.3,
@@ -81,6 +82,11 @@ class ParticleSystem:
         self._ref = None
         self._start = None
         self._idx = None
+        # the outer list of the two lists (neighbors.refresh): CSR arrays and where it was built
+        self._outer_start = np.zeros(self.n + 1, np.int64)
+        self._outer_idx = np.zeros(0, np.int64)
+        self._outer_ref = np.empty((self.n, self.dim))
+        self._have_outer = False
         self.force_evaluations = 0
         self.list_builds = 0
         self.outer_builds = 0   # MD: cell searches with outer_skin (list_builds - these were pruned)
@@ -96,17 +102,30 @@ class ParticleSystem:
         if self._ref is None or neighbors.needs_rebuild(pos, self._ref, self.skin):
             if not np.all(np.isfinite(pos)):
                 raise PhysicsError("positions are not finite (NaN or inf)")
-            self._start, self._idx = neighbors.build_neighbors(pos, self.box, self.types, self.diam,
-                                                             self.mp, self.skin)
+            self._start, self._idx = self._refresh(pos, self.list_builds > 0)
             self._ref = pos.copy()
             self.list_builds += 1
         return self._start, self._idx
 
+    def _refresh(self, pos, new_outer: bool):
+        """A list at pos by the two-list rule (neighbors.refresh), keeping the outer list."""
+        start, idx, self._outer_start, self._outer_idx, self._have_outer, searched = neighbors.refresh(
+            pos, self.box, self.types, self.diam, self.mp, self.skin, self.outer_skin, self._outer_start,
+            self._outer_idx, self._outer_ref, self._have_outer, new_outer)
+        self.outer_builds += searched
+        return start, idx
+
+    def outer_state(self) -> tuple:
+        """The two lists' state as md_run and the compiled L-BFGS take it."""
+        return self.outer_skin, self._outer_start, self._outer_idx, self._outer_ref, self._have_outer
+
     def reset_neighbors(self) -> None:
-        """Forget the neighbour list: the next call rebuilds it from scratch.
+        """Forget the neighbour list: the next call makes a new one at its positions.
 
         The list only decides which pairs are visited, not the result, but the order of
         summation changes the last bits; resetting at fixed points makes runs bit-reproducible.
+        The new list is the cell search's list at those positions whether it is searched or
+        pruned from the outer list (kept: neighbors.refresh), so the outer list survives a reset.
         """
         self._ref = None
         self._start = None
@@ -207,10 +226,10 @@ class ParticleSystem:
         nhc = check_chain(nhc) if thermostat == "nose-hoover" else np.zeros(0)
         pos_ = self._pos(pos)
         self.neighbors(pos_)
-        start, idx, samples, forces, nb, nouter = md_run(
+        start, idx, samples, forces, nb, nouter, self._outer_start, self._outer_idx, self._have_outer = md_run(
             pos_, vel, self.box, self.types, self.diam, self.mp, self._start, self._idx, self._ref,
             self.skin, float(dt), int(nsteps), code, float(temperature), float(tau),
-            float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc, self.outer_skin)
+            float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc, self.outer_state())
         self._start, self._idx = start, idx
         self.list_builds += nb
         self.outer_builds += nouter
