@@ -66,6 +66,10 @@ class Forest:
     baseline: float
     n_features: int
 
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """:func:`raw_predict` of this forest."""
+        return raw_predict(self, X)
+
 
 def _sk_version() -> str:
     import sklearn

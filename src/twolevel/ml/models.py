@@ -163,12 +163,15 @@ class PairModel:
 
     def _forest(self, name: str, link: str):
         """The compiled trees of ``self.<name>`` (packed once per fitted estimator), or None."""
-        from .forest import pack
-
         est = getattr(self, name)
         have = self._forests.get(name)
         if have is None or have[0] is not est:
-            forest, why = pack(est, link)
+            try:
+                from .forest import pack
+            except ImportError as e:  # numba internals (trailing_zeros) moved in another version
+                forest, why = None, f"twolevel.ml.forest unavailable ({e})"
+            else:
+                forest, why = pack(est, link)
             if forest is None:
                 log.debug("PairModel: scikit-learn's own predict for the %s: %s", name, why)
             have = self._forests[name] = (est, forest)
@@ -180,20 +183,18 @@ class PairModel:
         from scipy.special import expit
         from threadpoolctl import threadpool_limits
 
-        from .forest import raw_predict
-
         cls = list(self.clf.classes_)
         with threadpool_limits(self.threads):
             if True not in cls:
                 p_dw = np.zeros(len(X))
             elif self.compiled and cls == [False, True] and (f := self._forest("clf", "logit")) is not None:
-                p_dw = expit(raw_predict(f, X))
+                p_dw = expit(f.predict(X))
             else:
                 p_dw = self.clf.predict_proba(X)[:, cls.index(True)]
             if self.reg is None:
                 log10_e = np.full(len(X), np.nan)
             elif self.compiled and (f := self._forest("reg", "identity")) is not None:
-                log10_e = raw_predict(f, X)
+                log10_e = f.predict(X)
             else:
                 log10_e = self.reg.predict(X)
         return p_dw, log10_e
