@@ -7,7 +7,8 @@ regressor for log10 of the tunnelling splitting E, both on the static pair featu
 seed and no early stopping, so the same table gives the same model.
 
 Prediction evaluates the fitted trees with :mod:`twolevel.ml.forest` (compiled mask tables, the
-same numbers as scikit-learn's ``predict_proba`` / ``predict``, about 10x cheaper per pair), or
+same numbers as scikit-learn's ``predict_proba`` / ``predict``, 11-13x cheaper per pair in
+benchmarks/search.py), or
 with scikit-learn's own predict where that module cannot reproduce a model (the reason is logged
 at DEBUG level on ``twolevel.ml.models``).
 
