@@ -245,7 +245,9 @@ def costs_only(args) -> None:
     """Feature and prediction cost per pair without the glasses and the exhaustive reference: the
     features of `--feature-is` IS of an N = `--feature-n` 3D system (random displacements of one
     configuration), and the prediction of a model fitted on a labelled table of the same size as
-    the search's (2 000 rows; a label rule on the features, so the trees grow as on real data)."""
+    the search's (2 000 rows; a label rule on the features, so the trees grow as on real data),
+    compiled (twolevel.ml.forest) and, interleaved in the same run, through scikit-learn's own
+    predict (``PairModel(compiled=False)``)."""
     import pandas as pd
 
     from twolevel.ml import FEATURES, PairModel, pair_features
@@ -270,20 +272,34 @@ def costs_only(args) -> None:
     train["log10_E"] = np.where(train["is_dw"], -3 + np.log10(1 + train["Delta_E"].abs()), np.nan)
     m = PairModel().fit(train)
     big = pd.concat([fdf[list(FEATURES)]] * max(1, 200_000 // len(fdf)), ignore_index=True)
+    t0 = time.process_time()
+    m.predict(big.iloc[:10], e_max=1e-3)  # packs the trees once per fitted model (and compiles)
+    pack_s = time.process_time() - t0
+    ref = PairModel(compiled=False).fit(train)  # scikit-learn's own predict, interleaved A/B
+    pred_sk = []
     for _ in range(5):
-        t0 = time.process_time()
-        m.predict(big, e_max=1e-3)
-        pred.append((time.process_time() - t0) / len(big))
+        for model, acc in ((m, pred), (ref, pred_sk)):
+            t0 = time.process_time()
+            model.predict(big, e_max=1e-3)
+            acc.append((time.process_time() - t0) / len(big))
     load1 = os.getloadavg()[0]
     res = {"benchmark": "search-costs", "feature_n": nn, "pairs": len(fdf), "predict_rows": len(big),
            "feature_s_per_pair": float(np.median(feat)), "feature_s_per_pair_worst": float(np.max(feat)),
            "predict_s_per_pair": float(np.median(pred)), "predict_s_per_pair_worst": float(np.max(pred)),
+           "predict_sklearn_s_per_pair": float(np.median(pred_sk)),
+           "predict_sklearn_s_per_pair_worst": float(np.max(pred_sk)),
+           "predict_speedup": float(np.median(pred_sk) / np.median(pred)), "first_predict_s": pack_s,
+           "compiled": all(f is not None for _, f in m._forests.values()),
            "feature_projection_1e4_is_minutes_no_cuts": float(np.median(feat)) * 1e4 * (1e4 - 1) / 2 / 60,
            "load_before": load0, "load_after": load1}
     print(f"features {res['feature_s_per_pair']:.2e} s/pair (worst {res['feature_s_per_pair_worst']:.2e}) at N={nn}; "
           f"prediction {res['predict_s_per_pair']:.2e} s/pair (worst {res['predict_s_per_pair_worst']:.2e}; "
           f"target 1e-5); all pairs of a 10^4-IS glass without cuts: "
           f"{res['feature_projection_1e4_is_minutes_no_cuts']:.0f} CPU-min (extrapolated)")
+    print(f"prediction through scikit-learn's own predict, interleaved: {res['predict_sklearn_s_per_pair']:.2e} s/pair "
+          f"(worst {res['predict_sklearn_s_per_pair_worst']:.2e}); compiled {'yes' if res['compiled'] else 'NO'}, "
+          f"{res['predict_speedup']:.1f}x cheaper; first predict of a fitted model (packs the trees, "
+          f"compiles on a cold cache) {pack_s:.2f} s")
     print(f"load average after: {load1:.2f}" + ("  (NOT a quiet machine)" if max(load0, load1) > 1.5 else ""))
     print(json.dumps(res))
 

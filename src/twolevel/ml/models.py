@@ -6,6 +6,12 @@ regressor for log10 of the tunnelling splitting E, both on the static pair featu
 (``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``), fitted with a fixed
 seed and no early stopping, so the same table gives the same model.
 
+Prediction evaluates the fitted trees with :mod:`twolevel.ml.forest` (compiled mask tables, the
+same numbers as scikit-learn's ``predict_proba`` / ``predict``, 11-13x cheaper per pair in
+benchmarks/search.py), or
+with scikit-learn's own predict where that module cannot reproduce a model (the reason is logged
+at DEBUG level on ``twolevel.ml.models``).
+
 A model is saved without pickle: its training table (Parquet) and parameters (JSON);
 :meth:`PairModel.load` refits, deterministically.
 
@@ -19,6 +25,7 @@ twolevel.quantum, which the evaluator applies; the score uses P(E < e_max) as it
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +42,7 @@ MIN_TRAIN = 8  # fewest computed pairs to train on, with at least MIN_CLASS of e
 MIN_CLASS = 2
 MIN_REGRESS = 4  # fewest pairs with a finite splitting to fit the regressor
 MODEL_FORMAT = 1
+log = logging.getLogger(__name__)
 
 
 def check_columns(df, needed, where: str = "table") -> None:
@@ -58,9 +66,11 @@ class PairModel:
     ``params``: keyword arguments for both HistGradientBoosting estimators (defaults:
     ``max_iter=200, learning_rate=0.1, random_state=0, early_stopping=False``, ``min_samples_leaf``
     = n_rows // 10 clipped to [2, 20]). ``threads``:
-    OpenMP threads for fitting and predicting (default 1: on the small tables of a search, one
-    thread is faster, and on a shared 2-core machine at load 14 the default thread pool made a
-    150-row fit 40x slower, 12.4 s against 0.29 s wall).
+    OpenMP threads for fitting, and for predicting where scikit-learn predicts (default 1: on the
+    small tables of a search, one thread is faster, and on a shared 2-core machine at load 14 the
+    default thread pool made a 150-row fit 40x slower, 12.4 s against 0.29 s wall); the compiled
+    prediction runs on one thread. ``compiled``: predict with :mod:`twolevel.ml.forest` where it
+    reproduces the fitted trees (False: scikit-learn's own predict, for comparison).
     """
 
     params: dict = field(default_factory=dict)
@@ -70,6 +80,8 @@ class PairModel:
     n_train: int = 0
     train: object = None  # the training table (kept for saving)
     threads: int = 1
+    compiled: bool = True
+    _forests: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _est_params(self, n: int) -> dict:
         # scikit-learn's min_samples_leaf=20 leaves a tree on fewer than 40 rows without a split (a
@@ -136,23 +148,57 @@ class PairModel:
                 out["p_tls"] = np.empty(0)
                 out["score"] = np.empty(0)
             return out
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(self.threads):
-            proba = self.clf.predict_proba(X)
-            cls = list(self.clf.classes_)
-            out["p_dw"] = proba[:, cls.index(True)] if True in cls else 0.0
-            out["log10_E_pred"] = self.reg.predict(X) if self.reg is not None else np.nan
+        p_dw, log10_e = self._predict_arrays(X)
+        out["p_dw"] = p_dw
+        out["log10_E_pred"] = log10_e
         if e_max is not None:
             from scipy.special import ndtr
 
             if self.reg is not None:
-                p = ndtr((math.log10(e_max) - out["log10_E_pred"].to_numpy()) / self.sigma)
+                p = ndtr((math.log10(e_max) - log10_e) / self.sigma)
             else:
                 p = np.ones(len(df))
             out["p_tls"] = p
-            out["score"] = out["p_dw"].to_numpy() * p
+            out["score"] = p_dw * p
         return out
+
+    def _forest(self, name: str, link: str):
+        """The compiled trees of ``self.<name>`` (packed once per fitted estimator), or None."""
+        est = getattr(self, name)
+        have = self._forests.get(name)
+        if have is None or have[0] is not est:
+            try:
+                from .forest import pack
+            except ImportError as e:  # numba internals (trailing_zeros) moved in another version
+                forest, why = None, f"twolevel.ml.forest unavailable ({e})"
+            else:
+                forest, why = pack(est, link)
+            if forest is None:
+                log.debug("PairModel: scikit-learn's own predict for the %s: %s", name, why)
+            have = self._forests[name] = (est, forest)
+        return have[1]
+
+    def _predict_arrays(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(p_dw, log10_E_pred) for the feature matrix ``X``: compiled where possible."""
+        # expit: scikit-learn's inverse logit link (sklearn.utils._array_api._expit calls it)
+        from scipy.special import expit
+        from threadpoolctl import threadpool_limits
+
+        cls = list(self.clf.classes_)
+        with threadpool_limits(self.threads):
+            if True not in cls:
+                p_dw = np.zeros(len(X))
+            elif self.compiled and cls == [False, True] and (f := self._forest("clf", "logit")) is not None:
+                p_dw = expit(f.predict(X))
+            else:
+                p_dw = self.clf.predict_proba(X)[:, cls.index(True)]
+            if self.reg is None:
+                log10_e = np.full(len(X), np.nan)
+            elif self.compiled and (f := self._forest("reg", "identity")) is not None:
+                log10_e = f.predict(X)
+            else:
+                log10_e = self.reg.predict(X)
+        return p_dw, log10_e
 
     # ---------------------------------------------------------------- persistence (no pickle)
     def save(self, directory) -> Path:
