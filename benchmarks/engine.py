@@ -89,16 +89,17 @@ def prepare(name, n, temperature):
 def kernel_ab(s, x, rounds, calls):
     """CPU time per force evaluation: current kernel vs the scalar one, alternating."""
     st, idx = neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin)
+    pp = kernels.pair_params(s.types, s.diam, s.mp, st, idx)   # as MD and the minimiser pass it
     f1 = np.empty_like(x)
     f2 = np.empty_like(x)
-    e1, _ = kernels.energy_forces(x, s.box, s.types, s.diam, s.mp, st, idx, f1)
+    e1, _ = kernels.energy_forces(x, s.box, s.types, s.diam, s.mp, st, idx, f1, pp)
     e2, _ = scalar_energy_forces(x, s.box, s.types, s.diam, s.mp, st, idx, f2)
     t_new, t_old = [], []
     for _ in range(rounds):
-        for fn, out in ((kernels.energy_forces, t_new), (scalar_energy_forces, t_old)):
+        for fn, out, extra in ((kernels.energy_forces, t_new, (pp,)), (scalar_energy_forces, t_old, ())):
             t0 = time.process_time()
             for _ in range(calls):
-                fn(x, s.box, s.types, s.diam, s.mp, st, idx, f1)
+                fn(x, s.box, s.types, s.diam, s.mp, st, idx, f1, *extra)
             out.append((time.process_time() - t0) / calls)
     tb = []
     for _ in range(max(3, rounds)):
@@ -115,20 +116,23 @@ def kernel_ab(s, x, rounds, calls):
 
 
 def step_parts(s, x, calls=20, builds=3):
-    """CPU seconds of one force evaluation, one cell search with the MD's outer skin and one
-    pruning of that list to the skin (the MD's two lists) at the current snapshot."""
+    """CPU seconds of one force evaluation (with the list's pair parameters), one cell search
+    with the MD's outer skin and one pruning of that list to the skin plus its pair parameters
+    (the MD's two lists) at the current snapshot."""
     so, io = neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.outer_skin)
     st, idx = neighbors.prune_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin, so, io)
+    pp = kernels.pair_params(s.types, s.diam, s.mp, st, idx)
     f = np.empty_like(x)
     t0 = time.process_time()
     for _ in range(calls):
-        kernels.energy_forces(x, s.box, s.types, s.diam, s.mp, st, idx, f)
+        kernels.energy_forces(x, s.box, s.types, s.diam, s.mp, st, idx, f, pp)
     t1 = time.process_time()
     for _ in range(builds):
         neighbors.build_neighbors(x, s.box, s.types, s.diam, s.mp, s.outer_skin)
     t2 = time.process_time()
-    for _ in range(4 * builds):
-        neighbors.prune_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin, so, io)
+    for _ in range(4 * builds):   # a new list: the prune and its pair parameters
+        a, b = neighbors.prune_neighbors(x, s.box, s.types, s.diam, s.mp, s.skin, so, io)
+        kernels.pair_params(s.types, s.diam, s.mp, a, b)
     return (t1 - t0) / calls, (t2 - t1) / builds, (time.process_time() - t2) / (4 * builds)
 
 

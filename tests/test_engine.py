@@ -360,6 +360,13 @@ def test_vectorised_kernel_matches_scalar_reference(name, dim, n):
     assert abs(w1 - w2) / n < 1e-12 * max(1.0, abs(w2) / n)
     assert np.abs(f1 - f2).max() < 1e-12 * max(1.0, np.abs(f2).max())
     assert np.abs(f1.sum(axis=0)).max() < 1e-9 * max(1.0, np.abs(f2).max())   # Newton's third law
+    # the list's own pair parameters (kernels.pair_params, what MD and the minimiser pass) are the
+    # table's / the mixing rule's: the same bits with and without, in both kernels
+    pp = kernels.pair_params(ps.types, ps.diam, ps.mp, st, idx)
+    f3, f4 = np.empty_like(x), np.empty_like(x)
+    assert kernels.energy_forces(x, ps.box, ps.types, ps.diam, ps.mp, st, idx, f3, pp) == (e1, w1)
+    assert kernels.energy_forces_scalar(x, ps.box, ps.types, ps.diam, ps.mp, st, idx, f4, pp) == (e2, w2)
+    assert np.array_equal(f3, f1) and np.array_equal(f4, f2)
 
 
 class _AnyPotential:

@@ -139,8 +139,39 @@ def _row_forces(m, bx, by, bz, bs, bw, box3, binv3, xc2, a12, a6, c0, c2, c4):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def energy_forces(pos, box, types, diam, mp, start, idx, forces):
+def pair_params(types, diam, mp, start, idx):
+    """(2, pairs) array of each listed pair's 1/s_ij^2 and e_ij (:func:`pair_se`), in list order:
+    made once per list (MD, the compiled L-BFGS and ParticleSystem keep it beside the list) so
+    that :func:`energy_forces` copies them contiguously instead of looking up the type table (TLJ
+    N = 1200: 0.58 -> 0.43 ms per evaluation, issue #19) or the diameters' mixing rule (PSS).
+    The same arithmetic, compiled with the same flags as the kernels' lookup (fastmath: the
+    mixing rule's contraction must match), so the forces are the same bits either way."""
+    n = start.size - 1
+    out = np.empty((2, start[n]))
+    poly = mp.mode == 1
+    na = mp.nonadditivity
+    e0 = mp.eps[0, 0]
+    s2inv_tab = 1.0 / (mp.sigma * mp.sigma)
+    for i in range(n):
+        ti = types[i]
+        di = diam[i]
+        for kk in range(start[i], start[i + 1]):
+            j = idx[kk]
+            if poly:
+                sij = mix_sigma(1.0, di, diam[j], na)
+                out[0, kk] = 1.0 / (sij * sij)
+                out[1, kk] = e0
+            else:
+                out[0, kk] = s2inv_tab[ti, types[j]]
+                out[1, kk] = mp.eps[ti, types[j]]
+    return out
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def energy_forces(pos, box, types, diam, mp, start, idx, forces, pp=None):
     """Potential energy and virial W = sum_pairs r_ij . f_ij; forces written in place.
+    ``pp``: the list's :func:`pair_params` (optional; without it the pair parameters are looked
+    up per evaluation).
 
     Per row of the half list (Newton's third law: each pair once) three passes: gather the
     neighbours' coordinates and pair parameters into contiguous buffers, evaluate the pair
@@ -155,7 +186,7 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
     0.4, 6 rounds; TLJ: the vectorised rows 0.66x the scalar time).
     """
     if mp.mode == 1:
-        return energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces)
+        return energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces, pp)
     n, d = pos.shape
     xc2 = mp.xc * mp.xc
     a12 = mp.a12
@@ -192,14 +223,20 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
         xi1 = p[i, 1]
         xi2 = p[i, 2]
         row = types[i] * nt
-        for q in range(m):  # type models: s_ij and e_ij from the tables (PSS took the scalar loop)
+        for q in range(m):
             j = idx[s0 + q]
             bx[q] = xi0 - p[j, 0]
             by[q] = xi1 - p[j, 1]
             bz[q] = xi2 - p[j, 2]
-            tj = types[j]
-            bs[q] = s2inv_flat[row + tj]
-            bw[q] = eps_flat[row + tj]
+        if pp is None:  # type models: s_ij and e_ij from the tables (PSS took the scalar loop)
+            for q in range(m):
+                tj = types[idx[s0 + q]]
+                bs[q] = s2inv_flat[row + tj]
+                bw[q] = eps_flat[row + tj]
+        else:           # the list's own copy, contiguous
+            for q in range(m):
+                bs[q] = pp[0, s0 + q]
+                bw[q] = pp[1, s0 + q]
         ei, wi, fx, fy, fz = _row_forces(m, bx, by, bz, bs, bw, box3, binv3, xc2, a12, a6, c0, c2, c4)
         for q in range(m):
             j = idx[s0 + q]
@@ -218,10 +255,10 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
-    """Reference for :func:`energy_forces` (tests, benchmarks/engine.py A/B): the scalar kernel it
-    replaced (2026-12-03, issue #19), pair terms evaluated inline in the gather loop. Same results
-    to rounding; not used by the engine.
+def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces, pp=None):
+    """The kernel of PSS (short rows, see :func:`energy_forces`) and the reference of the
+    vectorised one for the type models (tests, benchmarks/engine.py A/B): pair terms evaluated
+    inline in the gather loop. Same results to rounding. ``pp``: as for :func:`energy_forces`.
 
     The cutoff test is a select, not a branch: the pair terms are computed for
     every listed pair and multiplied by 0 outside the cutoff (a mispredicted
@@ -269,7 +306,10 @@ def energy_forces_scalar(pos, box, types, diam, mp, start, idx, forces):
             r2 = dx0 * dx0 + dx1 * dx1 + dx2 * dx2
             # loop-invariant choice (LLVM unswitches the loop): per-particle diameters
             # (PSS mixing rule) or precomputed type tables
-            if poly:
+            if pp is not None:
+                si = pp[0, kk]
+                e = pp[1, kk]
+            elif poly:
                 dj = diam[j]
                 s = mix_sigma(1.0, di, dj, na)
                 si = 1.0 / (s * s)

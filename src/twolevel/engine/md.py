@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import InputError, PhysicsError
-from .kernels import energy_forces
+from .kernels import energy_forces, pair_params
 from .neighbors import build_neighbors, needs_rebuild, refresh
 
 NVE = 0
@@ -144,7 +144,8 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
     if needs_rebuild(pos, ref, skin):
         start, idx = build_neighbors(pos, box, types, diam, mp, skin)
         ref[:] = pos
-    u, w = energy_forces(pos, box, types, diam, mp, start, idx, forces)
+    pp = pair_params(types, diam, mp, start, idx)   # the list's pair parameters, remade with it
+    u, w = energy_forces(pos, box, types, diam, mp, start, idx, forces, pp)
     nsamp = nsteps // sample_every if sample_every > 0 else 0
     samples = np.empty((nsamp, 3))
     nbuild = 0
@@ -180,7 +181,8 @@ def md_run(pos, vel, box, types, diam, mp, start, idx, ref, skin, dt, nsteps,
             nouter += searched
             ref[:] = pos
             nbuild += 1
-        u, w = energy_forces(pos, box, types, diam, mp, start, idx, forces)
+            pp = pair_params(types, diam, mp, start, idx)
+        u, w = energy_forces(pos, box, types, diam, mp, start, idx, forces, pp)
         for i in range(n):
             for k in range(d):
                 vel[i, k] += hdt * forces[i, k]

@@ -34,6 +34,7 @@ from ..optimize import FIRE2, LBFGS, PotentialOptimizable, largest_particle_norm
 from ..optimize.lbfgs import _two_loop
 from ..optimize.protocol import _largest_row_norm
 from .kernels import energy_forces as _energy_forces
+from .kernels import pair_params
 from .neighbors import needs_rebuild, refresh
 
 
@@ -118,12 +119,12 @@ _RUNNING, _STALLED, _NOT_FINITE = 0, 1, 2
 
 
 @njit(cache=True, error_model="numpy")
-def _evaluate(x, box, types, diam, mp, start, idx, ref, skin, f, outer_skin, start_o, idx_o, ref_o, have_outer,
-              new_outer):
-    """Energy and forces (into f) at x, the list (start, idx) remade when a particle moved more
-    than skin/2 since ``ref`` by the two-list rule (neighbors.refresh; ParticleSystem.energy_forces,
-    compiled). Returns (energy, start, idx, rebuilt, positions finite, start_o, idx_o, have_outer,
-    outer searched)."""
+def _evaluate(x, box, types, diam, mp, start, idx, pp, ref, skin, f, outer_skin, start_o, idx_o, ref_o,
+              have_outer, new_outer):
+    """Energy and forces (into f) at x, the list (start, idx) and its pair parameters ``pp``
+    remade when a particle moved more than skin/2 since ``ref`` by the two-list rule
+    (neighbors.refresh; ParticleSystem.energy_forces, compiled). Returns (energy, start, idx, pp,
+    rebuilt, positions finite, start_o, idx_o, have_outer, outer searched)."""
     n, d = x.shape
     rebuilt = 0
     searched = 0
@@ -131,13 +132,14 @@ def _evaluate(x, box, types, diam, mp, start, idx, ref, skin, f, outer_skin, sta
         for i in range(n):
             for k in range(d):
                 if not np.isfinite(x[i, k]):
-                    return np.nan, start, idx, 0, False, start_o, idx_o, have_outer, 0
+                    return np.nan, start, idx, pp, 0, False, start_o, idx_o, have_outer, 0
         start, idx, start_o, idx_o, have_outer, searched = refresh(
             x, box, types, diam, mp, skin, outer_skin, start_o, idx_o, ref_o, have_outer, new_outer)
+        pp = pair_params(types, diam, mp, start, idx)
         ref[:] = x
         rebuilt = 1
-    e, _ = _energy_forces(x, box, types, diam, mp, start, idx, f)
-    return e, start, idx, rebuilt, True, start_o, idx_o, have_outer, searched
+    e, _ = _energy_forces(x, box, types, diam, mp, start, idx, f, pp)
+    return e, start, idx, pp, rebuilt, True, start_o, idx_o, have_outer, searched
 
 
 @njit(cache=True, error_model="numpy")
@@ -176,8 +178,9 @@ def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, crite
     builds = 0
     outer_skin, start_o, idx_o, ref_o, have_outer = outer
     nouter = 0
-    e, start, idx, b, ok, start_o, idx_o, have_outer, so = _evaluate(
-        x, box, types, diam, mp, start, idx, ref, skin, f, outer_skin, start_o, idx_o, ref_o, have_outer,
+    pp = pair_params(types, diam, mp, start, idx)
+    e, start, idx, pp, b, ok, start_o, idx_o, have_outer, so = _evaluate(
+        x, box, types, diam, mp, start, idx, pp, ref, skin, f, outer_skin, start_o, idx_o, ref_o, have_outer,
         have_outer or prior_builds > 0)
     evals = 1
     builds += b
@@ -223,8 +226,8 @@ def _lbfgs_particles(x, box, types, diam, mp, start, idx, ref, skin, ftol, crite
         for _ in range(30):
             for j in range(nd):
                 xnf[j] = xf[j] + a * dvec[j]
-            en, start, idx, b, ok, start_o, idx_o, have_outer, so = _evaluate(
-                xn, box, types, diam, mp, start, idx, ref, skin, fn, outer_skin, start_o, idx_o, ref_o,
+            en, start, idx, pp, b, ok, start_o, idx_o, have_outer, so = _evaluate(
+                xn, box, types, diam, mp, start, idx, pp, ref, skin, fn, outer_skin, start_o, idx_o, ref_o,
                 have_outer, True)
             evals += 1
             builds += b
@@ -291,6 +294,8 @@ def _lbfgs_system(pot, x0, ftol, criterion, max_steps, memory, max_move, initial
     pot.outer_builds += nouter
     if np.all(np.isfinite(ref)):
         pot._start, pot._idx, pot._ref = start, idx, ref
+        if builds:
+            pot._pp = pair_params(pot.types, pot.diam, pot.mp, start, idx)
     else:
         pot.reset_neighbors()
     if status == _NOT_FINITE:

@@ -82,6 +82,7 @@ class ParticleSystem:
         self._ref = None
         self._start = None
         self._idx = None
+        self._pp = None   # the list's pair parameters (kernels.pair_params)
         # the outer list of the two lists (neighbors.refresh): CSR arrays and where it was built
         self._outer_start = np.zeros(self.n + 1, np.int64)
         self._outer_idx = np.zeros(0, np.int64)
@@ -103,6 +104,7 @@ class ParticleSystem:
             if not np.all(np.isfinite(pos)):
                 raise PhysicsError("positions are not finite (NaN or inf)")
             self._start, self._idx = self._refresh(pos, self.list_builds > 0)
+            self._pp = kernels.pair_params(self.types, self.diam, self.mp, self._start, self._idx)
             self._ref = pos.copy()
             self.list_builds += 1
         return self._start, self._idx
@@ -130,6 +132,7 @@ class ParticleSystem:
         self._ref = None
         self._start = None
         self._idx = None
+        self._pp = None
 
     def _check_energy(self, e: float, pos) -> None:
         if not np.isfinite(e) or e > OVERLAP_ENERGY * self.n:
@@ -151,7 +154,7 @@ class ParticleSystem:
         pos = self._pos(x)
         start, idx = self.neighbors(pos)
         f = np.empty_like(pos)
-        e, _ = kernels.energy_forces(pos, self.box, self.types, self.diam, self.mp, start, idx, f)
+        e, _ = kernels.energy_forces(pos, self.box, self.types, self.diam, self.mp, start, idx, f, self._pp)
         self.force_evaluations += 1
         self._check_energy(e, pos)
         return float(e), f.reshape(np.shape(x))
@@ -160,7 +163,7 @@ class ParticleSystem:
         pos = self._pos(x)
         start, idx = self.neighbors(pos)
         f = np.empty_like(pos)
-        e, w = kernels.energy_forces(pos, self.box, self.types, self.diam, self.mp, start, idx, f)
+        e, w = kernels.energy_forces(pos, self.box, self.types, self.diam, self.mp, start, idx, f, self._pp)
         self.force_evaluations += 1
         self._check_energy(e, pos)
         return float(e), f, float(w)
@@ -231,6 +234,8 @@ class ParticleSystem:
             self.skin, float(dt), int(nsteps), code, float(temperature), float(tau),
             float(gamma), int(seed) % (2**32), float(dof), int(sample_every), nhc, self.outer_state())
         self._start, self._idx = start, idx
+        if nb:
+            self._pp = kernels.pair_params(self.types, self.diam, self.mp, start, idx)
         self.list_builds += nb
         self.outer_builds += nouter
         self.force_evaluations += nsteps + 1
