@@ -90,7 +90,7 @@ class ParticleSystem:
         self._have_outer = False
         self.force_evaluations = 0
         self.list_builds = 0
-        self.outer_builds = 0   # MD: cell searches with outer_skin (list_builds - these were pruned)
+        self.outer_builds = 0   # cell searches with outer_skin (of list_builds; the rest were pruned)
 
     # -- neighbour list ----------------------------------------------------------------
     def _pos(self, x) -> np.ndarray:
