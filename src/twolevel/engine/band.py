@@ -20,21 +20,22 @@ from . import kernels, neighbors
 
 
 @njit(cache=True)
-def band_energy_forces(pos, box, types, diam, mp, starts, idx, offs, forces, energies):
-    """Energies (K,) and forces (K, N, d) of K images; image k uses list (starts[k], idx[offs[k]:offs[k+1]])."""
+def band_energy_forces(pos, box, types, diam, mp, starts, idx, offs, pp, forces, energies):
+    """Energies (K,) and forces (K, N, d) of K images; image k uses list (starts[k], idx[offs[k]:offs[k+1]])
+    and its pair parameters pp[:, offs[k]:offs[k+1]] (kernels.pair_params)."""
     for k in range(pos.shape[0]):
         e, _ = kernels.energy_forces(pos[k], box, types, diam, mp, starts[k],
-                                     idx[offs[k]:offs[k + 1]], forces[k])
+                                     idx[offs[k]:offs[k + 1]], forces[k], pp[:, offs[k]:offs[k + 1]])
         energies[k] = e
 
 
 @njit(cache=True)
-def band_energy_forces_subset(pos, which, box, types, diam, mp, starts, idx, offs, forces, energies):
+def band_energy_forces_subset(pos, which, box, types, diam, mp, starts, idx, offs, pp, forces, energies):
     """As :func:`band_energy_forces` for the images ``which`` only (the others are left untouched)."""
     for j in range(which.shape[0]):
         k = which[j]
         e, _ = kernels.energy_forces(pos[k], box, types, diam, mp, starts[k],
-                                     idx[offs[k]:offs[k + 1]], forces[k])
+                                     idx[offs[k]:offs[k + 1]], forces[k], pp[:, offs[k]:offs[k + 1]])
         energies[k] = e
 
 
@@ -57,6 +58,7 @@ class BandEvaluator:
         self.lists: list = [None] * self.k
         self.starts = np.zeros((self.k, n + 1), dtype=np.int64)
         self.idx = np.zeros(0, dtype=np.int64)
+        self.pp = np.zeros((2, 0))
         self.offs = np.zeros(self.k + 1, dtype=np.int64)
         self.builds = 0
 
@@ -69,7 +71,7 @@ class BandEvaluator:
                     from ..errors import PhysicsError
                     raise PhysicsError(f"band image {k}: positions are not finite (NaN or inf)")
                 start, idx = neighbors.build_neighbors(pos[k], s.box, s.types, s.diam, s.mp, s.skin)
-                self.lists[k] = (start, idx)
+                self.lists[k] = (start, idx, kernels.pair_params(s.types, s.diam, s.mp, start, idx))
                 self.refs[k] = pos[k]
                 self.starts[k] = start
                 changed = True
@@ -77,6 +79,7 @@ class BandEvaluator:
         if changed:
             self.offs[1:] = np.cumsum([len(lst[1]) for lst in self.lists])
             self.idx = np.concatenate([lst[1] for lst in self.lists])
+            self.pp = np.ascontiguousarray(np.concatenate([lst[2] for lst in self.lists], axis=1))
 
     def evaluate(self, images, which=None):
         s = self.system
@@ -88,7 +91,7 @@ class BandEvaluator:
             self._update_lists(pos)
             forces = np.empty_like(pos)
             energies = np.empty(self.k)
-            band_energy_forces(pos, s.box, s.types, s.diam, s.mp, self.starts, self.idx, self.offs,
+            band_energy_forces(pos, s.box, s.types, s.diam, s.mp, self.starts, self.idx, self.offs, self.pp,
                                forces, energies)
         else:
             which = np.asarray(which, dtype=np.int64).reshape(-1)
@@ -98,7 +101,7 @@ class BandEvaluator:
             forces = np.zeros_like(pos)
             energies = np.zeros(self.k)
             band_energy_forces_subset(pos, which, s.box, s.types, s.diam, s.mp, self.starts, self.idx,
-                                      self.offs, forces, energies)
+                                      self.offs, self.pp, forces, energies)
             forces, energies, pos = forces[which], energies[which], pos[which]
         s.force_evaluations += energies.shape[0]
         bad = ~np.isfinite(energies) | (energies > 1e8 * s.n)
