@@ -47,6 +47,7 @@ import numpy as np
 
 from twolevel.config import Configuration
 from twolevel.engine import ParticleSystem
+from twolevel.errors import PhysicsError
 from twolevel.paths import band_scheme, coarse_to_fine, interpolate, optimize_band
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "pss_double_wells.npz")
@@ -164,6 +165,13 @@ def newton_saddle(s, x, iters: int = 12) -> float | None:
     """Energy of the stationary point next to x: Newton's method on grad E = 0 with the dense
     Hessian (uniform translations, |lambda| < 1e-6, left out); None if it does not converge to a
     max force of 1e-8. An independent check of V_a."""
+    try:
+        return _newton(s, x, iters)
+    except PhysicsError:  # Newton's step went far off (particles overlap): no saddle next to x
+        return None
+
+
+def _newton(s, x, iters: int) -> float | None:
     for _ in range(iters):
         e, f = s.energy_forces(x)
         if np.sqrt((f * f).sum(axis=1)).max() < 1e-10:
