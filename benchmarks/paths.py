@@ -10,7 +10,7 @@ image and no net translation, twolevel.paths.interpolate), the same spring (0.12
 the improved tangent and a climbing image, and the same convergence test: the largest per-atom
 norm of the NEB force over the interior images <= ``--ftol`` (ASE's ``fmax``; criterion="neb" on
 our side). Ours: twolevel.paths.optimize_band with each named scheme (``--schemes``: fire2,
-frozen, and cK-<scheme> = a K-image band first, then the full band on it, coarse_to_fine). Peer: ASE 3.29 ``NEB(climb=True, method="improvedtangent")`` + ``FIRE`` (defaults),
+frozen, frozen-particle, and cK[/F]-<scheme> = a K-image band relaxed to F x ftol first (F = 10 by default), then the full band on it, coarse_to_fine). Peer: ASE 3.29 ``NEB(climb=True, method="improvedtangent")`` + ``FIRE`` (defaults),
 one calculator (a tiny Calculator over our engine's energy/forces) per image.
 
 Accuracy: the climbing image of each run is refined by Newton's method on grad E = 0 (dense
@@ -53,6 +53,7 @@ from twolevel.paths import band_scheme, coarse_to_fine, interpolate, optimize_ba
 DATA = os.path.join(os.path.dirname(__file__), "data", "pss_double_wells.npz")
 ASE_CACHE = os.path.join(os.path.dirname(__file__), "data", "paths_ase_cache.json")
 ASE_KEYS = ("converged", "steps", "evals", "wall", "barrier", "V_a_newton", "error")
+OUR_KEYS = (*ASE_KEYS, "stalled")
 
 
 def load_set(path: str = DATA):
@@ -66,18 +67,22 @@ def load_set(path: str = DATA):
 
 
 def run_ours(s, band, scheme: str, ftol: float, criterion: str, max_steps: int) -> dict:
-    """One of our schemes: a named band scheme (fire2, frozen), or cK-<scheme>: a K-image band
-    relaxed first to 10 ftol, then the full band on it (twolevel.paths.coarse_to_fine)."""
-    coarse = None
+    """One of our schemes: a named band scheme (fire2, frozen, frozen-particle), or
+    cK[/F]-<scheme>: a K-image band relaxed first to F ftol (default 10), then the full band on it
+    (twolevel.paths.coarse_to_fine)."""
+    coarse, cf = None, 10.0
     if scheme.startswith("c") and "-" in scheme:
-        coarse, scheme = int(scheme[1:scheme.index("-")]), scheme[scheme.index("-") + 1:]
+        head, scheme = scheme[1:scheme.index("-")], scheme[scheme.index("-") + 1:]
+        coarse, _, f = head.partition("/")
+        coarse, cf = int(coarse), float(f or cf)
     kw = band_scheme(scheme, ftol)
     t0 = time.perf_counter()
     if coarse:
-        r = coarse_to_fine(s, band, coarse=coarse, ftol=ftol, criterion=criterion, max_steps=max_steps, **kw)
+        r = coarse_to_fine(s, band, coarse=coarse, coarse_ftol=cf * ftol, ftol=ftol, criterion=criterion,
+                           max_steps=max_steps, **kw)
     else:
         r = optimize_band(s, band, ftol=ftol, criterion=criterion, max_steps=max_steps, **kw)
-    return {"converged": r.converged, "steps": r.iterations, "evals": r.force_evaluations,
+    return {"converged": r.converged, "stalled": r.climb_stalled, "steps": r.iterations, "evals": r.force_evaluations,
                 "wall": time.perf_counter() - t0, "barrier": r.barrier, "saddle": r.saddle.copy()}
 
 
@@ -229,13 +234,14 @@ def main():
             e_s = newton_saddle(s, r["saddle"])
             r["V_a_newton"] = None if e_s is None else e_s - ea
             r["error"] = None if e_s is None else r["barrier"] - (e_s - ea)
-            row[name] = {q: r[q] for q in ASE_KEYS}
+            row[name] = {q: r[q] for q in (ASE_KEYS if name == "ase" else OUR_KEYS)}
         if not args.stage and k in ase_rows:
             runs["ase"] = row["ase"] = dict(ase_rows[k], cached=True)
         elif not args.stage and args.ase_cache:
             save_ase_cache(args.ase_cache, ase_set, {k: row["ase"]})
         rows.append(row)
-        line = " ".join(f"{n}: {r['evals']} ev ({r['steps']} st, {'ok' if r['converged'] else 'NOT CONV'}, "
+        line = " ".join(f"{n}: {r['evals']} ev ({r['steps']} st, {'ok' if r['converged'] else 'NOT CONV'}"
+                        f"{' stalled' if r.get('stalled') else ''}, "
                         f"err {r['error'] if r['error'] is None else format(r['error'], '+.1e')})"
                         for n, r in runs.items())
         print(f"pair {k:2d} {kind:9s} V_a={next(iter(runs.values()))['barrier'] if runs else float('nan'):.4f} | {line}", flush=True)
