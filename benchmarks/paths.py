@@ -47,7 +47,7 @@ import numpy as np
 
 from twolevel.config import Configuration
 from twolevel.engine import ParticleSystem
-from twolevel.errors import PhysicsError
+from twolevel.errors import ConvergenceError, PhysicsError
 from twolevel.paths import band_scheme, coarse_to_fine, interpolate, optimize_band
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "pss_double_wells.npz")
@@ -77,13 +77,21 @@ def run_ours(s, band, scheme: str, ftol: float, criterion: str, max_steps: int) 
         coarse, cf = int(coarse), float(f or cf)
     kw = band_scheme(scheme, ftol)
     t0 = time.perf_counter()
-    if coarse:
-        r = coarse_to_fine(s, band, coarse=coarse, coarse_ftol=cf * ftol, ftol=ftol, criterion=criterion,
-                           max_steps=max_steps, **kw)
-    else:
-        r = optimize_band(s, band, ftol=ftol, criterion=criterion, max_steps=max_steps, **kw)
+    try:
+        r = _band(s, band, coarse, cf, ftol, criterion, max_steps, kw)
+    except ConvergenceError as exc:  # the band blew up: a failed run, not a crashed benchmark
+        print(f"  {scheme}: {exc}", flush=True)
+        return {"converged": False, "stalled": False, "steps": None, "evals": None, "diverged": True,
+                "wall": time.perf_counter() - t0, "barrier": float("nan"), "saddle": None}
     return {"converged": r.converged, "stalled": r.climb_stalled, "steps": r.iterations, "evals": r.force_evaluations,
                 "wall": time.perf_counter() - t0, "barrier": r.barrier, "saddle": r.saddle.copy()}
+
+
+def _band(s, band, coarse, cf, ftol, criterion, max_steps, kw):
+    if coarse:
+        return coarse_to_fine(s, band, coarse=coarse, coarse_ftol=cf * ftol, ftol=ftol, criterion=criterion,
+                              max_steps=max_steps, **kw)
+    return optimize_band(s, band, ftol=ftol, criterion=criterion, max_steps=max_steps, **kw)
 
 
 def run_ase(s, band, ftol: float, max_steps: int) -> dict:
@@ -231,7 +239,7 @@ def main():
             runs["ase"] = run_ase(s, band, ftol, args.max_steps)
         row = {"pair": k, "kind": kind}
         for name, r in runs.items():
-            e_s = newton_saddle(s, r["saddle"])
+            e_s = None if r["saddle"] is None else newton_saddle(s, r["saddle"])
             r["V_a_newton"] = None if e_s is None else e_s - ea
             r["error"] = None if e_s is None else r["barrier"] - (e_s - ea)
             row[name] = {q: r[q] for q in (ASE_KEYS if name == "ase" else OUR_KEYS)}
@@ -240,7 +248,7 @@ def main():
         elif not args.stage and args.ase_cache:
             save_ase_cache(args.ase_cache, ase_set, {k: row["ase"]})
         rows.append(row)
-        line = " ".join(f"{n}: {r['evals']} ev ({r['steps']} st, {'ok' if r['converged'] else 'NOT CONV'}"
+        line = " ".join(f"{n}: {r['evals'] if r['evals'] is not None else 'DIVERGED'} ev ({r['steps']} st, {'ok' if r['converged'] else 'NOT CONV'}"
                         f"{' stalled' if r.get('stalled') else ''}, "
                         f"err {r['error'] if r['error'] is None else format(r['error'], '+.1e')})"
                         for n, r in runs.items())
@@ -250,7 +258,7 @@ def main():
     for sc in schemes:
         if sc == ref:
             continue
-        ratios = [r[sc]["evals"] / r[ref]["evals"] for r in rows]
+        ratios = [np.inf if r[sc]["evals"] is None else r[sc]["evals"] / r[ref]["evals"] for r in rows]  # diverged: inf
         equal = [r[sc]["error"] is not None and r[ref]["error"] is not None
                  and abs(r[sc]["error"]) <= max(abs(r[ref]["error"]), args.acc) for r in rows]
         conv = [r[sc]["converged"] for r in rows]
