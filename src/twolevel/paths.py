@@ -130,7 +130,7 @@ class PathsParams(Params):
     method: Literal["neb", "string"] = Field("neb", description="Climbing-image NEB (001) or the string method (002).")
     spring: float = Field(DEFAULT_SPRING, gt=0, description="Spring constant between images in epsilon sigma^-2 (002: 0.125).")
     ftol: float = Field(DEFAULT_FTOL, gt=0, description="Convergence: largest per-particle perpendicular (and climbing) force of the band.")
-    scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10 (not cheaper than fire2 on the benchmark set at this tolerance, docs/paths.md).")
+    scheme: Literal["fire2", "frozen"] = Field("fire2", description="Band optimiser: FIRE 2.0 on every image, or `frozen` (NEB only): classic FIRE, images already within tolerance held and not re-evaluated, climbing image to ftol/10, or the best band within ftol if it stalls (on the benchmark set at this tolerance: median 0.74x fire2's evaluations but up to 2.0x on some pairs, docs/paths.md).")
     max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, description="Step limit of the band optimisation (FIRE).")
     split: bool = Field(True, description="Split profiles at intermediate minima into elementary double wells (001, 002).")
     max_depth: int = Field(4, ge=0, description="Recursion depth of the splitting.")
