@@ -456,6 +456,99 @@ def test_frozen_images_reach_the_saddle_with_fewer_evaluations(opt):
     assert counts[1.0] < 0.9 * counts[None]
 
 
+def test_stalled_climbing_image_returns_the_best_band_within_ftol():
+    """climb_patience: a climbing-image tolerance no band can reach (1e-14, below rounding) on
+    the Müller-Brown surface. The band stops 25 steps after the climbing image last improved,
+    reports convergence at ftol with ``climb_stalled``, and the band it returns meets ftol on
+    every image with forces recomputed here (exact, not the cached ones); the climbing image sits
+    on the saddle found by scipy to the accuracy a 1e-3 force allows."""
+    from scipy.optimize import root
+
+    from twolevel.landscapes import MullerBrown
+    from twolevel.paths import band_scheme, improved_tangents
+
+    mb = MullerBrown()
+    xs = root(lambda p: -mb.energy_forces(p)[1], MullerBrown.SADDLES[1], tol=1e-14).x
+    _, B, C = MullerBrown.MINIMA
+    kw = dict(band_scheme("frozen", 1e-3), dt=1e-3, dt_max=1e-2, max_move=0.01, climb_ftol=1e-14, climb_patience=25)
+    r = neb(mb, C, B, images=16, spring=200.0, ftol=1e-3, max_steps=20000, **kw)
+    assert r.converged and r.climb_stalled and r.iterations < 20000
+    E = np.array([mb.energy(x) for x in r.images])
+    np.testing.assert_array_equal(E, r.energies)
+    F = np.array([mb.energy_forces(x)[1] for x in r.images[1:-1]])
+    tau = improved_tangents(r.images, E)
+    Fp = F - (F * tau).sum(axis=1)[:, None] * tau
+    c = r.climbing - 1
+    assert np.linalg.norm(F[c]) <= 1e-3  # perp criterion: the climbing image's full force
+    assert np.max(np.delete(np.linalg.norm(Fp, axis=1), c)) <= 1e-3
+    assert np.linalg.norm(r.saddle - xs) < 1e-3
+    with pytest.raises(InputError, match="climb_patience"):
+        neb(mb, C, B, images=8, climb_patience=0)
+
+
+def test_coarse_then_frozen_particle_reaches_the_mueller_brown_saddle():
+    """The benchmark's cheapest scheme (docs/paths.md "Cheaper paths?"): a 6-image band relaxed
+    to 5 ftol, then the 16-image band on it with "frozen-particle" (classic FIRE, converged
+    images held, each coordinate's move capped, climbing image to ftol/10). The climbing image
+    lands on the saddle found by scipy's root finder to the accuracy its force test allows
+    (|F| <= 1e-5, smallest |Hessian eigenvalue| there ~ 100: |x - x_s| ~ 1e-7), and the count
+    includes both bands' evaluations (the potential's own counter)."""
+    from scipy.optimize import root
+
+    from twolevel.landscapes import MullerBrown
+    from twolevel.paths import band_scheme, coarse_to_fine, interpolate
+
+    mb = MullerBrown()
+    xs = root(lambda p: -mb.energy_forces(p)[1], MullerBrown.SADDLES[1], tol=1e-14).x
+    _, B, C = MullerBrown.MINIMA
+    kw = dict(band_scheme("frozen-particle", 1e-4), dt=1e-3, dt_max=1e-2, max_move=0.01)
+    mb.force_evaluations = 0
+    r = coarse_to_fine(mb, interpolate(mb, C, B, 16), coarse=6, coarse_ftol=5e-4, spring=200.0, ftol=1e-4,
+                       max_steps=20000, **kw)
+    assert r.converged
+    assert r.force_evaluations == mb.force_evaluations
+    assert np.linalg.norm(r.saddle - xs) < 1e-6
+    assert r.energies[r.climbing] == pytest.approx(mb.energy(xs), abs=1e-9)
+
+
+@pytest.mark.parametrize("coarse", [None, 12])
+def test_frozen_scheme_on_a_stored_pair_reaches_the_newton_saddle(coarse):
+    """The "frozen" scheme, and 12 coarse images first then "frozen-particle", at the stage's test
+    (perp, ftol 1e-4) on pair 2 of the benchmark's
+    fixed set (benchmarks/data/pss_double_wells.npz, N = 200 PSS; its top is flat to 1e-10 over
+    several images, where the climbing image used to hop between them and never converge):
+    V_a equals the energy of the stationary point that Newton's method (dense analytic Hessian,
+    translations left out) reaches from the climbing image, to 1e-8, and that point is a first-
+    order saddle (one negative eigenvalue)."""
+    from pathlib import Path
+
+    from twolevel.config import Configuration
+    from twolevel.engine import ParticleSystem
+    from twolevel.paths import band_scheme, coarse_to_fine, interpolate, optimize_band
+
+    data = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "pss_double_wells.npz"
+    z = np.load(data)
+    k = 2
+    s = ParticleSystem(Configuration(z["x_a"][k], z["box"][k], None, z["diameters"][k], "pss"))
+    band = interpolate(s, z["x_a"][k], z["x_b"][k], 64)
+    if coarse:  # the benchmark's c12/5-frozen-particle
+        r = coarse_to_fine(s, band, coarse=coarse, coarse_ftol=5e-4, ftol=1e-4, **band_scheme("frozen-particle", 1e-4))
+    else:
+        r = optimize_band(s, band, ftol=1e-4, **band_scheme("frozen", 1e-4))
+    assert r.converged
+    x = r.saddle.copy()
+    for _ in range(8):
+        _, f = s.energy_forces(x)
+        w, V = np.linalg.eigh(s.hessian(x).toarray())
+        keep = np.abs(w) > 1e-6
+        x = x + (V[:, keep] @ ((V[:, keep].T @ f.reshape(-1)) / w[keep])).reshape(x.shape)
+    e, f = s.energy_forces(x)
+    assert np.sqrt((f * f).sum(axis=1)).max() < 1e-9
+    w = np.linalg.eigvalsh(s.hessian(x).toarray())
+    assert (w < -1e-6).sum() == 1
+    assert r.barrier == pytest.approx(e - r.energies[0], abs=1e-8)
+
+
 def test_freeze_refuses_string_and_lbfgs(mb_points):
     for kw in (dict(method="string"), dict(optimizer="lbfgs")):
         with pytest.raises(InputError, match="freez"):
