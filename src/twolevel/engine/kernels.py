@@ -64,6 +64,16 @@ def min_image(x, b, binv):
 
 
 @njit(cache=True, inline="always")
+def padded_box(box):
+    """The box padded to three sides (d = 2: a third side of 1e300 that never wraps, so 3D code
+    serves 2D) and its inverse: (box3, binv3)."""
+    box3 = np.full(3, 1e300)
+    for k in range(box.shape[0]):
+        box3[k] = box[k]
+    return box3, 1.0 / box3
+
+
+@njit(cache=True, inline="always")
 def pair_terms(r2, s, e, mp):
     """(v, v'/r, v'', v''') of the pair at squared distance r2 (inside the cutoff).
 
@@ -194,10 +204,7 @@ def energy_forces(pos, box, types, diam, mp, start, idx, forces, pp=None):
     c0 = mp.c0
     c2 = mp.c2
     c4 = mp.c4
-    box3 = np.full(3, 1e300)   # d = 2: the third component is 0 and never wraps
-    for k in range(d):
-        box3[k] = box[k]
-    binv3 = 1.0 / box3
+    box3, binv3 = padded_box(box)   # d = 2: the third component is 0 and never wraps
     nt = mp.sigma.shape[0]
     eps_flat = mp.eps.ravel().copy()
     s2inv_flat = (1.0 / (mp.sigma * mp.sigma)).ravel().copy()

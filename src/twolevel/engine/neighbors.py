@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import max_cutoff_diam, mix_sigma
+from .kernels import max_cutoff_diam, mix_sigma, padded_box
 
 # cells per cutoff (stencil half-width) tried in this order; each needs 2 ns + 1 cells a side
 _SUBDIVISIONS = (2, 1)
@@ -150,10 +150,7 @@ def build_neighbors_tilted(pos, box, tilt, types, diam, mp, skin):
     poly = mp.mode == 1                      # PSS: s_ij from the diameters; else the sigma table
     rl2_tab = (xc * mp.sigma + skin) ** 2
     na = mp.nonadditivity
-    box3 = np.full(3, 1e300)
-    for k in range(d):
-        box3[k] = box[k]
-    binv3 = 1.0 / box3
+    box3, binv3 = padded_box(box)
     ncell = cell_grid(box, tilt, rl_max)
     cap = 32 * n + 1024
     pa = np.empty(cap, np.int64)
@@ -346,10 +343,7 @@ def prune_neighbors(pos, box, types, diam, mp, skin, start_o, idx_o):
     poly = mp.mode == 1
     rl2_tab = (xc * mp.sigma + skin) ** 2
     na = mp.nonadditivity
-    box3 = np.full(3, 1e300)
-    for k in range(d):
-        box3[k] = box[k]
-    binv3 = 1.0 / box3
+    box3, binv3 = padded_box(box)
     mx = 1
     for i in range(n):
         mx = max(mx, start_o[i + 1] - start_o[i])

@@ -26,19 +26,10 @@ from numba import njit
 
 from ..config import Configuration
 from ..engine import ParticleSystem
-from ..engine.kernels import pair_se, pair_terms
+from ..engine.kernels import padded_box, pair_se, pair_terms
 from ..engine.neighbors import build_neighbors_tilted, image, needs_rebuild
 from ..errors import InputError, PhysicsError
 from ..models import PairModel
-
-
-@njit(cache=True, inline="always")
-def _box3(L):
-    """The box padded to three sides (d = 2: a third side that never wraps) and its inverse."""
-    box3 = np.full(3, 1e300)
-    for k in range(L.shape[0]):
-        box3[k] = L[k]
-    return box3, 1.0 / box3
 
 
 @njit(cache=True, inline="always")
@@ -63,7 +54,7 @@ def le_energy_forces(pos, L, tilt, types, diam, mp, start, idx, forces):
     """
     n, d = pos.shape
     xc2 = mp.xc * mp.xc
-    box3, binv3 = _box3(L)
+    box3, binv3 = padded_box(L)
     forces[:] = 0.0
     energy = 0.0
     sxy = 0.0
@@ -98,7 +89,7 @@ def le_born_xi(pos, L, tilt, types, diam, mp, start, idx, xi):
     """
     n, d = pos.shape
     xc2 = mp.xc * mp.xc
-    box3, binv3 = _box3(L)
+    box3, binv3 = padded_box(L)
     xi[:] = 0.0
     born = 0.0
     dx = np.empty(d)
