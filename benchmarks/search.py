@@ -81,6 +81,21 @@ def _canon(df: pd.DataFrame, energies: dict) -> pd.DataFrame:
     return df.assign(is_a=np.where(swap, b, a), is_b=np.where(swap, a, b))
 
 
+def _feature_inputs(args):
+    """``--feature-is`` IS of an N = ``--feature-n`` 3D glass, small random displacements of one
+    configuration (seed 0), with energies and the box; the feature kernel compiled on them."""
+    from twolevel.ml import pair_features
+
+    rng = np.random.default_rng(0)
+    nn = args.feature_n
+    box = np.full(3, nn ** (1 / 3))
+    base = rng.uniform(0, 1, (nn, 3)) * box
+    X = base + rng.normal(0, 0.05, (args.feature_is, nn, 3))
+    E = rng.normal(0, 1, args.feature_is)
+    pair_features(X[:3], E[:3], box)  # compile
+    return X, E, box
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--glasses", type=int, default=3)
@@ -199,13 +214,8 @@ def main() -> None:
     m.predict(big, e_max=e_max)
     pred_s = (time.perf_counter() - t0) / len(big)
     # feature cost at N = feature_n (3D): IS of one glass as small random displacements of one configuration
-    rng = np.random.default_rng(0)
     nn = args.feature_n
-    box = np.full(3, nn ** (1 / 3))
-    base = rng.uniform(0, 1, (nn, 3)) * box
-    X = base + rng.normal(0, 0.05, (args.feature_is, nn, 3))
-    E = rng.normal(0, 1, args.feature_is)
-    pair_features(X[:3], E[:3], box)  # compile
+    X, E, box = _feature_inputs(args)
     t0 = time.perf_counter()
     fdf = pair_features(X, E, box)
     feat_s = (time.perf_counter() - t0) / len(fdf)
@@ -254,13 +264,8 @@ def costs_only(args) -> None:
 
     load0 = os.getloadavg()[0]
     print(f"load average before: {load0:.2f}", flush=True)
-    rng = np.random.default_rng(0)
     nn = args.feature_n
-    box = np.full(3, nn ** (1 / 3))
-    base = rng.uniform(0, 1, (nn, 3)) * box
-    X = base + rng.normal(0, 0.05, (args.feature_is, nn, 3))
-    E = rng.normal(0, 1, args.feature_is)
-    pair_features(X[:3], E[:3], box)  # compile
+    X, E, box = _feature_inputs(args)
     feat, pred = [], []
     fdf = None
     for _ in range(5):
